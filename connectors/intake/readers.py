@@ -1,0 +1,292 @@
+"""Decode one data file (CSV, XLSX, Parquet) into an Arrow table whose every column is text.
+
+CSV is the hot path: pyarrow parses it; Python only looks at the header line and, for GB18030 files,
+transcodes once. Encodings are detected, never guessed: UTF-8 (with or without BOM) is tried first,
+then GB18030, and a GB18030 reading is accepted only if it yields plausible Chinese text.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from connectors.intake.limits import IntakeLimits
+
+UTF8_BOM = b"\xef\xbb\xbf"
+# Characters a GB18030 filing plausibly holds: ASCII text, Latin-1 punctuation, general and CJK
+# punctuation, Roman numerals (Ⅰ级资产), CJK ideographs and full-width forms.
+_IMPLAUSIBLE = re.compile(
+    "[^\t\n\r\x20-\x7e\u00a0-\u00ff\u2000-\u206f\u2160-\u217f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
+)
+
+
+class ReadError(Exception):
+    """A file cannot be read (FMT-003) or breaks a limit (FMT-007)."""
+
+    def __init__(self, message_zh: str, message_en: str, *, rule_id: str = "FMT-003", row: int | None = None,
+                 column: str | None = None) -> None:
+        super().__init__(message_en)
+        self.message_zh, self.message_en = message_zh, message_en
+        self.rule_id, self.row, self.column = rule_id, row, column
+
+
+def format_of(path: str) -> str | None:
+    lower = path.lower()
+    for suffix, fmt in ((".csv", "csv"), (".txt", "csv"), (".xlsx", "xlsx"), (".parquet", "parquet"), (".pq", "parquet")):
+        if lower.endswith(suffix):
+            return fmt
+    return None
+
+
+def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, str | None, list[tuple[int, str]]]:
+    """(table of strings, CSV encoding, formula cells as (row, column)) for one file's bytes."""
+    if not data.strip(b" \t\r\n" + UTF8_BOM):
+        raise ReadError("文件为空", "the file is empty")
+    if fmt == "csv":
+        table, encoding = read_csv(data, limits)
+        return table, encoding, []
+    if fmt == "xlsx":
+        table, formulas = read_xlsx(data)
+        return table, None, formulas
+    if fmt == "parquet":
+        return read_parquet(data), None, []
+    raise ReadError("不支持的文件类型", f"unsupported file type {fmt!r}")
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+def read_csv(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, str]:
+    if b"\x00" in data:
+        raise ReadError("文件含二进制内容，不是文本", "binary content (NUL bytes), not CSV text")
+    encoding = "utf-8"
+    if data.startswith(UTF8_BOM):
+        encoding, data = "utf-8-sig", data[len(UTF8_BOM):]
+    _check_line_length(data, limits.max_line_bytes)
+    header_end = data.find(b"\n")
+    header_bytes = data if header_end < 0 else data[:header_end]
+    try:
+        header_bytes.decode("utf-8")
+        return _parse_csv(data, limits), encoding
+    except (UnicodeDecodeError, _NotUtf8):
+        if encoding == "utf-8-sig":
+            raise ReadError("带 BOM 的 UTF-8 文件含无效字节", "UTF-8 file with BOM holds invalid bytes") from None
+    return _parse_csv(_transcode_gb18030(data), limits), "gb18030"
+
+
+class _NotUtf8(Exception):
+    pass
+
+
+def _transcode_gb18030(data: bytes) -> bytes:
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise ReadError(
+            "无法识别的编码（应为 UTF-8 或 GB18030/GBK）", "unknown encoding (expected UTF-8 or GB18030/GBK)"
+        ) from None
+    odd = _IMPLAUSIBLE.search(text)
+    if odd:
+        line = text.count("\n", 0, odd.start())
+        raise ReadError(
+            "无法识别的编码：按 GB18030 解码得到不合理的字符",
+            f"unknown encoding: read as GB18030 it yields implausible text ({odd.group()!r})",
+            row=line or None,
+        )
+    return text.encode("utf-8")
+
+
+def _check_line_length(data: bytes, max_line: int) -> None:
+    """FMT-007 for a line longer than the limit, located without a Python loop over lines."""
+    if len(data) <= max_line:
+        return
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    bounds = np.concatenate(([-1], newlines, [len(buf)]))
+    lengths = np.diff(bounds) - 1
+    worst = int(np.argmax(lengths))
+    if lengths[worst] > max_line:
+        raise ReadError(
+            f"第 {worst + 1} 行超过 {max_line} 字节的行长限制",
+            f"line {worst + 1} is longer than the {max_line}-byte limit",
+            rule_id="FMT-007",
+            row=worst if worst > 0 else None,
+        )
+
+
+def _parse_header(data: bytes) -> list[str]:
+    end = data.find(b"\n")
+    line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
+    names = [name.strip() for name in next(csv.reader([line]), [])]
+    return _check_header(names)
+
+
+def _check_header(names: list[str]) -> list[str]:
+    if not names or all(not n for n in names):
+        raise ReadError("缺少表头行", "no header row")
+    for i, name in enumerate(names):
+        if not name:
+            raise ReadError(
+                f"第 {i + 1} 列表头为空（合并单元格？）", f"header cell {i + 1} is empty (merged cells?)",
+                column=f"#{i + 1}",
+            )
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ReadError(f"表头重复：{name}", f"duplicate header name {name!r}", column=name)
+        seen.add(name)
+    return names
+
+
+def _parse_csv(data: bytes, limits: IntakeLimits) -> pa.Table:
+    names = _parse_header(data)
+    table, bad_rows = _arrow_csv(data, len(names), limits, use_threads=True)
+    if bad_rows and bad_rows[0][0] is None:  # row numbers are known only to a single-threaded parse
+        _, bad_rows = _arrow_csv(data, len(names), limits, use_threads=False)
+    if bad_rows:
+        number, expected, actual = bad_rows[0]
+        row = number - 1 if number else None
+        raise ReadError(
+            f"{len(bad_rows)} 行的列数与表头不符（应为 {expected} 列，实为 {actual} 列）",
+            f"{len(bad_rows)} row(s) do not have the header's {expected} columns (first has {actual})",
+            row=row,
+        )
+    return table.rename_columns(names)
+
+
+def _arrow_csv(
+    data: bytes, width: int, limits: IntakeLimits, *, use_threads: bool
+) -> tuple[pa.Table, list[tuple[int | None, int, int]]]:
+    generated = [f"c{i}" for i in range(width)]
+    bad_rows: list[tuple[int | None, int, int]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad_rows.append((row.number, row.expected_columns, row.actual_columns))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(
+                column_names=generated, skip_rows=1, use_threads=use_threads,
+                block_size=max(4 << 20, 2 * limits.max_line_bytes),
+            ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(generated, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower():
+            raise _NotUtf8 from None
+        raise ReadError("CSV 解析失败", f"CSV parse error: {str(exc)[:200]}") from None
+    return table, bad_rows
+
+
+# --- XLSX ------------------------------------------------------------------------------------------
+
+def read_xlsx(data: bytes) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """First sheet, header in row 1. Formula cells are returned apart: a filing holds values."""
+    import openpyxl  # imported here: only XLSX filings pay for it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise ReadError("XLSX 文件损坏或无法读取", f"corrupt or unreadable XLSX ({type(exc).__name__})") from None
+    try:
+        if not workbook.worksheets:
+            raise ReadError("XLSX 文件没有工作表", "the XLSX file has no sheet")
+        rows = workbook.worksheets[0].iter_rows()
+        header_cells = next(rows, None)
+        if header_cells is None:
+            raise ReadError("XLSX 工作表为空", "the first sheet is empty")
+        header = [_cell_text(c.value) for c in header_cells]
+        while header and not header[-1]:
+            header.pop()
+        names = _check_header([h.strip() for h in header])
+        width = len(names)
+        columns: list[list[str]] = [[] for _ in names]
+        formulas: list[tuple[int, str]] = []
+        pending_blank = 0
+        for row_number, cells in enumerate(rows, start=1):
+            values = [c.value for c in cells]
+            if all(v is None or v == "" for v in values):
+                pending_blank += 1
+                continue
+            for _ in range(pending_blank):  # an empty row inside the data stays a row
+                for col in columns:
+                    col.append("")
+            pending_blank = 0
+            for i, cell in enumerate(cells):
+                if i >= width:
+                    if cell.value not in (None, ""):
+                        raise ReadError(
+                            f"第 {row_number} 行在表头之外有值", f"row {row_number} has a value beyond the header",
+                            row=row_number,
+                        )
+                    continue
+                if getattr(cell, "data_type", None) == "f":
+                    formulas.append((row_number, names[i]))
+                columns[i].append(_cell_text(cell.value))
+            for i in range(len(cells), width):
+                columns[i].append("")
+    except ReadError:
+        raise
+    except Exception as exc:  # openpyxl raises many types on damaged parts
+        raise ReadError("XLSX 文件损坏或无法读取", f"corrupt or unreadable XLSX ({type(exc).__name__})") from None
+    finally:
+        workbook.close()
+    return pa.table({name: pa.array(col, pa.string()) for name, col in zip(names, columns, strict=True)}), formulas
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+# --- Parquet ---------------------------------------------------------------------------------------
+
+def read_parquet(data: bytes) -> pa.Table:
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ReadError("不是有效的 Parquet 文件", f"not a valid Parquet file ({str(exc)[:120]})") from None
+    _check_header([name.strip() for name in table.column_names])
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        columns[name.strip()] = _parquet_text(name, column)
+    return pa.table(columns)
+
+
+def _parquet_text(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    t = column.type
+    if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        raise ReadError(f"列 {name} 的类型不受支持", f"column {name!r} has an unsupported type {t}", column=name)
+    if pa.types.is_boolean(t):
+        text = pc.if_else(column, "true", "false")
+    elif pa.types.is_date(t):
+        text = pc.strftime(column, format="%Y-%m-%d")
+    else:
+        text = pc.cast(column, pa.string())
+    return pc.fill_null(text, "")

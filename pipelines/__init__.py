@@ -1,0 +1,1 @@
+"""Danbao's outer layer: the Dagster definitions and the `danbao` command line."""

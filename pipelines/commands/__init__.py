@@ -1,0 +1,1 @@
+"""Subcommands of the `danbao` CLI, one module each."""

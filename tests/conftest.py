@@ -1,0 +1,17 @@
+"""Shared fixtures: the registry of the worked examples and a writable copy of a sample package."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.packages import Package, registry
+
+
+@pytest.fixture(scope="session")
+def sample_registry():
+    return registry()
+
+
+@pytest.fixture
+def pkg(tmp_path) -> Package:
+    return Package.copy(tmp_path)

@@ -1,0 +1,1 @@
+"""The rule engine: rules, phases, findings. Knows nothing of Dagster, HTTP or the database."""

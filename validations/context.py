@@ -1,0 +1,69 @@
+"""What a check needs besides the filing: the guarantor's registry entry, the period, the clock."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Institution:
+    """A row of the regulator's registry (filing-template.md §5)."""
+
+    institution_id: str
+    name: str
+    kind: str  # government, commercial, mixed
+    focus_small_micro_agri: bool
+    district_code: str
+    license_no: str
+    pboc_area_code: str
+    status: str  # active, suspended, exited
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting month."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        year, month = text.split("-")
+        period = cls(int(year), int(month))
+        if not 1 <= period.month <= 12:
+            raise ValueError(f"not a month: {text}")
+        return period
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    @property
+    def days(self) -> int:
+        return self.end.day
+
+    def next(self) -> Period:
+        return Period(self.year + (self.month == 12), self.month % 12 + 1)
+
+    def previous(self) -> Period:
+        return Period(self.year - (self.month == 1), (self.month - 2) % 12 + 1)
+
+    def is_closed(self, now: dt.datetime) -> bool:
+        """The month has ended by ``now`` (Beijing time)."""
+        return now.astimezone(BEIJING).date() > self.end
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def now_beijing() -> dt.datetime:
+    return dt.datetime.now(BEIJING)

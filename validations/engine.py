@@ -1,0 +1,106 @@
+"""The rule engine: run the phases of rules.md in order over one filing.
+
+One library, three doors: `danbao check`, the Dagster assets and the portal all call ``validate``.
+A later phase runs only when the earlier ones found no error, so that a guarantor is not buried in
+consequences of one broken column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from validations.context import Institution, now_beijing
+from validations.filing import RawFiling
+from validations.findings import Findings, Severity
+from validations.parse import ParsedFile
+from validations.phases.consistency import check_consistency
+from validations.phases.format import check_registry_and_period, parse_files
+from validations.phases.schema import check_schema
+
+
+class FilingStatus(StrEnum):
+    REJECTED = "rejected"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    ACCEPTED = "accepted"
+
+
+@dataclass
+class CheckResult:
+    institution_id: str | None
+    period: str | None
+    template_version: str | None
+    status: FilingStatus
+    findings: pa.Table
+    phases_run: list[int]
+    tables: dict[str, pa.Table] = field(default_factory=dict)  # typed template tables when not rejected
+    institution: Institution | None = None
+    indicators: dict[str, Any] | None = None
+    grade: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. subsidies table, grade measures
+
+    def counts(self) -> dict[str, int]:
+        severities = self.findings["severity"]
+        return {
+            str(s): int(pc.sum(pc.equal(severities, str(s))).as_py() or 0) for s in (Severity.ERROR, Severity.WARNING)
+        }
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "institution_id": self.institution_id,
+            "period": self.period,
+            "template_version": self.template_version,
+            "status": str(self.status),
+            "findings": self.findings.to_pylist(),
+            "indicators": self.indicators,
+            "grade": self.grade,
+        }
+
+
+def validate(
+    filing: RawFiling,
+    registry: Mapping[str, Institution],
+    *,
+    now: dt.datetime | None = None,
+) -> CheckResult:
+    """Check one filing through phases 1–3 and say whether it is rejected, needs confirmation or is accepted."""
+    now = now or now_beijing()
+    findings = Findings()
+    findings.extend_table(filing.findings.to_table())
+    institution, period = check_registry_and_period(filing, registry, now, findings)
+    parsed = parse_files(filing, findings)
+    phases = [1]
+    if not findings.has_errors() and institution is not None and period is not None:
+        phases.append(2)
+        check_schema(parsed, findings, period.end)
+        if not findings.has_errors():
+            phases.append(3)
+            check_consistency(parsed, findings, period, institution)
+    rejected = findings.has_errors() or phases[-1] < 3
+    table = findings.to_table()
+    if rejected:
+        status = FilingStatus.REJECTED
+    elif table.num_rows:
+        status = FilingStatus.NEEDS_CONFIRMATION
+    else:
+        status = FilingStatus.ACCEPTED
+    return CheckResult(
+        institution_id=filing.institution_id,
+        period=filing.period,
+        template_version=filing.template_version,
+        status=status,
+        findings=table,
+        phases_run=phases,
+        tables={} if rejected else _typed_tables(parsed),
+        institution=institution,
+    )
+
+
+def _typed_tables(parsed: dict[str, ParsedFile]) -> dict[str, pa.Table]:
+    return {name: p.typed for name, p in parsed.items()}

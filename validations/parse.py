@@ -1,0 +1,128 @@
+"""Phase 1, per file: map headers (English or Chinese aliases) to template columns (FMT-004, FMT-008)
+and parse every cell to its type (FMT-005), column-wise.
+
+The typed table holds every template column; a value that does not parse, or is empty, is null there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.template import Column, ColumnType, FileSpec
+from validations.catalog import rule
+from validations.findings import Findings
+
+_AMOUNT = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
+_DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+TRUE_VALUES = ("true", "1", "yes", "y", "t", "是")
+FALSE_VALUES = ("false", "0", "no", "n", "f", "否")
+
+_TYPE_TEXT = {
+    ColumnType.AMOUNT: ("金额（元，最多两位小数）", "an amount in yuan with at most two decimals"),
+    ColumnType.RATE: ("小数形式的年利率", "a decimal rate"),
+    ColumnType.DECIMAL: ("小数", "a decimal number"),
+    ColumnType.DATE: ("YYYY-MM-DD 格式的有效日期", "a valid date YYYY-MM-DD"),
+    ColumnType.BOOL: ("布尔值（true/false）", "a boolean (true/false)"),
+}
+
+
+@dataclass
+class ParsedFile:
+    spec: FileSpec
+    text: pa.Table  # template columns as trimmed text ("" where empty), aliases resolved
+    typed: pa.Table  # template columns in their Arrow types, null where empty or unparsable
+    present: frozenset[str]  # template columns the file carried
+
+    @property
+    def num_rows(self) -> int:
+        return self.typed.num_rows
+
+
+def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile | None:
+    """Typed view of one file; None when a required column is missing (FMT-004)."""
+    aliases = spec.header_aliases
+    mapped: dict[str, pa.ChunkedArray] = {}
+    for header, column in zip(raw.column_names, raw.columns, strict=True):
+        name = aliases.get(header)
+        if name is None:
+            findings.add(rule("FMT-008").finding(f"未知列 {header}", f"unknown column {header!r}", file=spec.name,
+                                                 column=header))
+        elif name in mapped:
+            findings.add(rule("FMT-003").finding(f"列 {name} 出现两次（中英文表头）",
+                                                 f"column {name} appears twice (English and Chinese header)",
+                                                 file=spec.name, column=name))
+            return None
+        else:
+            mapped[name] = pc.utf8_trim_whitespace(column)
+    missing = [c.name for c in spec.columns if _header_required(c) and c.name not in mapped]
+    for name in missing:
+        findings.add(rule("FMT-004").finding(f"缺少列 {name}（{spec.column(name).zh}）", f"missing column {name}",
+                                             file=spec.name, column=name))
+    if missing:
+        return None
+    n = raw.num_rows
+    text_columns, typed_columns = {}, {}
+    for column in spec.columns:
+        values = mapped.get(column.name)
+        if values is None:
+            values = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), n)], pa.string())
+        text_columns[column.name] = values
+        typed_columns[column.name] = _parse_column(spec.name, column, values, findings)
+    if spec.exactly_one_row and n != 1:
+        findings.add(rule("FMT-003").finding(f"{spec.name} 应恰好一行数据，实为 {n} 行",
+                                             f"{spec.name} must hold exactly one data row, found {n}", file=spec.name))
+    return ParsedFile(spec, pa.table(text_columns), pa.table(typed_columns), frozenset(mapped))
+
+
+def _header_required(column: Column) -> bool:
+    """A column must be in the file when any of its values can be required by the row itself."""
+    return column.required or bool(column.required_when)
+
+
+def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: Findings) -> pa.ChunkedArray:
+    empty = pc.equal(values, "")
+    kind = column.type
+    if kind in (ColumnType.STRING, ColumnType.CODE):
+        typed = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+        if column.max_length is not None:
+            too_long = pc.greater(pc.utf8_length(values), column.max_length)
+            findings.add_rows(
+                rule_id="FMT-005", severity=rule("FMT-005").severity, file=file, column=column.name, mask=too_long,
+                values=values, **_msg(f"长度超过 {column.max_length} 个字符", f"longer than {column.max_length} characters"),
+            )
+        return typed
+    if kind == ColumnType.BOOL:
+        lower = pc.utf8_lower(values)
+        is_true = pc.is_in(lower, pa.array(TRUE_VALUES))
+        is_false = pc.is_in(lower, pa.array(FALSE_VALUES))
+        bad = pc.and_(pc.invert(empty), pc.invert(pc.or_(is_true, is_false)))
+        typed = pc.if_else(pc.or_(is_true, is_false), is_true, pa.scalar(None, pa.bool_()))
+    elif kind == ColumnType.DATE:
+        shaped = pc.match_substring_regex(values, _DATE)
+        stamps = pc.strptime(pc.if_else(shaped, values, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s",
+                             error_is_null=True)
+        # strptime rolls 2026-02-30 over to 2026-03-02: a real date prints back as itself
+        real = pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), values)
+        ok = pc.fill_null(real, False)
+        typed = pc.if_else(ok, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
+        bad = pc.and_(pc.invert(empty), pc.invert(ok))
+    else:
+        pattern = _AMOUNT if kind == ColumnType.AMOUNT else _DECIMAL
+        ok = pc.match_substring_regex(values, pattern)
+        typed = pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
+        bad = pc.and_(pc.invert(empty), pc.invert(ok))
+    zh, en = _TYPE_TEXT[kind]
+    findings.add_rows(
+        rule_id="FMT-005", severity=rule("FMT-005").severity, file=file, column=column.name, mask=bad, values=values,
+        **_msg(f"应为{zh}", f"expected {en}"),
+    )
+    return typed
+
+
+def _msg(detail_zh: str, detail_en: str, rule_id: str = "FMT-005") -> dict[str, str]:
+    zh, en = rule(rule_id).messages(detail_zh, detail_en)
+    return {"message_zh": zh, "message_en": en}

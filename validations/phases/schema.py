@@ -1,0 +1,138 @@
+"""Phase 2 — schema (SCH-001..007), row by row but computed column-wise."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.codes import ID_TYPE_FOR_CATEGORY
+from schemas.template import ColumnType
+from validations.checksums import ric_valid, uscc_valid
+from validations.findings import Findings
+from validations.parse import ParsedFile
+from validations.phases.common import flag
+
+
+def check_schema(files: dict[str, ParsedFile], findings: Findings, period_end: dt.date) -> None:
+    for parsed in files.values():
+        _required(parsed, findings)
+        _codes(parsed, findings)
+        _ranges(parsed, findings)
+    if "guarantees" in files:
+        g = files["guarantees"]
+        _party_ids(g, findings, period_end)
+        _id_type_fits_category(g, findings)
+        _unique(g, "guarantee_id", findings)
+        _classification_codes(g, findings)
+    if "compensations" in files:
+        _unique(files["compensations"], "compensation_id", findings)
+
+
+def _required(parsed: ParsedFile, findings: Findings) -> None:
+    """SCH-001: empty required values, and the template's row-dependent requirements."""
+    text = parsed.text
+    for column in parsed.spec.columns:
+        empty = pc.equal(text[column.name], "")
+        if column.required:
+            flag(findings, "SCH-001", parsed.spec.name, column.name, empty, None,
+                 f"{column.name}（{column.zh}）必填", f"{column.name} is required")
+        for condition in column.required_when:
+            applies = pc.is_in(text[condition.column], pa.array(sorted(condition.values)))
+            flag(findings, "SCH-001", parsed.spec.name, column.name, pc.and_(applies, empty), None,
+                 f"{condition.description_zh}{column.name}（{column.zh}）必填",
+                 f"{column.name} is required {condition.description_en}")
+
+
+def _codes(parsed: ParsedFile, findings: Findings) -> None:
+    """SCH-002: a filled code outside its code list (exact, case-sensitive)."""
+    for column in parsed.spec.columns:
+        if column.codes is None:
+            continue
+        values = parsed.text[column.name]
+        bad = pc.and_(pc.not_equal(values, ""), pc.invert(pc.is_in(values, pa.array(column.codes))))
+        flag(findings, "SCH-002", parsed.spec.name, column.name, bad, values,
+             f"{column.name} 应为 {', '.join(column.codes)} 之一", f"{column.name} must be one of {', '.join(column.codes)}")
+
+
+def _ranges(parsed: ParsedFile, findings: Findings) -> None:
+    """SCH-005: numbers outside their range (negative amounts, zero guaranteed amount, shares, rates)."""
+    for column in parsed.spec.columns:
+        if column.type not in (ColumnType.AMOUNT, ColumnType.RATE, ColumnType.DECIMAL):
+            continue
+        values = parsed.typed[column.name]
+        bad = pa.chunked_array([pa.repeat(False, len(values))]) if len(values) else pa.chunked_array([], pa.bool_())
+        bounds_zh, bounds_en = [], []
+        if column.lower is not None:
+            below = pc.less_equal(values, column.lower) if column.lower_open else pc.less(values, column.lower)
+            bad = pc.or_(bad, pc.fill_null(below, False))
+            bounds_zh.append(f"{'>' if column.lower_open else '≥'} {column.lower:g}")
+            bounds_en.append(f"{'>' if column.lower_open else '>='} {column.lower:g}")
+        if column.upper is not None:
+            bad = pc.or_(bad, pc.fill_null(pc.greater(values, column.upper), False))
+            bounds_zh.append(f"≤ {column.upper:g}")
+            bounds_en.append(f"<= {column.upper:g}")
+        flag(findings, "SCH-005", parsed.spec.name, column.name, bad, parsed.text[column.name],
+             f"{column.name} 应 {' 且 '.join(bounds_zh)}", f"{column.name} must be {' and '.join(bounds_en)}")
+
+
+def _party_ids(g: ParsedFile, findings: Findings, period_end: dt.date) -> None:
+    """SCH-003: USCC check character (GB 32100-2015), RIC check character and birth date (GB 11643-1999)."""
+    ids, types = g.text["party_id"], g.text["party_id_type"]
+    is_uscc = np.asarray(pc.equal(types, "USCC").to_numpy(zero_copy_only=False), dtype=bool)
+    is_ric = np.asarray(pc.equal(types, "RIC").to_numpy(zero_copy_only=False), dtype=bool)
+    filled = np.asarray(pc.not_equal(ids, "").to_numpy(zero_copy_only=False), dtype=bool)
+    bad_uscc = is_uscc & filled & ~uscc_valid(ids)
+    bad_ric = is_ric & filled & ~ric_valid(ids, np.datetime64(period_end, "D"))
+    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad_uscc), ids,
+         "统一社会信用代码校验位错误（GB 32100-2015）", "USCC check character is wrong (GB 32100-2015)")
+    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad_ric), ids,
+         "居民身份证号码校验位或出生日期错误（GB 11643-1999）",
+         "resident ID check character or birth date is wrong (GB 11643-1999)")
+
+
+def _id_type_fits_category(g: ParsedFile, findings: Findings) -> None:
+    """SCH-004: farmer needs RIC; micro, small, medium and large need USCC."""
+    categories, types = g.text["party_category"], g.text["party_id_type"]
+    for id_type in sorted(set(ID_TYPE_FOR_CATEGORY.values())):
+        needing = sorted(c for c, t in ID_TYPE_FOR_CATEGORY.items() if t == id_type)
+        bad = pc.and_(
+            pc.is_in(categories, pa.array(needing)),
+            pc.and_(pc.not_equal(types, id_type), pc.not_equal(types, "")),
+        )
+        flag(findings, "SCH-004", "guarantees", "party_id_type", bad, types,
+             f"{'/'.join(needing)} 类被担保人的证件类型应为 {id_type}", f"{'/'.join(needing)} parties need {id_type}")
+
+
+def _unique(parsed: ParsedFile, column: str, findings: Findings) -> None:
+    """SCH-006: every occurrence of an id after its first is flagged."""
+    values = parsed.text[column]
+    if len(values) == 0:
+        return
+    encoded = pc.dictionary_encode(values).combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    _, first = np.unique(codes, return_index=True)
+    repeat = np.ones(len(codes), dtype=bool)
+    repeat[first] = False
+    repeat &= np.asarray(pc.not_equal(values, "").to_numpy(zero_copy_only=False), dtype=bool)
+    flag(findings, "SCH-006", parsed.spec.name, column, pa.array(repeat), values,
+         f"{column} 重复", f"{column} repeats an earlier row")
+
+
+def _classification_codes(g: ParsedFile, findings: Findings) -> None:
+    """SCH-007: industry_code is four digits in a GB/T 4754-2017 division 01–97; district_code six digits."""
+    industry = g.text["industry_code"]
+    division = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pc.match_substring_regex(industry, r"^[0-9]{4}$"),
+                                                          industry, None), 0, 2), pa.int32())
+    bad_industry = pc.and_(
+        pc.not_equal(industry, ""),
+        pc.invert(pc.fill_null(pc.and_(pc.greater_equal(division, 1), pc.less_equal(division, 97)), False)),
+    )
+    flag(findings, "SCH-007", "guarantees", "industry_code", bad_industry, industry,
+         "应为 GB/T 4754-2017 门类 01–97 内的四位行业小类代码", "must be a four-digit GB/T 4754-2017 class in divisions 01–97")
+    district = g.text["district_code"]
+    bad_district = pc.and_(pc.not_equal(district, ""), pc.invert(pc.match_substring_regex(district, r"^[0-9]{6}$")))
+    flag(findings, "SCH-007", "guarantees", "district_code", bad_district, district,
+         "应为六位数字行政区划代码（GB/T 2260）", "must be a six-digit GB/T 2260 code")
