@@ -1,0 +1,1 @@
+"""Alembic environment for the store (a package so that it is installed with ``store``)."""

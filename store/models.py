@@ -1,0 +1,215 @@
+"""The store's tables: the regulator's registry, submissions, their findings, late filings.
+
+The schema itself is owned by the Alembic migrations in ``store/migrations``; these models must match
+them (``tests/store/test_migrations.py`` compares the two on every backend).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+UTC = dt.UTC
+
+# Stable constraint names, so that later migrations can refer to them on every backend (SQLite
+# batch migrations in particular need every constraint to have a name).
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class SubmissionState(StrEnum):
+    """Where a submission is in its life (see ``repository.ALLOWED_TRANSITIONS``)."""
+
+    RECEIVED = "received"
+    VALIDATING = "validating"
+    REJECTED = "rejected"
+    NEEDS_CONFIRMATION = "needs_confirmation"
+    ACCEPTED = "accepted"
+    PUBLISHED = "published"
+
+
+class SubmissionSource(StrEnum):
+    """How a package reached the pipeline."""
+
+    UPLOAD = "upload"
+    LANDING = "landing"
+    PULL = "pull"
+    CLI = "cli"
+
+
+class InstitutionKind(StrEnum):
+    GOVERNMENT = "government"
+    COMMERCIAL = "commercial"
+    MIXED = "mixed"
+
+
+class InstitutionStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    EXITED = "exited"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A timezone-aware instant, always handed back in UTC.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so the value is stored as UTC and the
+    zone re-attached on the way out. Naive datetimes are refused: in a pipeline that mixes Beijing
+    time (filings, deadlines) and UTC (the server), a naive time is a bug waiting to happen.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _str_enum(enum_cls: type[StrEnum], name: str) -> sa.Enum:
+    """A VARCHAR with a CHECK constraint holding the enum's values (not native PostgreSQL enums,
+    which cannot gain a value inside a transaction and do not exist on SQLite)."""
+    return sa.Enum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda cls: [member.value for member in cls],
+        validate_strings=True,
+    )
+
+
+# JSONB on PostgreSQL (indexable, compact); None is stored as SQL NULL rather than JSON 'null'.
+JSONType = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
+
+# Findings can number millions per filing, so their key is 64-bit; SQLite only auto-increments a
+# column declared exactly INTEGER (which is 64-bit there anyway).
+BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {dt.datetime: UTCDateTime()}  # noqa: RUF012
+
+
+class Institution(Base):
+    """A row of the regulator's registry (filing-template.md §5)."""
+
+    __tablename__ = "institutions"
+
+    institution_id: Mapped[str] = mapped_column(sa.String(18), primary_key=True)  # USCC
+    name: Mapped[str] = mapped_column(sa.String(255))
+    kind: Mapped[InstitutionKind] = mapped_column(_str_enum(InstitutionKind, "institution_kind"))
+    focus_small_micro_agri: Mapped[bool] = mapped_column(sa.Boolean())
+    district_code: Mapped[str] = mapped_column(sa.String(6))
+    license_no: Mapped[str] = mapped_column(sa.String(64))
+    pboc_area_code: Mapped[str] = mapped_column(sa.String(14))
+    status: Mapped[InstitutionStatus] = mapped_column(_str_enum(InstitutionStatus, "institution_status"))
+    # The guarantor's own endpoint, for the pull connector; most guarantors upload instead.
+    pull_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Institution({self.institution_id!r}, {self.name!r}, {self.status!s})"
+
+
+class Submission(Base):
+    """One package as received. Never deleted or overwritten: a resubmission is a new row with the
+    next ``sequence`` for its guarantor and period.
+
+    ``institution_id`` deliberately has no foreign key to ``institutions``: a package from a guarantor
+    missing from the registry must still be recorded (and kept) so that its rejection (FMT-006) can
+    be shown and audited. For the same reason it is wider than a USCC: it holds what the manifest said.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (
+        sa.UniqueConstraint("institution_id", "period", "sequence"),
+        sa.Index(None, "institution_id", "period", "package_sha256"),
+        sa.Index(None, "period", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    institution_id: Mapped[str] = mapped_column(sa.String(64))
+    period: Mapped[str] = mapped_column(sa.String(7))  # YYYY-MM
+    sequence: Mapped[int] = mapped_column(sa.Integer())
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    source: Mapped[SubmissionSource] = mapped_column(_str_enum(SubmissionSource, "submission_source"))
+    package_sha256: Mapped[str] = mapped_column(sa.String(64))
+    package_bytes: Mapped[int] = mapped_column(sa.BigInteger())
+    blob_key: Mapped[str] = mapped_column(sa.String(255))
+    state: Mapped[SubmissionState] = mapped_column(
+        _str_enum(SubmissionState, "submission_state"), default=SubmissionState.RECEIVED
+    )
+    state_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    template_version: Mapped[str | None] = mapped_column(sa.String(16))
+    finding_counts: Mapped[dict[str, int] | None] = mapped_column(JSONType)  # {"error": n, "warning": n}
+    accepted_at: Mapped[dt.datetime | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return (
+            f"Submission(id={self.id}, {self.institution_id!r}, {self.period!r}, "
+            f"#{self.sequence}, {self.state!s})"
+        )
+
+
+class Finding(Base):
+    """One finding of a submission's validation, in the long form of ``validations.findings``.
+
+    ``file``, ``column`` and ``value`` are unbounded text: they echo what the guarantor sent (an
+    unknown column's header, a bad cell), and a length limit there would make recording fail on
+    PostgreSQL exactly when the filing is most broken.
+    """
+
+    __tablename__ = "findings"
+    __table_args__ = (sa.Index(None, "submission_id", "rule_id"),)  # also serves lookups by submission
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id"))
+    rule_id: Mapped[str] = mapped_column(sa.String(32))
+    severity: Mapped[str] = mapped_column(sa.String(16))
+    file: Mapped[str | None] = mapped_column(sa.Text())  # null for institution-level findings
+    row: Mapped[int | None] = mapped_column(sa.BigInteger())  # 1-based data row
+    column: Mapped[str | None] = mapped_column(sa.Text())
+    value: Mapped[str | None] = mapped_column(sa.Text())
+    message_zh: Mapped[str] = mapped_column(sa.Text())
+    message_en: Mapped[str] = mapped_column(sa.Text())
+
+
+class LateFiling(Base):
+    """A registered guarantor that had filed nothing for ``period`` by ``deadline``."""
+
+    __tablename__ = "late_filings"
+    __table_args__ = (sa.UniqueConstraint("institution_id", "period"), sa.Index(None, "period"))
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    institution_id: Mapped[str] = mapped_column(sa.ForeignKey("institutions.institution_id"))
+    period: Mapped[str] = mapped_column(sa.String(7))
+    deadline: Mapped[dt.date] = mapped_column(sa.Date())
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
