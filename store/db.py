@@ -53,7 +53,9 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     single writer, so taking the write lock up front makes read-then-write sequences (such as numbering
     a resubmission) serial instead of failing with "database is locked" when a read snapshot goes stale.
     It also replaces the ``sqlite3`` module's legacy transaction handling, under which DDL and
-    SAVEPOINTs escape the enclosing transaction. Extra ``kwargs`` go to ``create_engine``.
+    SAVEPOINTs escape the enclosing transaction. The price: on SQLite a session holds the write lock
+    from its first statement until it commits, rolls back or closes, so keep sessions short (and never
+    wait in one thread on a second session). Extra ``kwargs`` go to ``create_engine``.
     """
     parsed = normalise_url(url if url is not None else database_url())
     backend = parsed.get_backend_name()

@@ -68,6 +68,7 @@ def validate(
     registry: Mapping[str, Institution],
     *,
     now: dt.datetime | None = None,
+    previous_guarantees: pa.Table | None = None,
 ) -> CheckResult:
     """Check one filing through phases 1–3 and say whether it is rejected, needs confirmation or is accepted."""
     now = now or now_beijing()
@@ -81,7 +82,7 @@ def validate(
         check_schema(parsed, findings, period.end)
         if not findings.has_errors():
             phases.append(3)
-            check_consistency(parsed, findings, period, institution)
+            check_consistency(parsed, findings, period, institution, previous_guarantees)
     rejected = findings.has_errors() or phases[-1] < 3
     table = findings.to_table()
     if rejected:

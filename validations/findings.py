@@ -113,6 +113,31 @@ class Findings:
         )
         return n
 
+    def add_values(
+        self,
+        *,
+        rule_id: str,
+        severity: Severity,
+        file: str | None,
+        column: str | None,
+        values: pa.Array | pa.ChunkedArray,
+        message_zh: str,
+        message_en: str,
+    ) -> int:
+        """One finding per value, without a row: for things the filing lacks (BIZ-010's vanished ids)."""
+        n = len(values)
+        if n == 0:
+            return 0
+        value_col = _as_array(values if pa.types.is_string(values.type) else pc.cast(values, pa.string()))
+        self._batches.append(
+            pa.RecordBatch.from_arrays(
+                [_repeat(rule_id, n), _repeat(str(severity), n), _repeat(file, n), pa.nulls(n, pa.int64()),
+                 _repeat(column, n), value_col, _repeat(message_zh, n), _repeat(message_en, n)],
+                schema=FINDINGS_SCHEMA,
+            )
+        )
+        return n
+
     def extend_table(self, table: pa.Table) -> None:
         for batch in table.cast(FINDINGS_SCHEMA).to_batches():
             self._batches.append(batch)

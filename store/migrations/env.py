@@ -24,9 +24,11 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def _url() -> str:
-    return context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option(
-        "sqlalchemy.url"
-    ) or database_url()
+    return (
+        context.get_x_argument(as_dictionary=True).get("url")
+        or config.get_main_option("sqlalchemy.url")
+        or database_url()
+    )
 
 
 def _configure(**kwargs: object) -> None:
@@ -47,7 +49,9 @@ def run_migrations_offline() -> None:
 
 
 def _run(connection: Connection) -> None:
-    _configure(connection=connection)
+    # SQLite's DDL is transactional once store.db.make_engine has taken BEGIN away from the sqlite3
+    # module, so a failed migration rolls back whole there as on PostgreSQL.
+    _configure(connection=connection, transactional_ddl=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -98,3 +98,24 @@ def test_biz009_account_type_for_government_and_mixed_only(pkg, sample_registry)
     mixed = dict(sample_registry)
     mixed[GOV_ID] = dataclasses.replace(mixed[GOV_ID], kind="mixed")
     assert where(run(pkg.root, reg=mixed), "BIZ-009") == [("guarantees", 2, "account_type")]
+
+
+def test_biz010_against_the_last_accepted_filing(pkg, sample_registry):
+    """BIZ-010: last period had A active, B released, C active; now A is missing, B is active, C ended."""
+    import pyarrow as pa
+
+    from connectors.intake import read_package
+    from tests.validations.vcheck import NOW, hits
+    from validations.engine import validate
+
+    previous = pa.table({
+        "guarantee_id": ["GONE", "BNS3", "BN202600001", "BN202600002"],
+        "status": ["active", "released", "active", "released"],
+    })
+    pkg.set("guarantees", 2, "status", "active")  # BN202600001 stays active: fine
+    result = validate(read_package(pkg.root), sample_registry, now=NOW, previous_guarantees=previous)
+    found = sorted(((f["row"] or 0), f["column"], f["value"]) for f in hits(result, "BIZ-010"))
+    # GONE vanished (no row, shown as 0 here); BN202600002 (row 3) was released and is active again
+    assert found == [(0, "guarantee_id", "GONE"), (3, "status", "BN202600002")]
+    assert all(f["severity"] == "warning" for f in hits(result, "BIZ-010"))
+    assert result.status == "needs_confirmation"

@@ -15,10 +15,17 @@ ENDED = pa.array(["released", "compensated"])
 
 
 def check_consistency(
-    files: dict[str, ParsedFile], findings: Findings, period: Period, institution: Institution
+    files: dict[str, ParsedFile],
+    findings: Findings,
+    period: Period,
+    institution: Institution,
+    previous: pa.Table | None = None,
 ) -> None:
+    """``previous`` is the guarantees table of the guarantor's last accepted filing (BIZ-010)."""
     if "guarantees" in files:
         _guarantees(files["guarantees"], findings, period, institution)
+        if previous is not None:
+            _against_previous(files["guarantees"], previous, findings)
     if "compensations" in files:
         _compensations(files["compensations"], files.get("guarantees"), findings, period)
     if "financials" in files:
@@ -57,6 +64,22 @@ def _guarantees(g: ParsedFile, findings: Findings, period: Period, institution: 
     if institution.kind in ("government", "mixed"):
         flag(findings, "BIZ-009", "guarantees", "account_type", pc.equal(text["account_type"], ""), None,
              f"{institution.kind} 类机构须填写核算类别", f"required for a {institution.kind} guarantor")
+
+
+def _against_previous(g: ParsedFile, previous: pa.Table, findings: Findings) -> None:
+    """BIZ-010: an active guarantee vanished without having ended, or an ended one came back as active."""
+    ids, status = g.text["guarantee_id"], g.typed["status"]
+    was_active = pc.filter(previous["guarantee_id"], pc.equal(previous["status"], "active"))
+    missing = pc.filter(was_active, pc.invert(pc.is_in(was_active, ids)))
+    r = rule("BIZ-010")
+    zh, en = r.messages("上期在保的业务本期缺失且未报解除",
+                        "active in the last accepted filing, now missing without having ended")
+    findings.add_values(rule_id=r.id, severity=r.severity, file="guarantees", column="guarantee_id",
+                        values=missing, message_zh=zh, message_en=en)
+    ended_before = pc.filter(previous["guarantee_id"], pc.is_in(previous["status"], ENDED))
+    revived = pc.and_(pc.equal(status, "active"), pc.is_in(ids, ended_before))
+    flag(findings, "BIZ-010", "guarantees", "status", revived, ids,
+         "上期已解除的业务本期又报为在保", "ended in the last accepted filing, now active again")
 
 
 def _compensations(c: ParsedFile, g: ParsedFile | None, findings: Findings, period: Period) -> None:

@@ -50,7 +50,7 @@ class ReferenceData:
     source: Path | None = None
 
     @classmethod
-    def load(cls, dir: str | Path | None = None) -> ReferenceData:  # noqa: A002 - the documented name
+    def load(cls, dir: str | Path | None = None) -> ReferenceData:
         root = Path(dir) if dir is not None else DEFAULT_DIR
         lpr = sorted((_date(r, "effective_date"), _decimal(r, "rate")) for r in _rows(root / "lpr_1y.csv"))
         if len({d for d, _ in lpr}) != len(lpr):
@@ -69,7 +69,9 @@ class ReferenceData:
         """The values in force on ``day``: for each item, the latest effective_date ≤ ``day``."""
         params: dict[str, Parameter] = {}
         for p in self.parameters:
-            if p.effective_date <= day and (p.name not in params or p.effective_date >= params[p.name].effective_date):
+            if p.effective_date <= day and (
+                p.name not in params or p.effective_date >= params[p.name].effective_date
+            ):
                 params[p.name] = p
         latest: dict[str, dt.date] = {}
         for e in self.negative_list:

@@ -1,0 +1,227 @@
+"""Append-only, content-addressed storage for the packages guarantors file.
+
+"Nothing filed is ever deleted or overwritten" (filing-template.md §1): a blob's key is the SHA-256 of
+its bytes, a blob is published by hard-linking a finished temporary file into place (which fails,
+rather than replaces, if the key exists), and published files are read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from store.config import danbao_home
+
+_KEY = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{64})")
+_CHUNK = 1 << 20
+# Marks a folder index so that it can be told from a filed blob that happens to be JSON.
+_FOLDER_FORMAT = "danbao.folder/1"
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
+
+
+class BlobError(Exception):
+    """The blob store is not in the state its contract promises."""
+
+
+class BlobCorruptedError(BlobError):
+    """A stored blob's bytes no longer match its key."""
+
+
+def blob_key(digest: str) -> str:
+    return f"sha256/{digest[:2]}/{digest}"
+
+
+class BlobStore:
+    """Blobs under ``root`` (default ``$DANBAO_HOME/blobs``), keyed ``sha256/ab/<hex>``."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root) if root is not None else danbao_home() / "blobs"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def put(self, data: bytes) -> str:
+        """Store ``data``; returns its key. Storing the same bytes again is a no-op."""
+        key = blob_key(hashlib.sha256(data).hexdigest())
+        existing = self.root / key
+        if existing.exists():
+            self._check_existing(key, existing, len(data))
+            return key
+        return self._put_stream(_iter_bytes(data))
+
+    def put_file(self, path: Path | str) -> str:
+        """Store a file's bytes, streaming (a package may be larger than memory should hold)."""
+        with open(path, "rb") as source:
+            return self._put_stream(_iter_file(source))
+
+    def put_folder(self, path: Path | str) -> str:
+        """Store every regular file under ``path`` as a blob, then a JSON index blob mapping each
+        POSIX relative path to its blob's key; returns the index's key.
+
+        Symbolic links are refused: following them could file bytes from outside the package.
+        The index is canonical JSON, so the same folder always yields the same key.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise NotADirectoryError(f"not a folder: {folder}")
+        files: dict[str, str] = {}
+        for current, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            here = Path(current)
+            for name in [*dirnames, *filenames]:
+                if (here / name).is_symlink():
+                    raise ValueError(f"{here / name} is a symbolic link; packages may hold only files")
+            for name in sorted(filenames):
+                file_path = here / name
+                if not file_path.is_file():
+                    raise ValueError(f"{file_path} is not a regular file")
+                files[file_path.relative_to(folder).as_posix()] = self.put_file(file_path)
+        index = {"format": _FOLDER_FORMAT, "files": dict(sorted(files.items()))}
+        return self.put(json.dumps(index, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+
+    def _put_stream(self, chunks: Iterator[bytes | memoryview]) -> str:
+        fd, tmp_name = tempfile.mkstemp(prefix=".incoming-", dir=self.root)
+        tmp = Path(tmp_name)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            key = blob_key(digest.hexdigest())
+            final = self.root / key
+            if final.exists():
+                self._check_existing(key, final, size)
+                return key
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o444)  # read-only from the moment it is visible under its key
+            try:
+                os.link(tmp, final)  # atomic, and never replaces an existing file
+            except FileExistsError:
+                self._check_existing(key, final, size)  # stored concurrently by someone else
+                return key
+            except OSError as exc:
+                if exc.errno not in _NO_HARD_LINKS:
+                    raise
+                # A file system without hard links: rename, after checking that the key is free.
+                # Only a concurrent put of the *same* bytes can slip in between, so a lost race
+                # replaces a blob with identical content.
+                if final.exists():
+                    self._check_existing(key, final, size)
+                    return key
+                os.rename(tmp, final)
+            _fsync_dir(final.parent)
+            return key
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+    @staticmethod
+    def _check_existing(key: str, path: Path, size: int) -> None:
+        # A cheap check only: re-hashing every duplicate would cost a full read per re-upload.
+        if path.stat().st_size != size:
+            raise BlobCorruptedError(f"blob {key} exists with a different size; refusing to overwrite it")
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def open_path(self, key: str) -> Path:
+        """The file holding blob ``key`` (read-only: never write through it)."""
+        path = self.root / _check_key(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no blob {key} in {self.root}")
+        return path
+
+    def exists(self, key: str) -> bool:
+        return (self.root / _check_key(key)).is_file()
+
+    def get(self, key: str) -> bytes:
+        """Blob ``key``'s bytes, checked against the key (a regulator's copy must be the filed one)."""
+        data = self.open_path(key).read_bytes()
+        if hashlib.sha256(data).hexdigest() != key.rsplit("/", 1)[1]:
+            raise BlobCorruptedError(f"blob {key} does not match its hash")
+        return data
+
+    def is_folder(self, key: str) -> bool:
+        """Whether ``key`` is a folder index made by :meth:`put_folder`."""
+        path = self.open_path(key)
+        with open(path, "rb") as f:
+            head = f.read(64)
+        if not head.lstrip().startswith(b"{"):
+            return False
+        try:
+            self.folder_index(key)
+        except ValueError:
+            return False
+        return True
+
+    def folder_index(self, key: str) -> dict[str, str]:
+        """The relative path → blob key mapping of a folder stored by :meth:`put_folder`."""
+        try:
+            index = json.loads(self.get(key))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"blob {key} is not a folder index") from exc
+        if not isinstance(index, dict) or index.get("format") != _FOLDER_FORMAT:
+            raise ValueError(f"blob {key} is not a folder index")
+        files = index["files"]
+        for rel, file_key in files.items():
+            pure = PurePosixPath(rel)
+            if pure.is_absolute() or ".." in pure.parts:
+                raise ValueError(f"folder index {key} holds an unsafe path {rel!r}")
+            _check_key(file_key)
+        return files
+
+    def restore_folder(self, key: str, destination: Path | str) -> Path:
+        """Write the folder stored under ``key`` into the (new or empty) ``destination``, byte for byte."""
+        dest = Path(destination)
+        dest.mkdir(parents=True, exist_ok=True)
+        if any(dest.iterdir()):
+            raise FileExistsError(f"{dest} is not empty")
+        for rel, file_key in self.folder_index(key).items():
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self.get(file_key))
+        return dest
+
+
+def _check_key(key: str) -> str:
+    match = _KEY.fullmatch(key)
+    if match is None or not match.group(2).startswith(match.group(1)):
+        raise ValueError(f"not a blob key: {key!r}")
+    return key
+
+
+def _iter_bytes(data: bytes) -> Iterator[bytes | memoryview]:
+    view = memoryview(data)
+    for start in range(0, len(view), _CHUNK):
+        yield view[start : start + _CHUNK]
+
+
+def _iter_file(source: BinaryIO) -> Iterator[bytes | memoryview]:
+    while chunk := source.read(_CHUNK):
+        yield chunk
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the new directory entry durable (the blob's bytes were synced before linking)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,113 @@
+"""`danbao check`: the JSON contract of outputs.md §1, exit codes 0/1/2, readable text, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from tests.packages import REGISTRY_CSV, SAMPLES, Package
+
+KEYS = {"institution_id", "period", "template_version", "status", "findings", "indicators", "grade"}
+FINDING_KEYS = {"rule_id", "severity", "file", "row", "column", "value", "message_zh", "message_en"}
+
+
+def _check(capsys, *args: str) -> tuple[int, str, str]:
+    try:
+        code = main(["check", *args])
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_for_the_invalid_sample(capsys):
+    code, out, _ = _check(capsys, str(SAMPLES / "invalid-2026-10"), "--registry", str(REGISTRY_CSV), "--json")
+    doc = json.loads(out)
+    assert code == 1
+    assert set(doc) == KEYS
+    assert doc["status"] == "rejected" and doc["indicators"] is None and doc["grade"] is None
+    assert all(set(f) == FINDING_KEYS for f in doc["findings"])
+    first = next(f for f in doc["findings"] if f["rule_id"] == "SCH-003")
+    assert (first["file"], first["row"], first["column"], first["value"]) == (
+        "guarantees", 3, "party_id", "91500113HGL236FR10")
+    assert first["message_zh"] and first["message_en"]
+
+
+def test_json_for_the_valid_sample_exits_zero(capsys):
+    code, out, _ = _check(capsys, str(SAMPLES / "valid-2026-10"), "--registry", str(REGISTRY_CSV), "--json")
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["status"] in ("accepted", "needs_confirmation")
+    assert doc["institution_id"] == "91500113095M34E68F" and doc["period"] == "2026-10"
+
+
+def test_text_summary_counts_by_rule_and_shows_both_languages(capsys):
+    code, out, _ = _check(capsys, str(SAMPLES / "invalid-2026-10"), "--registry", str(REGISTRY_CSV))
+    assert code == 1
+    assert "SCH-003  error    1" in out
+    assert "校验位" in out and "check character" in out
+    assert "guarantees:row 3:party_id" in out
+
+
+def test_usage_errors_exit_two(capsys, tmp_path):
+    assert _check(capsys)[0] == 2
+    code, _, err = _check(capsys, str(SAMPLES / "valid-2026-10"), "--registry", str(tmp_path / "none.csv"))
+    assert code == 2 and "cannot read the registry" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("institution_id,name\nX,Y\n", encoding="utf-8")
+    code, _, err = _check(capsys, str(SAMPLES / "valid-2026-10"), "--registry", str(bad))
+    assert code == 2 and "row 1" in err and "missing column" in err
+
+
+def _corpus(tmp_path: Path) -> list[Path]:
+    """One package per malformed input; each must come back as findings and exit 1."""
+    cases = []
+
+    def case(name: str) -> Package:
+        p = Package.copy(tmp_path, name=name)
+        cases.append(p.root)
+        return p
+
+    case("truncated-zip")
+    data = cases[-1].parent.joinpath("truncated-zip.zip")
+    Package(cases[-1]).zip(data)
+    data.write_bytes(data.read_bytes()[:400])
+    cases[-1] = data
+    case("garbage").write_bytes("guarantees.csv", bytes(range(256)) * 10, "guarantees")
+    case("utf16").write_bytes("guarantees.csv", "a,b\n1,2\n".encode("utf-16"), "guarantees")
+    case("empty").write_bytes("guarantees.csv", b"", "guarantees")
+    case("nan").set("guarantees", 1, "loan_amount", "NaN")
+    case("inf").set("guarantees", 1, "loan_amount", "1e309")
+    case("feb30").set("guarantees", 1, "start_date", "2026-02-30")
+    case("long-line").write_bytes("guarantees.csv", b"x" * (10 << 20), "guarantees")
+    p = case("no-manifest")
+    (p.root / "manifest.json").unlink()
+    p = case("dup-header")
+    header, rows = p.rows("guarantees")
+    p.write_rows("guarantees", [*header[:-1], header[0]], rows)
+    return cases
+
+
+def test_bad_input_corpus_never_tracebacks(capsys, tmp_path):
+    for package in _corpus(tmp_path):
+        code, out, err = _check(capsys, str(package), "--registry", str(REGISTRY_CSV), "--json")
+        assert code == 1, package
+        doc = json.loads(out)
+        assert doc["status"] == "rejected" and doc["findings"], package
+        assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_console_script_runs_as_a_process(json_flag):
+    exe = Path(sys.executable).with_name("danbao")
+    proc = subprocess.run(
+        [str(exe), "check", str(SAMPLES / "invalid-2026-10"), "--registry", str(REGISTRY_CSV), *json_flag],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,61 @@
+"""Phase 4 of one filing: measures, rules, indicators, subsidy, in one call.
+
+``evaluate`` expects tables that passed phases 1–3 (typed as the template says, required values
+present and valid) and uses the reference values in force on the period's last day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from validations.context import Institution, Period
+from validations.findings import Findings
+from validations.prudential import grades, indicators, rules, subsidy
+from validations.prudential.measures import Measures, Rows, measure
+from validations.prudential.reference import ReferenceData, ReferenceValues
+
+_DEFAULT: ReferenceData | None = None
+
+
+def default_reference() -> ReferenceData:
+    """The shipped reference files, read once per process."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = ReferenceData.load()
+    return _DEFAULT
+
+
+@dataclass(frozen=True)
+class Phase4Result:
+    findings: Findings  # PRU/NEG/POL/SUB findings of this filing
+    indicators: dict[str, Any]  # outputs.md §1 ``indicators``
+    subsidies: pa.Table  # subsidy.SUBSIDY_SCHEMA: guarantee_id, row, program, days, amount
+    measures: Measures
+    reference: ReferenceValues  # what was in force on the period's last day
+
+    def grade(self, findings_table: pa.Table | None = None) -> grades.GradeResult:
+        """Section 5 grade from ``findings_table`` (e.g. all of the filing's findings), by default from
+        this phase's own findings."""
+        return grades.grade(self.findings.to_table() if findings_table is None else findings_table)
+
+
+def evaluate(
+    guarantees: pa.Table,
+    financials: pa.Table,
+    compensations: pa.Table | None,
+    institution: Institution,
+    period: Period,
+    reference: ReferenceData | None = None,
+) -> Phase4Result:
+    """Phase 4 of one filing that passed phases 1–3; ``reference`` defaults to the shipped files."""
+    ref = (reference or default_reference()).as_of(period.end)
+    rows = Rows.of(guarantees, institution)
+    m = measure(rows, financials, ref)
+    paid = subsidy.compute(rows, period, ref)
+    findings = Findings()
+    rules.check(m, paid, institution, period, ref, findings)
+    values = indicators.compute(m, compensations, institution, period, ref, paid)
+    return Phase4Result(findings=findings, indicators=values, subsidies=paid.table, measures=m, reference=ref)
