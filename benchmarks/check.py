@@ -19,8 +19,8 @@ import pyarrow.csv as pacsv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.measure import run_measured  # noqa: E402
-from connectors.synthetic import generate_period  # noqa: E402
+from benchmarks.measure import run_measured
+from connectors.synthetic import generate_period
 
 
 def main() -> None:

@@ -39,16 +39,16 @@ def ric_check_char(first17: str) -> str:
 
 
 def _matrix(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(mask of ids that are 18 ASCII bytes, their (k, 18) uint8 matrix)."""
+    """(mask of ids that are 18 bytes long, their (k, 18) uint8 matrix), without copying strings."""
     ids = pc.fill_null(ids, "")
     fits = pc.fill_null(pc.equal(pc.binary_length(ids), 18), False)
     picked = pc.filter(ids, fits)
-    if isinstance(picked, pa.ChunkedArray):
-        picked = picked.combine_chunks()
-    picked = picked.take(pa.array(np.arange(len(picked))))  # compact, offset 0
-    offsets = np.frombuffer(picked.buffers()[1], dtype=np.int32, count=len(picked) + 1)
-    data = np.frombuffer(picked.buffers()[2], dtype=np.uint8) if len(picked) else np.empty(0, np.uint8)
-    matrix = data[offsets[0] : offsets[-1]].reshape(-1, 18)
+    n = len(picked)
+    if n == 0:
+        return np.asarray(fits.to_numpy(zero_copy_only=False), dtype=bool), np.empty((0, 18), np.uint8)
+    offsets = np.frombuffer(picked.buffers()[1], dtype=np.int32)[picked.offset : picked.offset + n + 1]
+    data = np.frombuffer(picked.buffers()[2], dtype=np.uint8)
+    matrix = data[offsets[0] : offsets[-1]].reshape(n, 18)
     return np.asarray(fits.to_numpy(zero_copy_only=False), dtype=bool), matrix
 
 
@@ -66,7 +66,8 @@ def uscc_valid(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def ric_valid(ids: pa.Array | pa.ChunkedArray, latest_birth: np.datetime64 | None = None) -> np.ndarray:
-    """Boolean mask: 17 digits, the right check character, a real birth date not after ``latest_birth``."""
+    """Boolean mask: 17 digits, the right check character, a real birth date (from 1900) not after
+    ``latest_birth``."""
     ids = _flat(ids)
     fits, m = _matrix(ids)
     ok = np.zeros(len(ids), dtype=bool)
@@ -75,24 +76,26 @@ def ric_valid(ids: pa.Array | pa.ChunkedArray, latest_birth: np.datetime64 | Non
         digits_ok = (digits >= 0).all(axis=1)
         expected = (digits * RIC_WEIGHTS).sum(axis=1) % 11
         check_ok = _RIC_CHECK_VALUE[m[:, 17]] == expected
-        ok[fits] = digits_ok & check_ok
-        birth_ok = _birth_dates_valid(pc.filter(ids, pa.array(fits)), latest_birth)
-        ok[fits] &= birth_ok
+        ok[fits] = digits_ok & check_ok & _birth_dates_valid(digits, latest_birth)
     return ok
 
 
-def _birth_dates_valid(ids: pa.Array, latest: np.datetime64 | None) -> np.ndarray:
-    text = pc.utf8_slice_codeunits(ids, 6, 14)
-    shaped = pc.match_substring_regex(text, r"^(19|20)[0-9]{6}$")
-    stamps = pc.strptime(pc.if_else(shaped, text, pa.scalar(None, pa.string())), format="%Y%m%d", unit="s",
-                         error_is_null=True)
-    real = pc.fill_null(pc.equal(pc.strftime(stamps, format="%Y%m%d"), text), False)
-    ok = np.asarray(real.to_numpy(zero_copy_only=False), dtype=bool)
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def _birth_dates_valid(digits: np.ndarray, latest: np.datetime64 | None) -> np.ndarray:
+    """Characters 7–14 as YYYYMMDD: a real calendar date, year ≥ 1900, not after ``latest``."""
+    d = np.where(digits < 0, 0, digits)
+    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
+    month = d[:, 10] * 10 + d[:, 11]
+    day = d[:, 12] * 10 + d[:, 13]
+    month_ok = (month >= 1) & (month <= 12)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    days = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    ok = (year >= 1900) & month_ok & (day >= 1) & (day <= days)
     if latest is not None:
-        dates = pc.cast(stamps, pa.date32()).to_numpy(zero_copy_only=False)
-        not_future = np.zeros(len(ok), dtype=bool)
-        not_future[ok] = dates[ok].astype("datetime64[D]") <= latest
-        ok &= not_future
+        latest_day = latest.astype("datetime64[D]").item()
+        ok &= year * 10000 + month * 100 + day <= latest_day.year * 10000 + latest_day.month * 100 + latest_day.day
     return ok
 
 

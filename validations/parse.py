@@ -102,13 +102,7 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
         bad = pc.and_(pc.invert(empty), pc.invert(pc.or_(is_true, is_false)))
         typed = pc.if_else(pc.or_(is_true, is_false), is_true, pa.scalar(None, pa.bool_()))
     elif kind == ColumnType.DATE:
-        shaped = pc.match_substring_regex(values, _DATE)
-        stamps = pc.strptime(pc.if_else(shaped, values, pa.scalar(None, pa.string())), format="%Y-%m-%d", unit="s",
-                             error_is_null=True)
-        # strptime rolls 2026-02-30 over to 2026-03-02: a real date prints back as itself
-        real = pc.equal(pc.strftime(stamps, format="%Y-%m-%d"), values)
-        ok = pc.fill_null(real, False)
-        typed = pc.if_else(ok, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
+        typed, ok = _parse_dates(values)
         bad = pc.and_(pc.invert(empty), pc.invert(ok))
     else:
         pattern = _AMOUNT if kind == ColumnType.AMOUNT else _DECIMAL
@@ -121,6 +115,22 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
         **_msg(f"应为{zh}", f"expected {en}"),
     )
     return typed
+
+
+def _parse_dates(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(date32 values, mask of parsed cells). Arrow's cast rejects 2026-02-30 but fails the whole column,
+    so it is the fast path; strptime, which rolls 02-30 over to 03-02, finds the bad cells otherwise."""
+    shaped = pc.match_substring_regex(values, _DATE)
+    candidates = pc.if_else(shaped, values, pa.scalar(None, pa.string()))
+    try:
+        typed = pc.cast(candidates, pa.date32())
+        return typed, pc.fill_null(shaped, False)
+    except pa.ArrowInvalid:
+        pass
+    stamps = pc.strptime(candidates, format="%Y-%m-%d", unit="s", error_is_null=True)
+    day = pc.cast(pc.utf8_slice_codeunits(candidates, 8, 10), pa.int64())
+    ok = pc.fill_null(pc.equal(pc.day(stamps), day), False)
+    return pc.if_else(ok, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32())), ok
 
 
 def _msg(detail_zh: str, detail_en: str, rule_id: str = "FMT-005") -> dict[str, str]:

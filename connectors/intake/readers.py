@@ -49,7 +49,7 @@ def format_of(path: str) -> str | None:
 
 def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, str | None, list[tuple[int, str]]]:
     """(table of strings, CSV encoding, formula cells as (row, column)) for one file's bytes."""
-    if not data.strip(b" \t\r\n" + UTF8_BOM):
+    if len(data) < 4096 and not data.strip(b" \t\r\n" + UTF8_BOM):  # a big file is not empty
         raise ReadError("文件为空", "the file is empty")
     if fmt == "csv":
         table, encoding = read_csv(data, limits)

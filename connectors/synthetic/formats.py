@@ -16,21 +16,25 @@ EXTENSIONS = {"csv": ".csv", "csv-gbk": ".csv", "csv-bom": ".csv", "xlsx": ".xls
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def csv_bytes(table: pa.Table) -> bytes:
-    """UTF-8 CSV via pyarrow, unquoted like the shared samples unless a value needs quotes (RFC 4180)."""
+def csv_bytes(table: pa.Table, prefix: bytes = b"") -> memoryview:
+    """UTF-8 CSV via pyarrow, unquoted like the shared samples unless a value needs quotes (RFC 4180).
+
+    Returns a view of Arrow's buffer rather than ``bytes``: a million-row file is then held once, not twice.
+    """
     header = (",".join(table.column_names) + "\n").encode()
-    if any(c in name for name in table.column_names for c in ',"\r\n'):
-        return _write_csv(table, pacsv.WriteOptions(quoting_style="needed"))
-    try:
-        return header + _write_csv(table, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    except pa.ArrowInvalid:  # a value holds a comma, quote or line break
-        return _write_csv(table, pacsv.WriteOptions(quoting_style="needed"))
+    if not any(c in name for name in table.column_names for c in ',"\r\n'):
+        try:
+            return _write_csv(table, prefix + header, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+        except pa.ArrowInvalid:  # a value holds a comma, quote or line break
+            pass
+    return _write_csv(table, prefix, pacsv.WriteOptions(quoting_style="needed"))
 
 
-def _write_csv(table: pa.Table, options: pacsv.WriteOptions) -> bytes:
+def _write_csv(table: pa.Table, head: bytes, options: pacsv.WriteOptions) -> memoryview:
     sink = pa.BufferOutputStream()
+    sink.write(head)
     pacsv.write_csv(table, sink, options)
-    return sink.getvalue().to_pybytes()
+    return memoryview(sink.getvalue())
 
 
 def xlsx_bytes(table: pa.Table) -> bytes:
@@ -53,21 +57,21 @@ def xlsx_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+def parquet_bytes(table: pa.Table) -> memoryview:
     """Parquet with the table's own (string) schema."""
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
-    return sink.getvalue().to_pybytes()
+    return memoryview(sink.getvalue())
 
 
-def encode(table: pa.Table, fmt: str) -> bytes:
+def encode(table: pa.Table, fmt: str) -> bytes | memoryview:
     """The bytes of ``table`` as one of ``FORMATS``; ``csv-gbk`` is GB18030 (a superset of GBK)."""
     if fmt == "csv":
         return csv_bytes(table)
     if fmt == "csv-bom":
-        return UTF8_BOM + csv_bytes(table)
+        return csv_bytes(table, UTF8_BOM)
     if fmt == "csv-gbk":
-        return csv_bytes(table).decode("utf-8").encode("gb18030")
+        return bytes(csv_bytes(table)).decode("utf-8").encode("gb18030")
     if fmt == "xlsx":
         return xlsx_bytes(table)
     if fmt == "parquet":

@@ -32,7 +32,7 @@ def generate_period(
     The registry is always ``out_dir / REGISTRY_FILE``, so the list holds packages only, one per
     guarantor in registry order (``generate_period(...)[0]`` is the first guarantor's package).
 
-    Guarantor i is generated with seed ``(seed, i)``, so adding guarantors leaves the existing ones
+    Guarantor i is generated with seed ``seed * 100_003 + i``, so adding guarantors leaves the existing ones
     unchanged. With ``inject_kinds`` every package is broken the same way (on its own random rows) and
     the expected findings go beside it as ``<package>.expected.json``, like the shared samples: the
     phase 1–3 ``status``, the ``findings`` the engine should report, and every ``injected`` one (some

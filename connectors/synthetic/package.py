@@ -64,7 +64,7 @@ def write_package(
     if unknown:
         raise ValueError(f"unknown package errors {sorted(unknown)} (known: {', '.join(PACKAGE_ERRORS)})")
     institution_id = _field(institution, "institution_id")
-    members: dict[str, bytes] = {}
+    members: dict[str, bytes | memoryview] = {}
     files: dict[str, dict[str, str]] = {}
     for file in FILE_ORDER:
         table = tables.get(file)

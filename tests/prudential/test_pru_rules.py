@@ -204,3 +204,11 @@ def test_pru_006_value_and_message():
     (finding,) = found(run(guarantees({}), financials(paid_in_capital=19_999_999.99)), "PRU-006")
     assert finding["value"] == "19999999.99"
     assert "20,000,000.00" in finding["message_zh"]
+
+
+def test_pru_002_one_finding_per_party_in_id_order():
+    result = run(guarantees(*[{"party_id": f"P-{name}", "outstanding_balance": 10_000_000.01} for name in "CAB"],
+                            {"party_id": "P-D", "outstanding_balance": 10_000_000.0}))  # fmt: skip
+    messages = [f["message_en"] for f in found(result, "PRU-002")]
+    assert [m.split("party ")[1].split("'s")[0] for m in messages] == ["P-A", "P-B", "P-C"]
+    assert "10000000.01 yuan is 10.0000001% of net assets, limit 10%" in messages[0]

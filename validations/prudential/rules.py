@@ -105,20 +105,18 @@ def concentration(m: Measures, ref: ReferenceValues, findings: Findings) -> None
         ("PRU-003", m.groups, "group_id", "group_exposure_limit"),
     ):
         limit = ref.decimal(limit_name)
-        exposure = floats(table["exposure"], 0.0)  # fen-rounded
-        breach = exposure > float(limit * net_assets)
+        breach = floats(table["exposure"], 0.0) > float(limit * net_assets)  # fen-rounded vs exact product
         if not breach.any():
             continue
-        ids = table[id_column].filter(pa.array(breach))
+        over = table.filter(pa.array(breach)).sort_by(id_column)  # by id: group_by order is not stable
+        ids, exposure = over[id_column], floats(over["exposure"], 0.0)
         if rule_id == "PRU-003":
-            is_group = table["is_group"].filter(pa.array(breach))
+            is_group = over["is_group"]
             label_zh = pc.if_else(is_group, "关联集团 ", "被担保人（无关联集团）")
             label_en = pc.if_else(is_group, "related group ", "party (no group) ")
         else:
             label_zh, label_en = pa.scalar("被担保人 "), pa.scalar("party ")
-        shares = (
-            exposure[breach] / float(net_assets) if net_assets > 0 else np.full(int(breach.sum()), np.inf)
-        )
+        shares = exposure / float(net_assets) if net_assets > 0 else np.full(len(exposure), np.inf)
         _institution_rows(
             findings,
             rule(rule_id),
@@ -127,7 +125,7 @@ def concentration(m: Measures, ref: ReferenceValues, findings: Findings) -> None
                 label_zh,
                 ids,
                 " 的融资担保责任余额 ",
-                _text(exposure[breach]),
+                _text(exposure),
                 " 元，占净资产 ",
                 _text(np.round(shares * 100, 4)),
                 f"%，上限 {percent(limit)}",
@@ -136,7 +134,7 @@ def concentration(m: Measures, ref: ReferenceValues, findings: Findings) -> None
                 label_en,
                 ids,
                 "'s financing exposure ",
-                _text(exposure[breach]),
+                _text(exposure),
                 " yuan is ",
                 _text(np.round(shares * 100, 4)),
                 f"% of net assets, limit {percent(limit)}",

@@ -1,0 +1,179 @@
+"""Resources: the store, the landing folder, the guarantor endpoints, the table archive.
+
+Each is a ``ConfigurableResource`` configured from the environment (``EnvVar``, so secrets such as a
+PostgreSQL URL or a bearer token never appear in code or in the UI). Nothing here touches a file, a
+database or the network until a run, sensor or schedule uses it: loading the code location does no I/O.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from connectors.intake.pull import EtagCache, PullClient
+from pipelines.archive import FilingArchive
+from store.blobs import BlobStore
+from store.config import danbao_home
+
+_ENGINES: dict[str, Engine] = {}
+_MIGRATED: set[str] = set()
+_ENGINE_LOCK = threading.Lock()
+
+
+class StoreResource(ConfigurableResource):
+    """The transactional store (registry, submissions, findings) and the blob store of filed packages."""
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default $DANBAO_DATABASE_URL, else SQLite in $DANBAO_HOME (./var).",
+    )
+    blob_root: str | None = Field(default=None, description="Blob folder; default $DANBAO_HOME/blobs.")
+    auto_migrate: bool = Field(default=True, description="Bring the schema to head on first use in a process.")
+
+    def url(self) -> str:
+        from store.db import database_url
+
+        return self.database_url or database_url()
+
+    def engine(self) -> Engine:
+        """One engine per URL and process (runs in one process share its pool)."""
+        from store.db import make_engine, migrate
+
+        url = self.url()
+        with _ENGINE_LOCK:
+            engine = _ENGINES.get(url)
+            if engine is None:
+                engine = _ENGINES[url] = make_engine(url)
+            if self.auto_migrate and url not in _MIGRATED:
+                migrate(engine)
+                _MIGRATED.add(url)
+        return engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed when the block ends, rolled back on an exception."""
+        from store.db import session_factory
+
+        with session_factory(self.engine())() as session, session.begin():
+            yield session
+
+    def blobs(self) -> BlobStore:
+        return BlobStore(self.blob_root or None)
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests that drop their database, long-lived processes)."""
+    with _ENGINE_LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
+        _ENGINES.clear()
+        _MIGRATED.clear()
+
+
+class LandingResource(ConfigurableResource):
+    """The landing folder the intake sensor watches."""
+
+    path: str | None = Field(default=None, description="Folder; default $DANBAO_HOME/landing.")
+    stale_after_seconds: float = Field(
+        default=3600.0, description="Pick up an incomplete but untouched package after this long, to report it."
+    )
+
+    def root(self) -> Path:
+        root = Path(self.path).expanduser().resolve() if self.path else danbao_home() / "landing"
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a guarantor publishes its packages. ``url`` may hold ``{period}`` and ``{institution_id}``."""
+
+    institution_id: str
+    url: str
+    token: str | None
+
+    def url_for(self, period: str) -> str:
+        return self.url.replace("{period}", period).replace("{institution_id}", self.institution_id)
+
+
+class PullResource(ConfigurableResource):
+    """The guarantors' own endpoints (the registry's ``pull_url``, or an endpoints file) and how to poll them."""
+
+    endpoints_file: str | None = Field(
+        default=None, description="CSV with institution_id,url[,token_env]; adds to or overrides registry URLs."
+    )
+    token: str | None = Field(default=None, description="Bearer token for endpoints without their own.")
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 4
+    backoff_seconds: float = 1.0
+    max_backoff_seconds: float = 60.0
+    workers: int = Field(default=8, description="Endpoints fetched in parallel.")
+    state_file: str | None = Field(default=None, description="ETag cache; default $DANBAO_HOME/pull/etags.json.")
+
+    def endpoints(self, registry_urls: dict[str, str | None]) -> list[Endpoint]:
+        """Registry URLs (active guarantors) merged with the endpoints file, which wins."""
+        urls: dict[str, tuple[str, str | None]] = {
+            institution_id: (url, self.token) for institution_id, url in registry_urls.items() if url
+        }
+        if self.endpoints_file:
+            with open(self.endpoints_file, encoding="utf-8-sig", newline="") as handle:
+                for row in csv.DictReader(handle):
+                    institution_id, url = (row.get("institution_id") or "").strip(), (row.get("url") or "").strip()
+                    if not institution_id or not url:
+                        continue
+                    token_env = (row.get("token_env") or "").strip()
+                    urls[institution_id] = (url, os.environ.get(token_env) if token_env else self.token)
+        return [Endpoint(i, url, token) for i, (url, token) in sorted(urls.items())]
+
+    def client(self, **overrides: Any) -> PullClient:
+        return PullClient(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            backoff=self.backoff_seconds,
+            max_backoff=self.max_backoff_seconds,
+            **overrides,
+        )
+
+    def etags(self) -> EtagCache:
+        return EtagCache(self.state_file or danbao_home() / "pull" / "etags.json")
+
+
+class ArchiveResource(ConfigurableResource):
+    """Where the Parquet tables live: a local folder by default, any fsspec URL (s3://, gs://, …) in production."""
+
+    url: str | None = Field(default=None, description="Folder or fsspec URL; default $DANBAO_HOME/tables.")
+
+    def archive(self) -> FilingArchive:
+        return FilingArchive(self.url or danbao_home() / "tables")
+
+
+def _env(name: str) -> EnvVar | None:
+    """``EnvVar(name)`` when the variable is set (resolved at run time, shown by name in the UI), else None."""
+    return EnvVar(name) if os.environ.get(name) else None
+
+
+def default_resources() -> dict[str, Any]:
+    """The resources of the code location, from the environment (docs/pipeline.md lists the variables)."""
+    from pipelines.io_managers import FilingIOManagerFactory
+
+    archive = ArchiveResource(url=_env("DANBAO_TABLES_URL"))
+    return {
+        "store": StoreResource(database_url=_env("DANBAO_DATABASE_URL"), blob_root=_env("DANBAO_BLOB_ROOT")),
+        "landing": LandingResource(path=_env("DANBAO_LANDING")),
+        "pull": PullResource(endpoints_file=_env("DANBAO_PULL_ENDPOINTS"), token=_env("DANBAO_PULL_TOKEN")),
+        "archive": archive,
+        "filing_io_manager": FilingIOManagerFactory(archive=archive),
+    }
