@@ -211,4 +211,4 @@ def test_pru_002_one_finding_per_party_in_id_order():
                             {"party_id": "P-D", "outstanding_balance": 10_000_000.0}))  # fmt: skip
     messages = [f["message_en"] for f in found(result, "PRU-002")]
     assert [m.split("party ")[1].split("'s")[0] for m in messages] == ["P-A", "P-B", "P-C"]
-    assert "10000000.01 yuan is 10.0000001% of net assets, limit 10%" in messages[0]
+    assert "10000000.01 yuan is 10.00000001% of net assets, limit 10%" in messages[0]

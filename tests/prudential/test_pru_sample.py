@@ -77,7 +77,7 @@ def test_pol_002_is_institution_level(result):
     (finding,) = [f for f in result.findings.to_table().to_pylist() if f["rule_id"] == "POL-002"]
     assert finding["file"] is None and finding["row"] is None
     assert Decimal(finding["value"]) == pytest.approx(Decimal("0.0141094247"))
-    assert "1%" in finding["message_zh"] and "1.4109%" in finding["message_en"]
+    assert "1%" in finding["message_zh"] and "1.41094247%" in finding["message_en"]
 
 
 def test_subsidy_rows_by_hand(result):

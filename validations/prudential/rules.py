@@ -127,7 +127,7 @@ def concentration(m: Measures, ref: ReferenceValues, findings: Findings) -> None
                 " 的融资担保责任余额 ",
                 _text(exposure),
                 " 元，占净资产 ",
-                _text(np.round(shares * 100, 4)),
+                _text(np.round(shares * 100, 8)),
                 f"%，上限 {percent(limit)}",
             ],
             en=[
@@ -136,7 +136,7 @@ def concentration(m: Measures, ref: ReferenceValues, findings: Findings) -> None
                 "'s financing exposure ",
                 _text(exposure),
                 " yuan is ",
-                _text(np.round(shares * 100, 4)),
+                _text(np.round(shares * 100, 8)),
                 f"% of net assets, limit {percent(limit)}",
             ],
         )

@@ -12,7 +12,7 @@ def number(value: float | Decimal | int, places: int = 10) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def percent(value: float | Decimal | int, places: int = 4) -> str:
+def percent(value: float | Decimal | int, places: int = 8) -> str:
     """A decimal share as a percentage: ``0.1`` → ``10%``."""
     scaled = Decimal(repr(value)) * 100 if isinstance(value, float) else Decimal(value) * 100
     return f"{number(scaled, places)}%"

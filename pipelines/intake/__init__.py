@@ -1,0 +1,1 @@
+"""Intake: how packages get in (landing folder, pull, portal) and become submissions and filing runs."""
