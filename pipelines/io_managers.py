@@ -10,7 +10,6 @@ steps under the in-process executor), else the one of the run's ``danbao/sequenc
 latest, which for ``accepted_filing`` is the guarantor's filing of record.
 """
 
-from __future__ import annotations
 
 from typing import Any
 

@@ -5,7 +5,6 @@ PostgreSQL URL or a bearer token never appear in code or in the UI). Nothing her
 database or the network until a run, sensor or schedule uses it: loading the code location does no I/O.
 """
 
-from __future__ import annotations
 
 import csv
 import os

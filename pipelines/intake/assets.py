@@ -1,6 +1,5 @@
 """Intake assets, per filing partition (period × guarantor): the package received, its tables as read."""
 
-from __future__ import annotations
 
 from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
 

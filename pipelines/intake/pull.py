@@ -5,7 +5,6 @@ The pull run only records submissions; the intake sensor then starts one validat
 submission, exactly as for the landing folder and the portal.
 """
 
-from __future__ import annotations
 
 import logging
 import threading

@@ -5,7 +5,6 @@ the future), still deserves its findings (FMT-001/006 …) in the store; it just
 materialize. Same library call as the portal: ``filing_service.validate_submission``.
 """
 
-from __future__ import annotations
 
 from dagster import Config, MetadataValue, OpExecutionContext, Output, in_process_executor, job, op
 

@@ -9,7 +9,6 @@ partition's previous accepted version stays the one downstream assets read, unti
 confirmation accepts it.
 """
 
-from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any

@@ -1,8 +1,8 @@
 """Late filings: the day after the deadline, every active guarantor with no accepted filing for the period."""
 
-from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import pyarrow as pa
 from dagster import (
@@ -32,6 +32,10 @@ from validations.context import BEIJING, Period
 
 IO_MANAGER = "filing_io_manager"
 
+with warnings.catch_warnings():  # beta in Dagster 1.13, and the documented way to roll filings up by period
+    warnings.simplefilter("ignore")
+    _BY_PERIOD = MultiToSingleDimensionPartitionMapping(PERIOD)
+
 
 class LateFilingsConfig(Config):
     deadline: str | None = Field(
@@ -44,7 +48,7 @@ class LateFilingsConfig(Config):
     group_name="validation",
     io_manager_key=IO_MANAGER,
     kinds={"parquet"},
-    deps=[AssetDep("accepted_filing", partition_mapping=MultiToSingleDimensionPartitionMapping(PERIOD))],
+    deps=[AssetDep("accepted_filing", partition_mapping=_BY_PERIOD)],
     description=(
         "Active guarantors with no accepted filing for the period received by the deadline; recorded in the "
         "store (late_filings) and kept as a versioned table. Grade D of rules.md §5 reads this."

@@ -207,8 +207,8 @@ def test_pru_006_value_and_message():
 
 
 def test_pru_002_one_finding_per_party_in_id_order():
-    result = run(guarantees(*[{"party_id": f"P-{name}", "outstanding_balance": 10_000_000.01} for name in "CAB"],
-                            {"party_id": "P-D", "outstanding_balance": 10_000_000.0}))  # fmt: skip
+    above = [{"party_id": f"P-{name}", "outstanding_balance": 10_000_000.01} for name in "CAB"]
+    result = run(guarantees(*above, {"party_id": "P-D", "outstanding_balance": 10_000_000.0}))
     messages = [f["message_en"] for f in found(result, "PRU-002")]
     assert [m.split("party ")[1].split("'s")[0] for m in messages] == ["P-A", "P-B", "P-C"]
     assert "10000000.01 yuan is 10.00000001% of net assets, limit 10%" in messages[0]

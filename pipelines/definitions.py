@@ -1,0 +1,37 @@
+"""The code location: ``dagster dev`` and ``dagster-webserver`` load ``defs`` from here
+(``[tool.dagster] module_name`` in pyproject.toml).
+
+Loading it imports the domains and builds definitions; it opens no file, database or socket (resources
+resolve their environment variables and paths at run time) and does not import Great Expectations.
+
+Domains, each a package: ``intake`` (landing folder, pull, triage), ``validation`` (phases 1–3, the
+accepted filing, late filings), ``prudential`` (issue 4) and ``publication`` (issue 5), which plug in
+through their ``FILING_ASSETS``/``PERIOD_ASSETS`` lists (see ``pipelines.jobs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dagster import Definitions
+
+from pipelines.intake.pull import pull_job, pull_schedule
+from pipelines.intake.sensors import guarantor_partitions_sensor, intake_sensor
+from pipelines.intake.triage import triage_job
+from pipelines.jobs import FILING_ASSETS, PERIOD_ASSETS, filing_job, period_job
+from pipelines.resources import default_resources
+from pipelines.validation.late import late_filings_job, late_filings_schedule
+
+
+def build_defs(resources: dict[str, Any] | None = None) -> Definitions:
+    """The definitions, with ``resources`` replacing the environment-configured defaults by key."""
+    return Definitions(
+        assets=[*FILING_ASSETS, *PERIOD_ASSETS],
+        jobs=[filing_job, period_job, late_filings_job, pull_job, triage_job],
+        schedules=[pull_schedule, late_filings_schedule],
+        sensors=[intake_sensor, guarantor_partitions_sensor],
+        resources={**default_resources(), **(resources or {})},
+    )
+
+
+defs = build_defs()
