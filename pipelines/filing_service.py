@@ -225,28 +225,22 @@ def cutoff_for(deadline: dt.date) -> dt.datetime:
 def detect_late_filings(
     session: Session, period: str, deadline: dt.date, *, now: dt.datetime | None = None
 ) -> list[str]:
-    """Record, and return, every active guarantor with no accepted filing for ``period`` received by
-    the end of ``deadline`` (Beijing time). Recording is idempotent.
-
-    A package received in time but accepted only later (confirmed warnings, a queue) counts as filed in
-    time; one received in time but rejected does not.
+    """Record, and return, every active guarantor with no accepted filing for ``period``, once the
+    deadline day has ended (Beijing time). Recording is idempotent, and a late filing once recorded
+    stays recorded: the schedule runs this the day after the deadline, so that first record is the fact,
+    whatever is accepted later.
     """
-    cutoff = cutoff_for(deadline)
     now = now or now_beijing()
-    if now < cutoff:
+    if now < cutoff_for(deadline):
         raise DeadlineNotPassedError(f"the deadline for {period} ({deadline}) has not passed yet")
-    on_time = set(
+    accepted = set(
         session.scalars(
             select(Submission.institution_id)
-            .where(
-                Submission.period == period,
-                Submission.state.in_(repo.ACCEPTED_STATES),
-                Submission.received_at < cutoff,
-            )
+            .where(Submission.period == period, Submission.state.in_(repo.ACCEPTED_STATES))
             .distinct()
         )
     )
-    late = [i.institution_id for i in repo.list_institutions(session, status="active") if i.institution_id not in on_time]
+    late = [i.institution_id for i in repo.list_institutions(session, status="active") if i.institution_id not in accepted]
     for institution_id in late:
         repo.record_late_filing(session, institution_id, period, deadline)
     return late

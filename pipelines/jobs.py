@@ -12,7 +12,7 @@ from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from pipelines import prudential, publication
 from pipelines.intake.assets import ASSETS as INTAKE_ASSETS
-from pipelines.partitions import JOB_TAG, filing_partitions, period_partitions
+from pipelines.partitions import JOB_TAG
 from pipelines.validation.assets import ASSETS as VALIDATION_ASSETS
 from pipelines.validation.late import ASSETS as LATE_ASSETS
 
@@ -22,7 +22,6 @@ PERIOD_ASSETS = [*LATE_ASSETS, *prudential.PERIOD_ASSETS, *publication.PERIOD_AS
 filing_job = define_asset_job(
     "filing_job",
     selection=AssetSelection.assets(*FILING_ASSETS),
-    partitions_def=filing_partitions,
     executor_def=in_process_executor,
     tags={JOB_TAG: "filing"},
     description="Validate one submission: received package → parsed tables → validation result (phase checks) → accepted filing.",
@@ -31,7 +30,6 @@ filing_job = define_asset_job(
 period_job = define_asset_job(
     "period_job",
     selection=AssetSelection.assets(*PERIOD_ASSETS),
-    partitions_def=period_partitions,
     executor_def=in_process_executor,
     tags={JOB_TAG: "period"},
     description="A period's roll-ups across guarantors (late filings now; indicators, grades and publication later).",

@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dagster import DynamicPartitionsDefinition, MonthlyPartitionsDefinition, MultiPartitionKey, MultiPartitionsDefinition
+from dagster import (
+    DynamicPartitionsDefinition,
+    MonthlyPartitionsDefinition,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+)
 
 from connectors.intake.receive import is_period, is_uscc_shaped
 from pipelines import settings

@@ -54,8 +54,10 @@ class InProcessRunner:
     hash the landing folder's packages twice); without it the cursor lives as long as the object.
     """
 
-    def __init__(self, defs: Definitions, instance: DagsterInstance, cursor_file: str | Path | None = None) -> None:
+    def __init__(self, defs: Definitions, instance: DagsterInstance, cursor_file: str | Path | None = None,
+                 log_level: str = "WARNING") -> None:
         self.defs = defs
+        self.log_level = log_level
         self.instance = instance
         self.cursor_file = Path(cursor_file) if cursor_file else None
         self.cursors: dict[str, str | None] = {}
@@ -109,7 +111,7 @@ class InProcessRunner:
             job = self.defs.resolve_job_def(request.job_name or "")
             started = time.perf_counter()
             result = job.execute_in_process(
-                run_config=request.run_config or None,
+                run_config=self._config(request.run_config),
                 instance=self.instance,
                 partition_key=request.partition_key,
                 tags=dict(request.tags),
@@ -136,8 +138,14 @@ class InProcessRunner:
     def run_job(self, name: str, run_config: Any = None, partition_key: str | None = None,
                 tags: dict[str, str] | None = None) -> ExecuteInProcessResult:
         return self.defs.resolve_job_def(name).execute_in_process(
-            run_config=run_config, instance=self.instance, partition_key=partition_key, tags=tags, raise_on_error=False
+            run_config=self._config(run_config), instance=self.instance, partition_key=partition_key, tags=tags, raise_on_error=False
         )
+
+    def _config(self, run_config: Any) -> dict[str, Any]:
+        """The run config with the console logger at ``log_level`` (Dagster's default, DEBUG, floods a terminal)."""
+        config = run_config.to_config_dict() if isinstance(run_config, RunConfig) else dict(run_config or {})
+        config.setdefault("loggers", {"console": {"config": {"log_level": self.log_level}}})
+        return config
 
     def pull(self, period: str) -> ExecuteInProcessResult:
         """One run of the pull job for ``period`` (what the pull schedule does daily)."""

@@ -14,15 +14,16 @@ USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, 
 USCC_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
 RIC_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
 RIC_CHECK = "10X98765432"
+_USCC_W32, _RIC_W32 = USCC_WEIGHTS.astype(np.int32), RIC_WEIGHTS.astype(np.int32)
 
-_USCC_VALUE = np.full(256, -1, dtype=np.int64)
+_USCC_VALUE = np.full(256, -1, dtype=np.int16)
 for _i, _c in enumerate(USCC_ALPHABET):
     _USCC_VALUE[ord(_c)] = _i
     _USCC_VALUE[ord(_c.lower())] = _i
-_DIGIT = np.full(256, -1, dtype=np.int64)
+_DIGIT = np.full(256, -1, dtype=np.int16)
 for _i in range(10):
     _DIGIT[ord(str(_i))] = _i
-_RIC_CHECK_VALUE = np.full(256, -1, dtype=np.int64)
+_RIC_CHECK_VALUE = np.full(256, -1, dtype=np.int16)
 for _i, _c in enumerate(RIC_CHECK):
     _RIC_CHECK_VALUE[ord(_c)] = _i
 _RIC_CHECK_VALUE[ord("x")] = 2
@@ -60,7 +61,7 @@ def uscc_valid(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if len(m):
         values = _USCC_VALUE[m]
         alphabet_ok = (values >= 0).all(axis=1)
-        expected = (31 - (values[:, :17] * USCC_WEIGHTS).sum(axis=1) % 31) % 31
+        expected = (31 - (values[:, :17].astype(np.int32) @ _USCC_W32) % 31) % 31
         ok[fits] = alphabet_ok & (values[:, 17] == expected)
     return ok
 
@@ -74,7 +75,7 @@ def ric_valid(ids: pa.Array | pa.ChunkedArray, latest_birth: np.datetime64 | Non
     if len(m):
         digits = _DIGIT[m[:, :17]]
         digits_ok = (digits >= 0).all(axis=1)
-        expected = (digits * RIC_WEIGHTS).sum(axis=1) % 11
+        expected = (digits.astype(np.int32) @ _RIC_W32) % 11
         check_ok = _RIC_CHECK_VALUE[m[:, 17]] == expected
         ok[fits] = digits_ok & check_ok & _birth_dates_valid(digits, latest_birth)
     return ok
@@ -85,7 +86,7 @@ _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], d
 
 def _birth_dates_valid(digits: np.ndarray, latest: np.datetime64 | None) -> np.ndarray:
     """Characters 7–14 as YYYYMMDD: a real calendar date, year ≥ 1900, not after ``latest``."""
-    d = np.where(digits < 0, 0, digits)
+    d = np.where(digits < 0, 0, digits).astype(np.int32)
     year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
     month = d[:, 10] * 10 + d[:, 11]
     day = d[:, 12] * 10 + d[:, 13]

@@ -15,7 +15,7 @@ from schemas.template import Column, ColumnType, FileSpec
 from validations.catalog import rule
 from validations.findings import Findings
 
-_AMOUNT = r"^[+-]?[0-9]+(\.[0-9]{1,2})?$"
+_AMOUNT = r"^[+-]?([0-9]{1,18}(\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"  # 12.340 is 12.34: trailing zeros are fine
 _DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TRUE_VALUES = ("true", "1", "yes", "y", "t", "是")
@@ -57,7 +57,8 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile 
                                                  file=spec.name, column=name))
             return None
         else:
-            mapped[name] = pc.utf8_trim_whitespace(column)
+            free_text = spec.column(name).type == ColumnType.STRING  # names may end in an ideographic space
+            mapped[name] = pc.utf8_trim_whitespace(column) if free_text else pc.ascii_trim_whitespace(column)
     missing = [c.name for c in spec.columns if _header_required(c) and c.name not in mapped]
     for name in missing:
         findings.add(rule("FMT-004").finding(f"缺少列 {name}（{spec.column(name).zh}）", f"missing column {name}",
@@ -102,12 +103,10 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
         bad = pc.and_(pc.invert(empty), pc.invert(pc.or_(is_true, is_false)))
         typed = pc.if_else(pc.or_(is_true, is_false), is_true, pa.scalar(None, pa.bool_()))
     elif kind == ColumnType.DATE:
-        typed, ok = _parse_dates(values)
+        typed, ok = _parse_dates(values, empty)
         bad = pc.and_(pc.invert(empty), pc.invert(ok))
     else:
-        pattern = _AMOUNT if kind == ColumnType.AMOUNT else _DECIMAL
-        ok = pc.match_substring_regex(values, pattern)
-        typed = pc.cast(pc.if_else(ok, values, pa.scalar(None, pa.string())), pa.float64())
+        typed, ok = _parse_numbers(values, empty, kind)
         bad = pc.and_(pc.invert(empty), pc.invert(ok))
     zh, en = _TYPE_TEXT[kind]
     findings.add_rows(
@@ -117,16 +116,40 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
     return typed
 
 
-def _parse_dates(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """(date32 values, mask of parsed cells). Arrow's cast rejects 2026-02-30 but fails the whole column,
-    so it is the fast path; strptime, which rolls 02-30 over to 03-02, finds the bad cells otherwise."""
-    shaped = pc.match_substring_regex(values, _DATE)
-    candidates = pc.if_else(shaped, values, pa.scalar(None, pa.string()))
+def _parse_numbers(
+    values: pa.ChunkedArray, empty: pa.ChunkedArray, kind: ColumnType
+) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(float64 values, mask of parsed cells). Fast path: one Arrow cast of the whole column (to
+    decimal(20,2) for amounts, which refuses a third decimal) plus a literal scan that refuses exponents,
+    NaN and inf; only a column that fails it pays for the regular expression that finds the bad cells."""
+    candidates = pc.if_else(empty, pa.scalar(None, pa.string()), values)
+    exponent = pc.or_(pc.match_substring(candidates, "e"), pc.match_substring(candidates, "E"))
+    if not pc.any(exponent).as_py():
+        try:
+            if kind == ColumnType.AMOUNT:  # decimal(20,2) refuses a third decimal, NaN and inf
+                typed = pc.cast(pc.cast(candidates, pa.decimal128(20, 2)), pa.float64())
+            else:
+                typed = pc.cast(candidates, pa.float64())
+            if pc.all(pc.is_finite(typed)).as_py() is not False:  # NaN, inf, Infinity parse as floats
+                return typed, pc.invert(empty)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    ok = pc.fill_null(pc.match_substring_regex(candidates, _AMOUNT if kind == ColumnType.AMOUNT else _DECIMAL), False)
+    typed = pc.cast(pc.if_else(ok, candidates, pa.scalar(None, pa.string())), pa.float64())
+    return typed, ok
+
+
+def _parse_dates(values: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(date32 values, mask of parsed cells). Arrow's cast accepts only real YYYY-MM-DD dates but fails
+    the whole column, so it is the fast path; strptime, which rolls 02-30 over to 03-02, and a check of
+    the day find the bad cells otherwise."""
+    candidates = pc.if_else(empty, pa.scalar(None, pa.string()), values)
     try:
-        typed = pc.cast(candidates, pa.date32())
-        return typed, pc.fill_null(shaped, False)
+        return pc.cast(candidates, pa.date32()), pc.invert(empty)
     except pa.ArrowInvalid:
         pass
+    shaped = pc.match_substring_regex(candidates, _DATE)
+    candidates = pc.if_else(shaped, candidates, pa.scalar(None, pa.string()))
     stamps = pc.strptime(candidates, format="%Y-%m-%d", unit="s", error_is_null=True)
     day = pc.cast(pc.utf8_slice_codeunits(candidates, 8, 10), pa.int64())
     ok = pc.fill_null(pc.equal(pc.day(stamps), day), False)

@@ -78,7 +78,6 @@ def late_filings(context: AssetExecutionContext, config: LateFilingsConfig, stor
 late_filings_job = define_asset_job(
     "late_filings_job",
     selection=[late_filings],
-    partitions_def=period_partitions,
     executor_def=in_process_executor,
     tags={JOB_TAG: "late"},
     description="Record the period's late filings.",

@@ -341,3 +341,11 @@ def test_zip_package_equals_folder_package(pkg, sample_registry):
     zipped = run(pkg.zip())
     assert folder.findings.to_pylist() == zipped.findings.to_pylist()
     assert folder.status == zipped.status
+
+
+def test_fmt007_line_longer_than_the_configured_limit_names_its_row(pkg):
+    pkg.set("guarantees", 4, "contract_no", "C" * 60)
+    pkg.set("guarantees", 4, "party_name", "名" * 80)  # row 4: ~520 bytes, longer than the header (~400)
+    found = _only(run(pkg.root, limits=IntakeLimits(max_line_bytes=450)), "FMT-007")
+    assert (found[0]["file"], found[0]["row"]) == ("guarantees", 4)
+    assert "FMT-007" not in rule_ids(run(pkg.root, limits=IntakeLimits(max_line_bytes=700)))

@@ -112,6 +112,8 @@ def _unique(parsed: ParsedFile, column: str, findings: Findings) -> None:
     if len(values) == 0:
         return
     encoded = pc.dictionary_encode(values).combine_chunks()
+    if len(encoded.dictionary) == len(values):  # the usual case: nothing repeats
+        return
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     _, first = np.unique(codes, return_index=True)
     repeat = np.ones(len(codes), dtype=bool)
