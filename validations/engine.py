@@ -23,6 +23,7 @@ from validations.parse import ParsedFile
 from validations.phases.consistency import check_consistency
 from validations.phases.format import check_registry_and_period, parse_files
 from validations.phases.schema import check_schema
+from validations.prudential import ReferenceData, evaluate
 
 
 class FilingStatus(StrEnum):
@@ -69,8 +70,13 @@ def validate(
     *,
     now: dt.datetime | None = None,
     previous_guarantees: pa.Table | None = None,
+    reference: ReferenceData | None = None,
 ) -> CheckResult:
-    """Check one filing through phases 1–3 and say whether it is rejected, needs confirmation or is accepted."""
+    """Check one filing through the four phases; say whether it is rejected, needs confirmation or is
+    accepted, and (unless rejected) compute its indicators and supervisory grade.
+
+    ``previous_guarantees`` is the guarantees table of the guarantor's last accepted filing (BIZ-010);
+    ``reference`` the dated reference data (the shipped files by default)."""
     now = now or now_beijing()
     findings = Findings()
     findings.extend_table(filing.findings.to_table())
@@ -84,11 +90,23 @@ def validate(
             phases.append(3)
             check_consistency(parsed, findings, period, institution, previous_guarantees)
     rejected = findings.has_errors() or phases[-1] < 3
+    indicators, grade, extras = None, None, {}
+    if not rejected:
+        # PRU/NEG errors do not reject: they are findings about the guarantor, reported and graded
+        phases.append(4)
+        tables = _typed_tables(parsed)
+        result = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"),
+                          institution, period, reference)
+        findings.extend_table(result.findings.to_table())
+        indicators = result.indicators
+        graded = result.grade(findings.to_table())
+        grade = graded.grade
+        extras = {"subsidies": result.subsidies, "grade": graded}
     table = findings.to_table()
     if rejected:
         status = FilingStatus.REJECTED
-    elif table.num_rows:
-        status = FilingStatus.NEEDS_CONFIRMATION
+    elif pc.any(pc.equal(table["severity"], str(Severity.WARNING))).as_py():
+        status = FilingStatus.NEEDS_CONFIRMATION  # each warning is confirmed with a justification
     else:
         status = FilingStatus.ACCEPTED
     return CheckResult(
@@ -100,6 +118,9 @@ def validate(
         phases_run=phases,
         tables={} if rejected else _typed_tables(parsed),
         institution=institution,
+        indicators=indicators,
+        grade=grade,
+        extras=extras,
     )
 
 

@@ -111,3 +111,23 @@ def test_console_script_runs_as_a_process(json_flag):
     )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_valid_sample_reproduces_its_expected_json(capsys):
+    """../shared/samples/valid-2026-10.expected.json: status, grade, warnings, indicators (1e-6 relative,
+    amounts to the fen)."""
+    expected = json.loads((SAMPLES / "valid-2026-10.expected.json").read_text())
+    code, out, _ = _check(capsys, str(SAMPLES / "valid-2026-10"), "--registry", str(REGISTRY_CSV), "--json")
+    doc = json.loads(out)
+    assert code == 0
+    assert doc["status"] == expected["status"] and doc["grade"] == expected["grade"]
+    assert sorted({f["rule_id"] for f in doc["findings"] if f["severity"] == "warning"}) == sorted(expected["warnings"])
+    assert not [f for f in doc["findings"] if f["severity"] == "error"]
+    for key, want in expected["indicators"].items():
+        got = doc["indicators"][key]
+        if isinstance(want, dict):
+            assert got == pytest.approx(want, abs=0.005), key
+        elif isinstance(want, str):
+            assert got == want, key
+        else:
+            assert got == pytest.approx(want, rel=1e-6, abs=0.005 if key.endswith(("amount", "period")) else 0), key
