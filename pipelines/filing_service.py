@@ -116,6 +116,13 @@ def receive_package(
     return Receipt(key, sha, size, who.institution_id, who.period, submission, True)
 
 
+def load_registry(session: Session, csv_path: str | Path) -> repo.UpsertResult:
+    """Load the regulator's registry CSV into the store (insert new guarantors, update changed ones)."""
+    from schemas.registry import load_registry_csv
+
+    return repo.upsert_institutions(session, load_registry_csv(csv_path))
+
+
 # -- validating -----------------------------------------------------------------------------------
 
 

@@ -95,9 +95,14 @@ def validation_result(
         "warnings": counts["warning"],
         "template_version": result.template_version,
         "previous_accepted": None if previous is None else f"{previous.period}#{previous.sequence}",
+        "grade": result.grade,  # phase 4 (issue 4) runs inside the engine when phases 1–3 pass
+        "indicators": result.indicators,
     }
+    tables = {"findings": result.findings, **result.tables}
+    if isinstance(result.extras.get("subsidies"), pa.Table):
+        tables["subsidies"] = result.extras["subsidies"]
     yield Output(
-        TableBundle(summary, {"findings": result.findings, **result.tables}),
+        TableBundle(summary, tables),
         metadata={
             "status": str(result.status),
             "state": state,
@@ -105,6 +110,7 @@ def validation_result(
             "errors": counts["error"],
             "warnings": counts["warning"],
             "phases_run": MetadataValue.json(result.phases_run),
+            "grade": result.grade or "",
             "rows": MetadataValue.json({n: t.num_rows for n, t in result.tables.items()}),
         },
     )

@@ -61,7 +61,11 @@ def test_usage_errors_exit_two(capsys, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("institution_id,name\nX,Y\n", encoding="utf-8")
     code, _, err = _check(capsys, str(SAMPLES / "valid-2026-10"), "--registry", str(bad))
-    assert code == 2 and "row 1" in err and "missing column" in err
+    assert code == 2 and "missing column" in err and "'kind'" in err
+    lines = REGISTRY_CSV.read_text(encoding="utf-8").splitlines()
+    bad.write_text("\n".join([lines[0], lines[1].replace("government", "state")]), encoding="utf-8")
+    code, _, err = _check(capsys, str(SAMPLES / "valid-2026-10"), "--registry", str(bad))
+    assert code == 2 and "row 1" in err and "'kind'" in err and "'state'" in err
 
 
 def _corpus(tmp_path: Path) -> list[Path]:

@@ -15,6 +15,7 @@ from dagster import DagsterInstance, instance_for_test
 
 from connectors.synthetic import generate_period
 from pipelines.definitions import build_defs
+from pipelines.filing_service import load_registry
 from pipelines.resources import PullResource, StoreResource, dispose_engines
 from pipelines.runner import InProcessRunner
 from store import repository as repo
@@ -110,7 +111,7 @@ def make_pipeline(home: Path, instance: DagsterInstance, registry_csv: Path | No
     defs = build_defs({"store": store, "pull": pull, **resources})
     if registry_csv is not None:
         with store.session() as session:
-            repo.upsert_institutions(session, repo.load_registry_csv(registry_csv))
+            load_registry(session, registry_csv)
     landing = home / "landing"
     landing.mkdir(parents=True, exist_ok=True)
     return Pipeline(InProcessRunner(defs, instance), instance, store, landing, home)
@@ -118,6 +119,13 @@ def make_pipeline(home: Path, instance: DagsterInstance, registry_csv: Path | No
 
 @pytest.fixture
 def pipeline(danbao_env: Path, generated: Generated) -> Iterator[Pipeline]:
+    """On an in-memory instance: a SQLite-backed one spends most of a small run writing its event log."""
+    yield make_pipeline(danbao_env, DagsterInstance.ephemeral(), generated.registry_csv)
+
+
+@pytest.fixture
+def persistent_pipeline(danbao_env: Path, generated: Generated) -> Iterator[Pipeline]:
+    """On a SQLite-backed instance in a temporary DAGSTER_HOME, as `dagster dev` uses by default."""
     with instance_for_test() as instance:
         yield make_pipeline(danbao_env, instance, generated.registry_csv)
 

@@ -20,7 +20,7 @@ from validations.context import BEIJING
 def store(generated):
     store = StoreResource()
     with store.session() as session:
-        repo.upsert_institutions(session, repo.load_registry_csv(generated.registry_csv))
+        fs.load_registry(session, generated.registry_csv)
     return store
 
 
