@@ -135,3 +135,26 @@ def test_valid_sample_reproduces_its_expected_json(capsys):
             assert got == want, key
         else:
             assert got == pytest.approx(want, rel=1e-6, abs=0.005 if key.endswith(("amount", "period")) else 0), key
+
+
+def test_without_registry_the_store_is_used(capsys, tmp_path, monkeypatch):
+    from store import repository
+    from store.db import make_engine, migrate, session_factory
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("DANBAO_DATABASE_URL", url)
+    engine = make_engine(url)
+    migrate(engine)
+    code, out, _ = _check(capsys, str(SAMPLES / "valid-2026-10"), "--json")
+    assert code == 1 and json.loads(out)["findings"][0]["rule_id"] == "FMT-006"  # empty registry
+    with session_factory(engine)() as session, session.begin():
+        repository.upsert_institutions(session, repository.load_registry_csv(REGISTRY_CSV))
+    engine.dispose()
+    code, out, _ = _check(capsys, str(SAMPLES / "valid-2026-10"), "--json")
+    assert code == 0 and json.loads(out)["grade"] == "B"
+
+
+def test_unreachable_store_is_a_usage_error(capsys, monkeypatch):
+    monkeypatch.setenv("DANBAO_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    code, _, err = _check(capsys, str(SAMPLES / "valid-2026-10"))
+    assert code == 2 and "cannot read the registry from the store" in err

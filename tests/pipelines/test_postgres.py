@@ -44,8 +44,14 @@ def store_pg_url(pg_admin):  # a second database: Dagster and the store each kee
 
 
 def test_pipeline_runs_with_the_instance_on_postgresql(danbao_env, generated, dagster_pg_url, store_pg_url):
-    dagster_url = dagster_pg_url.replace("postgresql+psycopg://", "postgresql://")
-    overrides = {"storage": {"postgres": {"postgres_url": dagster_url}}}
+    from sqlalchemy import make_url
+
+    url = make_url(dagster_pg_url)
+    # As docs/pipeline.md configures it. The psycopg2 scheme matters: SQLAlchemy 2.1 maps plain
+    # postgresql:// to psycopg 3, on which dagster-postgres's NOTIFY statements fail.
+    postgres_db = {"hostname": url.host, "port": url.port or 5432, "username": url.username,
+                   "password": url.password or "", "db_name": url.database, "scheme": "postgresql+psycopg2"}
+    overrides = {"storage": {"postgres": {"postgres_db": postgres_db}}}
     with instance_for_test(overrides=overrides) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
