@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("check", "generate")
+SUBCOMMANDS = ("check", "generate", "run", "late", "serve", "submit", "tokens")
 WITHOUT_PANDAS = ("check",)  # commands whose process never needs pandas (see console)
 
 

@@ -11,9 +11,10 @@ through their ``FILING_ASSETS``/``PERIOD_ASSETS`` lists (see ``pipelines.jobs``)
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
-from dagster import Definitions
+from dagster import BetaWarning, Definitions
 
 from pipelines.intake.pull import pull_job, pull_schedule
 from pipelines.intake.sensors import guarantor_partitions_sensor, intake_sensor
@@ -25,13 +26,17 @@ from pipelines.validation.late import late_filings_job, late_filings_schedule
 
 def build_defs(resources: dict[str, Any] | None = None) -> Definitions:
     """The definitions, with ``resources`` replacing the environment-configured defaults by key."""
-    return Definitions(
+    defs = Definitions(
         assets=[*FILING_ASSETS, *PERIOD_ASSETS],
         jobs=[filing_job, period_job, late_filings_job, pull_job, triage_job],
         schedules=[pull_schedule, late_filings_schedule],
         sensors=[intake_sensor, guarantor_partitions_sensor],
         resources={**default_resources(), **(resources or {})},
     )
+    with warnings.catch_warnings():  # Dagster 1.13 warns about its own beta `owners` while attaching resources
+        warnings.simplefilter("ignore", BetaWarning)
+        defs.get_repository_def()  # resolves (and caches) the repository: CPU only, no I/O
+    return defs
 
 
 defs = build_defs()

@@ -20,6 +20,7 @@ from pydantic import Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from connectors.datasets import DatasetStore, pseudonym_key
 from connectors.intake.pull import EtagCache, PullClient
 from pipelines.archive import FilingArchive
 from store.blobs import BlobStore
@@ -86,6 +87,9 @@ class LandingResource(ConfigurableResource):
     path: str | None = Field(default=None, description="Folder; default $DANBAO_HOME/landing.")
     stale_after_seconds: float = Field(
         default=3600.0, description="Pick up an incomplete but untouched package after this long, to report it."
+    )
+    max_per_tick: int = Field(
+        default=200, description="Packages picked up per sensor tick at most (keeps a tick well under its timeout)."
     )
 
     def root(self) -> Path:
@@ -159,6 +163,21 @@ class ArchiveResource(ConfigurableResource):
         return FilingArchive(self.url or danbao_home() / "tables")
 
 
+class DatasetsResource(ConfigurableResource):
+    """The published datasets (outputs.md §2) and the key that pseudonymises resident IDs in them."""
+
+    root: str | None = Field(default=None, description="Folder; default $DANBAO_DATASETS_DIR or $DANBAO_HOME/datasets.")
+    pseudonym_key: str | None = Field(default=None, description="Keyed-hash secret; from DANBAO_PSEUDONYM_KEY.")
+
+    def store(self) -> DatasetStore:
+        return DatasetStore(self.root or os.environ.get("DANBAO_DATASETS_DIR") or danbao_home() / "datasets")
+
+    def key(self) -> bytes:
+        if self.pseudonym_key:
+            return self.pseudonym_key.encode()
+        return pseudonym_key(danbao_home() / "secrets" / "pseudonym.key")
+
+
 def _env(name: str) -> EnvVar | None:
     """``EnvVar(name)`` when the variable is set (resolved at run time, shown by name in the UI), else None."""
     return EnvVar(name) if os.environ.get(name) else None
@@ -174,5 +193,6 @@ def default_resources() -> dict[str, Any]:
         "landing": LandingResource(path=_env("DANBAO_LANDING")),
         "pull": PullResource(endpoints_file=_env("DANBAO_PULL_ENDPOINTS"), token=_env("DANBAO_PULL_TOKEN")),
         "archive": archive,
+        "datasets": DatasetsResource(root=_env("DANBAO_DATASETS_DIR"), pseudonym_key=_env("DANBAO_PSEUDONYM_KEY")),
         "filing_io_manager": FilingIOManagerFactory(archive=archive),
     }

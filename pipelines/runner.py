@@ -79,6 +79,7 @@ class InProcessRunner:
             sensor_name=name,
             resources=dict(self.defs.resources or {}),
         ) as context:
+            context.log.setLevel(self.log_level)  # the sensor's own logger prints to the console at INFO
             result = sensor_def(context)
             cursor = context.cursor
         if isinstance(result, SkipReason) or result is None:
@@ -144,6 +145,7 @@ class InProcessRunner:
     def _config(self, run_config: Any) -> dict[str, Any]:
         """The run config with the console logger at ``log_level`` (Dagster's default, DEBUG, floods a terminal)."""
         config = run_config.to_config_dict() if isinstance(run_config, RunConfig) else dict(run_config or {})
+        config = {key: value for key, value in config.items() if value}
         config.setdefault("loggers", {"console": {"config": {"log_level": self.log_level}}})
         return config
 

@@ -213,3 +213,206 @@ class LateFiling(Base):
     period: Mapped[str] = mapped_column(sa.String(7))
     deadline: Mapped[dt.date] = mapped_column(sa.Date())
     recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# -- publication: the credit-information feed, the outbox and its receipts (outputs.md §3–5) -----
+
+
+class OutboxKind(StrEnum):
+    """What an outbox item carries, and so which endpoint takes it."""
+
+    PBOC = "pboc"  # a credit-information file (征信报送), outputs.md §3
+    CBRC = "cbrc"  # one guarantor's supervisory report (监管报送), §4
+    CBRC_SUMMARY = "cbrc_summary"  # a period's summary across guarantors, §4
+
+
+class OutboxState(StrEnum):
+    """pending → sending (claimed, leased) → delivered (receipt stored) | failed (4xx, or gave up);
+    sending → pending again when an attempt failed transiently or its lease ran out."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class FeedState(Base):
+    """One credit-information feed of a guarantor: what the PBOC is to hold after it.
+
+    ``state_key`` is a blob (Parquet, ``connectors.publish.pboc.STATE_SCHEMA``) of every account as
+    last sent, assuming every record of this feed is accepted; ``accepted_key`` is the same once the
+    feedback of each of the feed's files is in, with rejected records put back as they were before.
+    The next feed is diffed against ``accepted_key`` only, so a rejected record is sent again.
+    """
+
+    __tablename__ = "feed_states"
+    __table_args__ = (sa.UniqueConstraint("submission_id"), sa.Index(None, "institution_id", "period"))
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    institution_id: Mapped[str] = mapped_column(sa.ForeignKey("institutions.institution_id"))
+    period: Mapped[str] = mapped_column(sa.String(7))
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id"))
+    base_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feed_states.id"))  # the feed diffed against
+    state_key: Mapped[str] = mapped_column(sa.String(255))
+    accepted_key: Mapped[str | None] = mapped_column(sa.String(255))
+    record_counts: Mapped[dict[str, Any] | None] = mapped_column(JSONType)  # {"440": {"10": n, …}, …}
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class OutboxItem(Base):
+    """Something due to a regulator's endpoint, recorded in the transaction that made it due.
+
+    The body lives in the blob store (``body_key``); ``idempotency_key`` (unique) is sent with every
+    attempt, so a retry after a crash or a lost answer is recognised by the receiver. An item is
+    ``delivered`` only together with its ``DeliveryReceipt``.
+    """
+
+    __tablename__ = "outbox_items"
+    __table_args__ = (
+        sa.UniqueConstraint("idempotency_key"),
+        sa.Index(None, "state", "next_attempt_at"),
+        sa.Index(None, "period", "kind"),
+        sa.Index(None, "feed_id"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    kind: Mapped[OutboxKind] = mapped_column(_str_enum(OutboxKind, "outbox_kind"))
+    institution_id: Mapped[str | None] = mapped_column(sa.ForeignKey("institutions.institution_id"))
+    period: Mapped[str] = mapped_column(sa.String(7))
+    submission_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submissions.id"))
+    feed_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feed_states.id"))
+    idempotency_key: Mapped[str] = mapped_column(sa.String(128))
+    file_name: Mapped[str | None] = mapped_column(sa.String(64))  # PBOC files only
+    method: Mapped[str] = mapped_column(sa.String(8))
+    endpoint: Mapped[str] = mapped_column(sa.String(255))  # path under the kind's base URL
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    body_key: Mapped[str] = mapped_column(sa.String(255))
+    body_sha256: Mapped[str] = mapped_column(sa.String(64))
+    body_bytes: Mapped[int] = mapped_column(sa.BigInteger())
+    state: Mapped[OutboxState] = mapped_column(_str_enum(OutboxState, "outbox_state"), default=OutboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(sa.Integer(), default=0)
+    last_error: Mapped[str | None] = mapped_column(sa.Text())
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claim_token: Mapped[str | None] = mapped_column(sa.String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column()
+    delivered_at: Mapped[dt.datetime | None] = mapped_column()
+    feedback_at: Mapped[dt.datetime | None] = mapped_column()  # PBOC: feedback file fetched
+    feedback_key: Mapped[str | None] = mapped_column(sa.String(255))
+    feedback_rejected: Mapped[int | None] = mapped_column(sa.Integer())
+
+    def __repr__(self) -> str:
+        return f"OutboxItem({self.id}, {self.kind!s}, {self.idempotency_key!r}, {self.state!s})"
+
+
+class DeliveryReceipt(Base):
+    """The receiver's answer to a delivered item, stored in the transaction that marks it delivered."""
+
+    __tablename__ = "delivery_receipts"
+    __table_args__ = (sa.UniqueConstraint("outbox_item_id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    outbox_item_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_items.id"))
+    http_status: Mapped[int] = mapped_column(sa.Integer())
+    receipt: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FeedFeedback(Base):
+    """One rejected record of a delivered PBOC file, as its feedback file listed it."""
+
+    __tablename__ = "feed_feedback"
+    __table_args__ = (sa.Index(None, "feed_id"), sa.Index(None, "outbox_item_id"))
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    feed_id: Mapped[int] = mapped_column(sa.ForeignKey("feed_states.id"))
+    outbox_item_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_items.id"))
+    file_name: Mapped[str] = mapped_column(sa.String(64))
+    record_no: Mapped[int] = mapped_column(sa.Integer())  # 1-based record line of the file
+    account_code: Mapped[str] = mapped_column(sa.String(255))  # the guarantee_id (as the receiver read it)
+    report_date_code: Mapped[str] = mapped_column(sa.String(2))
+    error_code: Mapped[str] = mapped_column(sa.String(16))
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# -- the web portal: API tokens, warning confirmations, the audit trail (docs/portal.md) ----------
+
+
+class TokenRole(StrEnum):
+    """Who holds a portal token: a guarantor's user (that guarantor's data only), a regulator (reads
+    everything), an admin (also manages tokens and the registry)."""
+
+    GUARANTOR = "guarantor"
+    REGULATOR = "regulator"
+    ADMIN = "admin"
+
+
+class ApiToken(Base):
+    """A portal API token. Only the SHA-256 of its secret is stored: the secret is shown once, when the
+    token is made, and a stolen database cannot be replayed. Tokens are revoked, never deleted, so that
+    the audit trail and confirmations keep naming who acted."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        sa.UniqueConstraint("token_hash"),
+        sa.CheckConstraint("(role = 'guarantor') = (institution_id IS NOT NULL)", name="guarantor_institution"),
+        sa.Index(None, "institution_id"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))  # SHA-256 hex of the secret
+    prefix: Mapped[str] = mapped_column(sa.String(16))  # the secret's first characters, to tell tokens apart
+    role: Mapped[TokenRole] = mapped_column(_str_enum(TokenRole, "token_role"))
+    institution_id: Mapped[str | None] = mapped_column(sa.ForeignKey("institutions.institution_id"))
+    label: Mapped[str] = mapped_column(sa.String(255), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))  # null: the CLI
+    expires_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"ApiToken({self.id}, {self.prefix!r}, {self.role!s}, {self.institution_id!r})"
+
+
+class WarningConfirmation(Base):
+    """A guarantor's written justification for a warning: one finding (``finding_id``), or every
+    warning of ``rule_id`` in the submission (``finding_id`` null). ``finding_id`` has no foreign key
+    on purpose: findings are derived data that a re-validation replaces, while a justification once
+    given is kept (and shown to regulators) for good; ``file``/``row``/``column`` say what it was about."""
+
+    __tablename__ = "warning_confirmations"
+    __table_args__ = (sa.Index(None, "submission_id"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer(), primary_key=True, autoincrement=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id"))
+    rule_id: Mapped[str] = mapped_column(sa.String(32))
+    finding_id: Mapped[int | None] = mapped_column(sa.BigInteger())
+    file: Mapped[str | None] = mapped_column(sa.Text())
+    row: Mapped[int | None] = mapped_column(sa.BigInteger())
+    column: Mapped[str | None] = mapped_column(sa.Text())
+    justification: Mapped[str] = mapped_column(sa.Text())
+    confirmed_by: Mapped[int] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    confirmed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(Base):
+    """One thing done or refused at the portal: who (token, if known), which route, what came of it.
+
+    ``detail`` holds identifiers and reasons only: never a token secret, a package's content or a
+    resident ID number.
+    """
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.Index(None, "at"), sa.Index(None, "token_id"))
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    role: Mapped[str | None] = mapped_column(sa.String(16))
+    institution_id: Mapped[str | None] = mapped_column(sa.String(64))
+    method: Mapped[str] = mapped_column(sa.String(8))
+    route: Mapped[str] = mapped_column(sa.String(255))
+    status: Mapped[int] = mapped_column(sa.Integer())
+    outcome: Mapped[str] = mapped_column(sa.String(32))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONType)

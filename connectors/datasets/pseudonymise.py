@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,12 +25,23 @@ class MissingKeyError(RuntimeError):
     pass
 
 
-def pseudonym_key() -> bytes:
-    """The pseudonymisation key from ``DANBAO_PSEUDONYM_KEY``; publishing refuses to run without one."""
+def pseudonym_key(local_key_file: Path | None = None) -> bytes:
+    """The pseudonymisation key: ``DANBAO_PSEUDONYM_KEY`` (production), else, for the embedded local
+    setup only, a random key kept in ``local_key_file`` (created once, mode 0600, under DANBAO_HOME,
+    never in the repository). With neither, publishing refuses to run."""
     key = os.environ.get("DANBAO_PSEUDONYM_KEY", "")
-    if len(key) < 16:
-        raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be set (at least 16 characters) to publish datasets")
-    return key.encode()
+    if key:
+        if len(key) < 16:
+            raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be at least 16 characters")
+        return key.encode()
+    if local_key_file is None:
+        raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be set to publish datasets")
+    if not local_key_file.exists():
+        local_key_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(local_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return local_key_file.read_text().strip().encode()
 
 
 def _hash_values(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:

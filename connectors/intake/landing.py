@@ -92,11 +92,13 @@ def scan_landing(
     *,
     stale_after: float = DEFAULT_STALE_AFTER_S,
     now: float | None = None,
+    limit: int | None = None,
 ) -> tuple[list[LandedPackage], LandingState]:
-    """One scan: the packages ready for pickup now, and the state for the next scan.
+    """One scan: the packages ready for pickup now (at most ``limit``), and the state for the next scan.
 
     The ready packages are already marked done in the returned state: the caller records them and
     then saves the state; if recording fails, the caller keeps the old state and they come up again.
+    Ready packages past ``limit`` stay pending, still stable, and are picked up by the next scan.
     """
     root = Path(root)
     now = time.time() if now is None else now
@@ -116,7 +118,8 @@ def scan_landing(
             continue
         stable = state.pending.get(candidate.relpath) == fingerprint
         stale = now - newest_mtime_ns / 1e9 >= stale_after
-        if not stable or not ((clean and _complete(candidate)) or stale):
+        full = limit is not None and len(ready) >= limit
+        if full or not stable or not ((clean and _complete(candidate)) or stale):
             new.pending[candidate.relpath] = fingerprint
             continue
         try:

@@ -33,7 +33,8 @@ def received_package(context: AssetExecutionContext, store: StoreResource) -> Ou
             submissions = repo.list_submissions(session, period=period, institution_id=guarantor)
             submission = submissions[-1] if submissions else None
     if submission is None:
-        raise Failure(f"no submission {tag or ''} for {guarantor} {period}".replace("  ", " "))
+        which = f"submission {tag}" if tag is not None else "submission"
+        raise Failure(f"no {which} for {guarantor} {period} in the store")
     if (submission.institution_id, submission.period) != (guarantor, period):
         raise Failure(
             f"submission {submission.id} is for {submission.institution_id} {submission.period}, "

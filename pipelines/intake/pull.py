@@ -6,6 +6,7 @@ submission, exactly as for the landing folder and the portal.
 """
 
 
+import datetime as dt
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -28,12 +29,13 @@ from dagster import (
 from pydantic import Field
 from sqlalchemy import select
 
-from connectors.intake.pull import PullClient, PullResult
+from connectors.intake.pull import EtagCache, PullClient, PullResult
 from pipelines import settings
 from pipelines.filing_service import receive_package
 from pipelines.partitions import JOB_TAG, TIMEZONE
 from pipelines.resources import Endpoint, PullResource, StoreResource
 from store import repository as repo
+from store.blobs import BlobStore
 from store.models import Submission, SubmissionSource
 from validations.context import BEIJING, Period, now_beijing
 
@@ -51,7 +53,7 @@ class PullOutcome:
     error: str | None = None
 
 
-def previous_period(now=None) -> str:
+def previous_period(now: dt.datetime | None = None) -> str:
     when = (now or now_beijing()).astimezone(BEIJING)
     return str(Period(when.year, when.month).previous())
 
@@ -82,16 +84,27 @@ def pull_period(
 
     outcomes: list[PullOutcome] = []
     blobs = store.blobs()
-    with ThreadPoolExecutor(max_workers=max(1, pull.workers), thread_name_prefix="danbao-pull") as pool:
-        futures = [pool.submit(fetch, endpoint) for endpoint in endpoints]
-        for future in as_completed(futures):
-            endpoint, url, result = future.result()
-            outcomes.append(_record(store, blobs, etags, period, endpoint, url, result, log))
-    etags.save()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, pull.workers), thread_name_prefix="danbao-pull") as pool:
+            futures = [pool.submit(fetch, endpoint) for endpoint in endpoints]
+            for future in as_completed(futures):  # recorded here, one thread: sessions are not shared
+                endpoint, url, result = future.result()
+                outcomes.append(_record(store, blobs, etags, period, endpoint, url, result, log))
+    finally:
+        etags.save()  # what was recorded keeps its ETag even if recording a later package failed
     return sorted(outcomes, key=lambda o: o.institution_id)
 
 
-def _record(store, blobs, etags, period, endpoint, url, result: PullResult, log) -> PullOutcome:
+def _record(
+    store: StoreResource,
+    blobs: BlobStore,
+    etags: EtagCache,
+    period: str,
+    endpoint: Endpoint,
+    url: str,
+    result: PullResult,
+    log: logging.Logger,
+) -> PullOutcome:
     who = endpoint.institution_id
     if result.status == "unchanged":
         return PullOutcome(who, url, "unchanged", result.attempts)

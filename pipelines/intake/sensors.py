@@ -54,13 +54,20 @@ MAX_RUNS_PER_TICK = 500
 )
 def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landing: LandingResource) -> SensorResult:
     state = LandingState.from_json(context.cursor)
-    ready, new_state = scan_landing(landing.root(), state, stale_after=landing.stale_after_seconds)
+    ready, new_state = scan_landing(
+        landing.root(), state, stale_after=landing.stale_after_seconds, limit=landing.max_per_tick
+    )
     blobs = store.blobs()
     for package in ready:
-        with store.session() as session:
-            receipt = receive_package(
-                session, blobs, package.path, SubmissionSource.LANDING, institution_id=package.institution_hint
-            )
+        try:
+            with store.session() as session:
+                receipt = receive_package(
+                    session, blobs, package.path, SubmissionSource.LANDING, institution_id=package.institution_hint
+                )
+        except OSError as exc:  # moved or unreadable between the scan and now: look again next tick
+            new_state.done.pop(package.relpath, None)
+            context.log.warning(f"landing {package.relpath}: cannot be read now ({exc}); retried next tick")
+            continue
         if receipt.submission is None:
             context.log.warning(f"landing {package.relpath}: not recorded ({receipt.note}); bytes kept as {receipt.blob_key}")
         else:

@@ -13,7 +13,6 @@ The seam: add assets to the two lists and they join the graph and its jobs.
 
 from __future__ import annotations
 
-from dagster import AssetsDefinition
+from pipelines.prudential.assets import FILING_ASSETS, PERIOD_ASSETS
 
-FILING_ASSETS: list[AssetsDefinition] = []
-PERIOD_ASSETS: list[AssetsDefinition] = []
+__all__ = ["FILING_ASSETS", "PERIOD_ASSETS"]

@@ -19,6 +19,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    Failure,
     MetadataValue,
     Output,
     asset,
@@ -65,7 +66,8 @@ def validation_result(
     submission_id = int(parsed_tables.meta["submission_id"])
     with store.session() as session:
         submission = repo.get_submission(session, submission_id)
-        assert submission is not None, f"submission {submission_id} vanished from the store"
+        if submission is None:
+            raise Failure(f"submission {submission_id} is not in the store")
         registry = registry_snapshot(session)
         recording = begin_validation(session, submission)
         previous = repo.previous_accepted(session, guarantor, period)
@@ -79,7 +81,7 @@ def validation_result(
     result = validate(bundle_to_filing(parsed_tables), registry, previous_guarantees=previous_guarantees)
     with store.session() as session:
         submission = repo.get_submission(session, submission_id)
-        assert submission is not None
+        assert submission is not None  # read a moment ago; submissions are never deleted
         if recording:
             record_result(session, submission, result)
         else:

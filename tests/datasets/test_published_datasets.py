@@ -62,10 +62,19 @@ def test_pseudonymisation_is_keyed_and_stable():
     assert pseudonymise_party_ids(ids, types, b"another-key-0123456789").to_pylist()[0] != out[0]
 
 
-def test_publishing_needs_a_key(monkeypatch):
+def test_publishing_needs_a_key(monkeypatch, tmp_path):
     monkeypatch.delenv("DANBAO_PSEUDONYM_KEY", raising=False)
     with pytest.raises(MissingKeyError):
         pseudonym_key()
+    local = tmp_path / "secrets" / "pseudonym.key"
+    first = pseudonym_key(local)  # the embedded setup: a random key, created once, private
+    assert first == pseudonym_key(local) and len(first) == 64
+    assert oct(local.stat().st_mode)[-3:] == "600"
+    monkeypatch.setenv("DANBAO_PSEUDONYM_KEY", "from-the-environment-123")
+    assert pseudonym_key(local) == b"from-the-environment-123"
+    monkeypatch.setenv("DANBAO_PSEUDONYM_KEY", "short")
+    with pytest.raises(MissingKeyError):
+        pseudonym_key(local)
 
 
 def test_no_resident_id_in_the_clear_in_any_published_table(sample_result):

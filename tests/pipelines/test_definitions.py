@@ -3,6 +3,7 @@ and loading it does no I/O and does not import Great Expectations."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -14,20 +15,25 @@ from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition, MultiP
 from pipelines.definitions import defs
 
 ROOT = Path(__file__).resolve().parents[2]
-FILING_ASSETS = {"received_package", "parsed_tables", "validation_result", "accepted_filing"}
+FILING_ASSETS = {"received_package", "parsed_tables", "validation_result", "accepted_filing", "filing_results"}
+PERIOD_ASSETS = {"late_filings", "period_grades", "discipline", "district_rollup"}
 PHASE_CHECKS = {"phase_1_format", "phase_2_schema", "phase_3_consistency"}
 
 
 def test_asset_graph_keys_checks_and_lineage():
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == FILING_ASSETS | {"late_filings"}
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == FILING_ASSETS | PERIOD_ASSETS
     assert graph.asset_check_keys == {AssetCheckKey(AssetKey("validation_result"), name) for name in PHASE_CHECKS}
     for name in PHASE_CHECKS:
         assert graph.get(AssetCheckKey(AssetKey("validation_result"), name)).blocking
-    chain = ["received_package", "parsed_tables", "validation_result", "accepted_filing"]
-    for upstream, downstream in zip(chain, chain[1:], strict=False):
+    chain = ["received_package", "parsed_tables", "validation_result", "accepted_filing", "filing_results"]
+    for upstream, downstream in itertools.pairwise(chain):
         assert AssetKey(upstream) in graph.get(AssetKey(downstream)).parent_keys
     assert AssetKey("accepted_filing") in graph.get(AssetKey("late_filings")).parent_keys
+    # issue 4: the period's grades read every filing's results and the late filers
+    assert {AssetKey("filing_results"), AssetKey("late_filings")} <= graph.get(AssetKey("period_grades")).parent_keys
+    for name in ("discipline", "district_rollup"):
+        assert AssetKey("period_grades") in graph.get(AssetKey(name)).parent_keys
 
     partitions = graph.get(AssetKey("validation_result")).partitions_def
     assert isinstance(partitions, MultiPartitionsDefinition)
@@ -86,6 +92,6 @@ def test_loading_does_no_io_and_keeps_great_expectations_out(tmp_path):
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["great_expectations"] == []
-    assert report["assets"] == 5
+    assert report["assets"] == len(FILING_ASSETS | PERIOD_ASSETS)
     assert (report["pull_cron"], report["late_cron"]) == ("0 8 1-20 * *", "30 0 21 * *")  # the configured deadline
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no DANBAO_HOME, no DAGSTER_HOME created

@@ -6,10 +6,11 @@ Runs execute in-process on a throw-away instance, through the same sensor and jo
 from __future__ import annotations
 
 from pipelines.partitions import GUARANTOR, filing_key
+from store import repository as repo
 from store.models import SubmissionSource, SubmissionState
 from tests.pipelines.helpers import archive, check_results, materialized_in_run, with_manifest
 
-FILING_ASSETS = ["accepted_filing", "parsed_tables", "received_package", "validation_result"]
+FILING_ASSETS = ["accepted_filing", "filing_results", "parsed_tables", "received_package", "validation_result"]
 PHASES = {"phase_1_format", "phase_2_schema", "phase_3_consistency"}
 
 
@@ -106,7 +107,85 @@ def test_unpartitionable_submissions_are_validated_by_the_triage_job(pipeline, g
     assert sorted(run.job_name for run in launched) == ["triage_job", "triage_job"]
     assert all(run.success for run in launched)  # the run worked; the filings are rejected
     by_id = {s.institution_id: s for s in pipeline.submissions()}
+    with pipeline.store.session() as session:
+        rules = {i: {f["rule_id"] for f in repo.load_findings(session, s.id)} for i, s in by_id.items()}
     assert by_id["not-a-uscc"].state == SubmissionState.REJECTED
-    assert by_id[generated.ids()[2]].period == "2019-03"
-    assert by_id[generated.ids()[2]].state == SubmissionState.REJECTED  # FMT-006: submitted after the deadline… or not? see below
+    assert rules["not-a-uscc"] == {"FMT-001", "FMT-006"}  # not in the registry (and not a USCC)
+    ancient = by_id[generated.ids()[2]]
+    assert ancient.period == "2019-03" and ancient.state == SubmissionState.REJECTED
+    assert "BIZ-004" in rules[generated.ids()[2]]  # its guarantees start after the period it claims
     assert "not-a-uscc" not in pipeline.instance.get_dynamic_partitions(GUARANTOR)
+
+
+def test_the_table_archive_can_be_any_fsspec_url(danbao_env, generated):
+    from dagster import DagsterInstance
+
+    from pipelines.archive import FilingArchive
+    from pipelines.io_managers import FilingIOManagerFactory
+    from pipelines.resources import ArchiveResource
+    from tests.pipelines.conftest import make_pipeline
+
+    url = f"memory://danbao-{danbao_env.parent.name}/tables"
+    archive_resource = ArchiveResource(url=url)
+    pipeline = make_pipeline(danbao_env, DagsterInstance.ephemeral(), generated.registry_csv, archive=archive_resource,
+                             filing_io_manager=FilingIOManagerFactory(archive=archive_resource))
+    pipeline.drop(generated.clean[3])
+    [run] = pipeline.runner.intake(settle_seconds=0)
+    assert run.success
+    accepted = FilingArchive(url).accepted(generated.period, generated.ids()[3])
+    assert accepted is not None and accepted.tables["guarantees"].num_rows == 40
+    assert not (danbao_env / "tables").exists()  # nothing went to the local default
+
+
+def test_a_confirmed_filing_becomes_the_filing_of_record(pipeline, generated):
+    from dagster import RunRequest
+
+    from pipelines.filing_service import confirm_submission
+    from pipelines.partitions import SEQUENCE_TAG, SUBMISSION_TAG
+
+    guarantor = generated.ids()[1]
+    pipeline.drop(generated.warned[1])
+    [run] = pipeline.runner.intake(settle_seconds=0)
+    [submission] = pipeline.submissions()
+    assert run.success and submission.state == SubmissionState.NEEDS_CONFIRMATION
+    assert archive(pipeline.home).accepted(generated.period, guarantor) is None
+    with pipeline.store.session() as session:
+        findings = repo.count_findings(session, submission.id)
+        confirm_submission(session, submission.id)  # the guarantor confirms its warnings in the portal
+    # … and the portal asks for the submission's filing run again
+    tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence)}
+    [again] = pipeline.runner.launch([RunRequest(job_name="filing_job", partition_key=run.partition_key, tags=tags)])
+    assert again.success
+    assert "accepted_filing" in materialized_in_run(pipeline.instance, again.run_id)
+    assert archive(pipeline.home).accepted(generated.period, guarantor).meta["sequence"] == 1
+    [submission] = pipeline.submissions()
+    assert submission.state == SubmissionState.ACCEPTED
+    with pipeline.store.session() as session:
+        assert repo.count_findings(session, submission.id) == findings  # the warnings stay on record, once
+
+
+def test_biz_010_compares_with_the_previous_periods_accepted_filing(pipeline, generated, tmp_path):
+    from connectors.intake import read_package
+    from connectors.registry import read_registry_csv
+    from connectors.synthetic import generate_period
+    from validations.context import Period
+    from validations.engine import validate
+
+    guarantor = generated.ids()[0]
+    before = str(Period.parse(generated.period).previous())
+    earlier = generate_period(tmp_path / "earlier", 4, 40, before, zip=True)  # same seed: same guarantors
+    pipeline.drop(earlier[0])
+    [first] = pipeline.runner.intake(settle_seconds=0)
+    assert first.success
+    pipeline.drop(generated.clean[0])
+    assert len(pipeline.runner.intake(settle_seconds=0)) == 1
+
+    store_archive = archive(pipeline.home)
+    result = store_archive.latest(store_archive.partition_dir("validation_result", generated.period, guarantor))
+    assert result.meta["previous_accepted"] == f"{before}#1"
+    previous = store_archive.accepted(before, guarantor).tables["guarantees"]
+    expected = validate(read_package(generated.clean[0]), read_registry_csv(generated.registry_csv),
+                        previous_guarantees=previous)
+    assert result.meta["status"] == str(expected.status)
+    assert sorted(result.tables["findings"]["rule_id"].to_pylist()) == sorted(expected.findings["rule_id"].to_pylist())
+    assert "BIZ-010" in result.tables["findings"]["rule_id"].to_pylist()  # synthetic periods do not carry over

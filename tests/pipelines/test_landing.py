@@ -142,3 +142,13 @@ def test_cursor_forgets_files_that_left_the_folder(tmp_path, generated):
     _, state, _ = scan(tmp_path, state)
     assert state.done == {} and state.pending == {}
     assert LandingState.from_json("garbage") == LandingState()
+
+
+def test_a_limit_leaves_the_rest_for_the_next_scan(tmp_path, generated):
+    for package in generated.clean:
+        shutil.copyfile(package, tmp_path / package.name)
+    _, state, _ = scan(tmp_path, LandingState(), limit=3)
+    first, state, _ = scan(tmp_path, state, limit=3)
+    second, state, _ = scan(tmp_path, state, limit=3)
+    assert len(first) == 3 and len(second) == 1
+    assert sorted(first + second) == sorted(p.name for p in generated.clean)

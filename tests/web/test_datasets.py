@@ -1,0 +1,82 @@
+"""Regulator access: the published datasets listed, filtered and downloaded (Parquet, CSV, JSON), and the
+dashboard's charts drawn from them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.packages import GOV_ID
+from tests.web.conftest import PUBLISHED_PERIODS, as_json
+
+
+@pytest.fixture
+def live(live_sqlite):
+    return live_sqlite
+
+
+def test_the_catalog_lists_every_dataset_and_its_partitions(live, published):
+    catalog = {d["name"]: d for d in as_json(live.get("/api/datasets", "regulator"))["datasets"]}
+    assert set(catalog) == {"indicators", "findings", "grades", "subsidies", "guarantees", "discipline_list"}
+    assert catalog["indicators"]["periods"] == list(PUBLISHED_PERIODS)
+    partition = next(p for p in catalog["grades"]["partitions"] if p["institution_id"] == published.late[0])
+    assert partition["version"] == 1 and partition["rows"] == 1
+    assert catalog["discipline_list"]["partitions"] == []
+
+
+def test_download_by_period_and_guarantor_in_each_format(live, published):
+    one = published.ids[0]
+    parquet = live.get(f"/api/datasets/indicators?period=2026-09&institution_id={one}&format=parquet", "regulator")
+    assert parquet.status_code == 200 and parquet.headers["content-type"] == "application/vnd.apache.parquet"
+    assert 'filename="indicators-2026-09-' in parquet.headers["content-disposition"]
+    table = pq.read_table(io.BytesIO(parquet.content))
+    assert table.num_rows == 1 and table["institution_id"].to_pylist() == [one]
+    assert table["period"].to_pylist() == ["2026-09"] and "leverage_ratio" in table.column_names
+
+    whole = live.get("/api/datasets/indicators?period=2026-10&format=csv", "regulator")
+    assert whole.headers["content-type"].startswith("text/csv") and whole.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(whole.content.decode("utf-8-sig"))))
+    assert {r["institution_id"] for r in rows} == {*published.ids, GOV_ID}
+
+    subsidies = live.get(f"/api/datasets/subsidies?period=2026-10&institution_id={GOV_ID}&format=json", "regulator")
+    amounts = [r["amount"] for r in subsidies.json()]
+    assert amounts and all(re.fullmatch(r"\d+\.\d{2}", a) for a in amounts)  # exact to the fen, as text
+
+    everything = live.get("/api/datasets/grades?format=json", "regulator").json()
+    assert {r["period"] for r in everything} == set(PUBLISHED_PERIODS)
+    assert [r["institution_id"] for r in everything if r["late_filing"]] == [published.late[0]]
+    audit = live.audit(1)[0]
+    assert audit.outcome == "download" and audit.detail["dataset"] == "grades"
+
+
+def test_bad_and_empty_selections(live):
+    assert live.get("/api/datasets/secrets", "regulator").status_code == 404
+    assert live.get("/api/datasets/indicators?period=2019-01", "regulator").status_code == 404
+    assert live.get("/api/datasets/indicators?period=2026-13", "regulator").status_code == 422
+    assert live.get("/api/datasets/indicators?institution_id=../etc", "regulator").status_code == 422
+    assert live.get("/api/datasets/indicators?format=xlsx", "regulator").status_code == 422
+    assert live.get("/api/datasets", None).status_code == 401
+
+
+def test_the_dashboard_draws_every_chart_from_the_published_data(live, published):
+    browser = live.login("regulator")
+    html = browser.get(live.url + "/dashboard").text
+    for chart in ("leverage", "grades", "household_share", "subsidies", "late"):
+        assert f'data-chart="{chart}"' in html, chart
+    svg = {c: html.split(f'data-chart="{c}"', 1)[1].split("</svg>", 1)[0] for c in
+           ("leverage", "grades", "household_share", "subsidies", "late")}
+    assert svg["leverage"].count('class="bar"') == 4  # 2026-10: three synthetic guarantors and A
+    assert svg["leverage"].count('class="cap"') == 4
+    grades = dict(re.findall(r'data-label="([ABCD])" data-value="([\d.]+)"', svg["grades"]))
+    assert sum(float(v) for v in grades.values()) == 4
+    assert svg["household_share"].count('class="point"') == 3 * 3 - 1 + 1  # one late filer has no indicators
+    assert 'class="target" data-value="0.75"' in svg["household_share"]
+    assert 'class="bar"' in svg["subsidies"]
+    late = dict(re.findall(r'data-label="(\d{4}-\d{2})" data-value="([\d.]+)"', svg["late"]))
+    assert late == {"2026-08": "0", "2026-09": "1", "2026-10": "0"}
+    september = browser.get(live.url + "/dashboard?period=2026-09").text
+    assert published.late[0] in september  # the late filer is named under its chart

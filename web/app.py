@@ -1,0 +1,69 @@
+"""The portal's FastAPI application: ``create_app(settings)`` is the only way to make one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web import errors
+from web.audit import AuditMiddleware
+from web.context import Portal
+from web.routes import api_admin, api_datasets, api_submissions, dashboard, pages
+from web.settings import WebSettings
+
+STATIC = Path(__file__).resolve().parent / "static"
+ROUTERS = (api_submissions.router, api_datasets.router, api_admin.router, pages.router, dashboard.router)
+UPLOAD_PATHS = frozenset({"/api/submissions", "/submissions"})
+# The pages run no script at all; styles and images come from this server only.
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+DESCRIPTION = """Danbao (担保) portal: guarantors file monthly packages and confirm warnings; regulators read
+the published datasets. Authenticate with `Authorization: Bearer <token>` (tokens are issued by an
+admin, `danbao tokens create`). A guarantor token sees only its own guarantor's data: another
+guarantor's submission answers 404, as one that does not exist."""
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def create_app(settings: WebSettings | None = None, *, portal: Portal | None = None) -> FastAPI:
+    """An app over ``settings`` (default: from the environment). The store is migrated to head first
+    (``auto_migrate``), as the pipeline's resources do, so a fresh ``DANBAO_HOME`` just works."""
+    settings = settings or WebSettings.from_env()
+    portal = portal or Portal(settings)
+    if settings.auto_migrate:
+        portal.migrate()
+    app = FastAPI(title="Danbao portal", version="1.0", description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  openapi_url="/openapi.json")
+    app.state.portal = portal
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(AuditMiddleware, portal=lambda: portal, upload_paths=UPLOAD_PATHS.__contains__)
+    app.add_middleware(SecurityHeaders)
+    return app

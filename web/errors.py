@@ -1,0 +1,66 @@
+"""Refusals: one exception for every clear 4xx the portal gives, rendered as JSON for the API and as a
+page for the browser, and noted for the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from web.audit import note
+
+
+class Refused(Exception):
+    """A request the portal will not serve. ``code`` is stable (clients branch on it); ``message`` is
+    for people; ``detail`` goes to the audit trail only."""
+
+    def __init__(self, status: int, code: str, message: str, *, detail: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.detail, self.headers = detail or {}, headers
+
+
+def not_found(what: str = "not found") -> Refused:
+    """The answer for anything a caller may not see, so that existence cannot be inferred."""
+    return Refused(404, "not_found", what)
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        note(request, exc.code, **exc.detail)
+        if is_api(request):
+            return JSONResponse({"error": exc.code, "message": exc.message}, exc.status, headers=exc.headers)
+        if exc.status == 401:
+            return RedirectResponse("/login", status_code=303)
+        return error_page(request, exc.status, exc.code, exc.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        note(request, code)
+        if is_api(request):
+            return JSONResponse({"error": code, "message": str(exc.detail)}, exc.status_code, headers=exc.headers)
+        return error_page(request, exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        note(request, "invalid", problems=[".".join(map(str, p["loc"])) for p in problems])
+        if is_api(request):
+            return JSONResponse({"error": "invalid", "message": "invalid request", "problems": problems}, 422)
+        return error_page(request, 422, "invalid", "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems))
+
+
+def error_page(request: Request, status: int, code: str, message: str) -> Response:
+    from web.pages import render
+
+    return render(request, "error.html", {"status": status, "code": code, "message": message}, status=status)
