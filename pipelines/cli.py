@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("check", "generate", "run", "late", "serve", "submit", "tokens")
+SUBCOMMANDS = ("check", "generate", "run", "late", "serve", "submit", "tokens", "publish", "deliveries", "receivers")
 WITHOUT_PANDAS = ("check",)  # commands whose process never needs pandas (see console)
 
 

@@ -20,6 +20,7 @@ from pipelines.intake.pull import pull_job, pull_schedule
 from pipelines.intake.sensors import guarantor_partitions_sensor, intake_sensor
 from pipelines.intake.triage import triage_job
 from pipelines.jobs import FILING_ASSETS, PERIOD_ASSETS, filing_job, period_job
+from pipelines.publication import deliveries, delivery_job
 from pipelines.resources import default_resources
 from pipelines.validation.late import late_filings_job, late_filings_schedule
 
@@ -27,8 +28,8 @@ from pipelines.validation.late import late_filings_job, late_filings_schedule
 def build_defs(resources: dict[str, Any] | None = None) -> Definitions:
     """The definitions, with ``resources`` replacing the environment-configured defaults by key."""
     defs = Definitions(
-        assets=[*FILING_ASSETS, *PERIOD_ASSETS],
-        jobs=[filing_job, period_job, late_filings_job, pull_job, triage_job],
+        assets=[*FILING_ASSETS, *PERIOD_ASSETS, deliveries],
+        jobs=[filing_job, period_job, late_filings_job, pull_job, triage_job, delivery_job],
         schedules=[pull_schedule, late_filings_schedule],
         sensors=[intake_sensor, guarantor_partitions_sensor],
         resources={**default_resources(), **(resources or {})},

@@ -188,16 +188,7 @@ def next_due_at(
         query = query.where(OutboxItem.kind.in_([OutboxKind(k) for k in kinds]))
     if period is not None:
         query = query.where(OutboxItem.period == period)
-    value = session.scalar(query)
-    if value is not None and value.tzinfo is None:  # func.min bypasses the column type on SQLite
-        value = _parse_sqlite_datetime(value)
-    return value
-
-
-def _parse_sqlite_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return value.replace(tzinfo=dt.UTC)
+    return session.scalar(query)  # min() keeps the column's type: an aware UTC instant on both backends
 
 
 def record_delivery(

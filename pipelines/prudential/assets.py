@@ -45,7 +45,7 @@ with warnings.catch_warnings():  # beta in Dagster 1.13; the documented way to r
     _BY_PERIOD = MultiToSingleDimensionPartitionMapping(PERIOD)
 
 
-def _result_of_record(accepted: TableBundle, findings: pa.Table, registry: dict) -> CheckResult:
+def result_of_record(accepted: TableBundle, findings: pa.Table, registry: dict) -> CheckResult:
     """Phase 4 of the filing of record, recomputed from its accepted tables (the engine ran it too, on the
     submission; recomputing keeps this right when the filing of record is an earlier submission)."""
     meta = accepted.meta
@@ -83,7 +83,7 @@ def filing_results(
     findings = pa.Table.from_pylist(
         [{k: r.get(k) for k in FINDINGS_SCHEMA.names} for r in rows], schema=FINDINGS_SCHEMA
     )
-    result = _result_of_record(accepted_filing, findings, registry)
+    result = result_of_record(accepted_filing, findings, registry)
     key = datasets.key()
     graded = result.extras["grade"]
     tables = {

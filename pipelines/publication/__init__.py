@@ -1,15 +1,10 @@
-"""Publication (issue 5): versioned, append-only Parquet datasets per period, the credit-information feed
-and the supervisory report, delivered through an outbox.
+"""Publication (issue 5): the PBOC credit-information feed and the CBRC supervisory report, queued per
+filing in the outbox and delivered per period (``delivery_job``) exactly once.
 
-The seam is the same as ``pipelines.prudential``: per-filing assets in ``FILING_ASSETS`` (they join
-``filing_job``), per-period ones in ``PERIOD_ASSETS`` (they join ``period_job``). Write them through
-``filing_io_manager`` with ``metadata={"danbao/write_once": True}``: a published partition is never
-rewritten; a correction is a new version.
+Per-filing assets are in ``FILING_ASSETS`` (they join ``filing_job``); ``deliveries`` has its own job
+because it talks to the regulators' endpoints and is safe to run again at any time.
 """
 
-from __future__ import annotations
+from pipelines.publication.assets import FILING_ASSETS, PERIOD_ASSETS, deliveries, delivery_job
 
-from dagster import AssetsDefinition
-
-FILING_ASSETS: list[AssetsDefinition] = []
-PERIOD_ASSETS: list[AssetsDefinition] = []
+__all__ = ["FILING_ASSETS", "PERIOD_ASSETS", "deliveries", "delivery_job"]

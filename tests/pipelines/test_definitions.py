@@ -15,8 +15,9 @@ from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition, MultiP
 from pipelines.definitions import defs
 
 ROOT = Path(__file__).resolve().parents[2]
-FILING_ASSETS = {"received_package", "parsed_tables", "validation_result", "accepted_filing", "filing_results"}
-PERIOD_ASSETS = {"late_filings", "period_grades", "discipline", "district_rollup"}
+FILING_ASSETS = {"received_package", "parsed_tables", "validation_result", "accepted_filing", "filing_results",
+                 "publication_outbox"}
+PERIOD_ASSETS = {"late_filings", "period_grades", "discipline", "district_rollup", "deliveries"}
 PHASE_CHECKS = {"phase_1_format", "phase_2_schema", "phase_3_consistency"}
 
 
@@ -66,7 +67,7 @@ socket.create_connection = refuse
 import pipelines.definitions as module
 defs = module.defs
 graph = defs.resolve_asset_graph()
-for name in ("filing_job", "period_job", "late_filings_job", "pull_job", "triage_job"):
+for name in ("filing_job", "period_job", "late_filings_job", "pull_job", "triage_job", "delivery_job"):
     defs.resolve_job_def(name)
 print(json.dumps({
     "great_expectations": sorted(m for m in sys.modules if m.split(".")[0] == "great_expectations"),

@@ -10,7 +10,8 @@ from store import repository as repo
 from store.models import SubmissionSource, SubmissionState
 from tests.pipelines.helpers import archive, check_results, materialized_in_run, with_manifest
 
-FILING_ASSETS = ["accepted_filing", "filing_results", "parsed_tables", "received_package", "validation_result"]
+FILING_ASSETS = ["accepted_filing", "filing_results", "parsed_tables", "publication_outbox", "received_package",
+                 "validation_result"]
 PHASES = {"phase_1_format", "phase_2_schema", "phase_3_consistency"}
 
 

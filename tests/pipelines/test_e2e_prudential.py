@@ -58,3 +58,28 @@ def test_filings_publish_datasets_and_the_period_grades_everyone(pipeline, gener
     rollup = archive(pipeline.home).latest(archive(pipeline.home).partition_dir("district_rollup", period))
     assert rollup.meta["grade_distribution"]["D"] == 2
     assert rollup.meta["guarantors"] == 2  # two published indicator rows
+
+
+def test_accepted_filings_are_queued_and_the_delivery_job_delivers_them_once(pipeline, generated, monkeypatch, tmp_path):
+    """Issue 5 through the graph: publication_outbox queues the feed files and report of each accepted
+    filing; delivery_job sends them to the reference receivers on loopback, and a second run sends nothing."""
+    from connectors.publish.signing import SigningKeys
+    from connectors.receivers.run import Receivers
+
+    monkeypatch.setenv("DANBAO_SIGNING_KEY", "delivery-test-key-0123456789")
+    ids, period = generated.ids(), generated.period
+    pipeline.drop(generated.clean[0])
+    [run] = pipeline.runner.intake(settle_seconds=0)
+    assert run.success and pipeline.materialized("publication_outbox", filing_key(period, ids[0])) == 1
+    with Receivers(tmp_path / "receivers", keys=SigningKeys.from_env()) as receivers:
+        monkeypatch.setenv("DANBAO_PBOC_URL", receivers.pboc_url)
+        monkeypatch.setenv("DANBAO_CBRC_URL", receivers.cbrc_url)
+        first = pipeline.runner.run_job("delivery_job", partition_key=period)
+        assert first.success
+        delivered = first.asset_materializations_for_node("deliveries")[0].metadata["delivered"].value
+        assert delivered >= 2  # at least one credit-feed file and the report
+        pboc, cbrc = receivers.pboc_store.holdings("pboc"), receivers.cbrc_store.holdings("cbrc")
+        assert pboc and cbrc
+        again = pipeline.runner.run_job("delivery_job", partition_key=period)
+        assert again.asset_materializations_for_node("deliveries")[0].metadata["failed"].value == 0
+        assert len(receivers.pboc_store.holdings("pboc")) == len(pboc)  # nothing sent twice

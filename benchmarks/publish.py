@@ -1,0 +1,246 @@
+"""Benchmark of publication (issue 5): credit-feed generation and delivery throughput.
+
+1. Feed generation for a period of --guarantors guarantors × --rows guarantees (default 1,000 × 10,000):
+   per guarantor, the first feed (every account new: diff, 440 and 230 files, Parquet state) and the
+   next month's incremental feed (the state read back from Parquet, diffed against a filing in which
+   about 10% of balances changed, 2% of accounts closed, 1% changed five-category, 3% are new),
+   files written to disk. Run in a child process so that its wall time and peak RSS are measured by
+   the kernel. Filings are made with ``connectors.synthetic.make_guarantees`` (four seeds, each reused
+   under every guarantor's own guarantee_id prefix, which is what the feed keys on).
+2. Delivery throughput from a SQLite outbox to the reference receivers running as their own process
+   (``danbao receivers serve``): --items small PBOC files (10 records) with 1 and 4 sender workers,
+   and --large-items 10,000-record files.
+
+    .venv/bin/python benchmarks/publish.py [--guarantors N] [--rows N] [--items N] [--skip-feed] [--skip-delivery]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.measure import run_measured
+
+ROOT = Path(__file__).resolve().parents[1]
+P1, P2 = "2026-09", "2026-10"
+AREA = "A1000150011300"
+KEY = "benchmark-signing-key-0123456789"
+CREATED = dt.datetime(2026, 11, 5, 10, 0, tzinfo=dt.UTC)
+
+
+# -- 1. feed generation ---------------------------------------------------------------------------
+
+
+def typed(raw: pa.Table) -> pa.Table:
+    """A synthetic (all-text) guarantees table through the intake parser, as the engine types it."""
+    from schemas.v1_0 import GUARANTEES
+    from validations.findings import Findings
+    from validations.parse import parse_file
+
+    parsed = parse_file(GUARANTEES, raw, Findings())
+    assert parsed is not None
+    return parsed.typed
+
+
+def next_month(table: pa.Table, seed: int) -> pa.Table:
+    """October from September: ended rows leave the snapshot; 10% of balances change, 2% of accounts
+    close, 1% change five-category, 3% are replaced by new accounts."""
+    rng = np.random.default_rng(seed)
+    table = table.filter(pc.equal(table["status"], "active"))
+    n = table.num_rows
+    draw = rng.random(n)
+    balance, close, other, new = draw < 0.10, (draw >= 0.10) & (draw < 0.12), (draw >= 0.12) & (draw < 0.13), draw >= 0.97
+
+    def column(name: str) -> pa.ChunkedArray:
+        return table[name]
+
+    outstanding = pc.multiply(column("outstanding_balance"), pa.array(np.where(balance, 0.9, 1.0)))
+    outstanding = pc.round(pc.if_else(pa.array(close), 0.0, outstanding), 2)
+    status = pc.if_else(pa.array(close), "released", column("status"))
+    closed = pc.if_else(pa.array(close), pa.scalar(dt.date(2026, 10, 20), pa.date32()), column("closed_date"))
+    five = pc.if_else(pa.array(other), "2", column("five_category"))
+    ids = pc.if_else(pa.array(new), pc.binary_join_element_wise(column("guarantee_id"), "N", ""), column("guarantee_id"))
+    for name, values in (("outstanding_balance", outstanding), ("status", status), ("closed_date", closed),
+                         ("five_category", five), ("guarantee_id", ids)):
+        table = table.set_column(table.schema.get_field_index(name), name, values)
+    return table
+
+
+def with_prefix(table: pa.Table, prefix: str) -> pa.Table:
+    ids = pc.binary_join_element_wise(prefix, table["guarantee_id"], "")
+    return table.set_column(table.schema.get_field_index("guarantee_id"), "guarantee_id", ids)
+
+
+def feed_worker(guarantors: int, rows: int, out: Path | None) -> dict:
+    from connectors.publish import pboc
+    from connectors.synthetic import make_guarantees
+
+    t0 = time.perf_counter()
+    bases = [typed(make_guarantees(rows, P1, seed, id_prefix="")) for seed in range(4)]
+    octobers = [next_month(base, seed) for seed, base in enumerate(bases)]
+    prepared = time.perf_counter() - t0
+    totals = {"first": [0.0, 0, 0, 0], "next": [0.0, 0, 0, 0]}  # seconds, records, bytes, files
+
+    def feed(label: str, state: pa.Table | None, filing: pa.Table, date: dt.date) -> pa.Table:
+        started = time.perf_counter()
+        records = pboc.diff(state, filing)
+        new_state = pboc.apply(state, records)
+        state_bytes = pboc.state_to_parquet(new_state)
+        for serial, record_type in enumerate(pboc.RECORD_TYPES, start=1):
+            part = records.filter(pc.equal(records["record_type"], record_type))
+            if part.num_rows:
+                name, body = pboc.render_file(part, AREA, date, serial, CREATED)
+                if out is not None:
+                    (out / name).write_bytes(body)
+                totals[label][2] += len(body)
+                totals[label][3] += 1
+        if out is not None:
+            (out / f"{label}-state.parquet").write_bytes(state_bytes)
+        totals[label][0] += time.perf_counter() - started
+        totals[label][1] += records.num_rows
+        return pboc.state_from_parquet(state_bytes)
+
+    for i in range(guarantors):
+        prefix = f"G{i:04d}-"
+        state = feed("first", None, with_prefix(bases[i % 4], prefix), dt.date(2026, 9, 30))
+        feed("next", state, with_prefix(octobers[i % 4], prefix), dt.date(2026, 10, 31))
+        if out is not None:
+            for path in out.iterdir():
+                path.unlink()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"prepared_s": prepared, "totals": totals, "peak_rss_mb": usage.ru_maxrss / 1024}
+
+
+def run_feed(args: argparse.Namespace) -> None:
+    print(f"feed generation: {args.guarantors:,} guarantors × {args.rows:,} rows, files written to disk")
+    with tempfile.TemporaryDirectory() as tmp:
+        result_file = Path(tmp) / "result.json"
+        argv = [sys.executable, __file__, "--feed-worker", "--guarantors", str(args.guarantors), "--rows",
+                str(args.rows), "--result", str(result_file), "--out", str(Path(tmp) / "files")]
+        run = run_measured(argv)
+        if run.returncode != 0:
+            raise SystemExit(f"feed worker failed: exit {run.returncode}")
+        result = json.loads(result_file.read_text())
+    for label, title in (("first", "first feed (all accounts new)"), ("next", "next month (incremental)")):
+        seconds, records, size, files = result["totals"][label]
+        print(f"  {title:<30} {seconds:7.1f} s   {records:>11,} records   {files:>5,} files   "
+              f"{size / 1e9:6.2f} GB   {records / seconds:>10,.0f} records/s")
+    print(f"  making the synthetic filings:  {result['prepared_s']:7.1f} s (not counted above)")
+    print(f"  whole child process:           {run.seconds:7.1f} s   peak RSS {run.peak_rss_mb:,.0f} MB")
+
+
+# -- 2. delivery ----------------------------------------------------------------------------------
+
+
+def run_delivery(args: argparse.Namespace) -> None:
+    import requests
+
+    from connectors.publish import pboc
+    from connectors.publish.sender import SenderConfig, deliver_due
+    from connectors.publish.signing import SigningKeys
+    from connectors.synthetic import make_guarantees
+    from store import outbox
+    from store import repository as repo
+    from store.blobs import BlobStore
+    from store.db import make_engine, migrate, session_factory
+    from store.models import OutboxKind
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env = {**os.environ, "DANBAO_SIGNING_KEY": KEY, "DANBAO_HOME": str(root / "home")}
+        receiver = subprocess.Popen(
+            [sys.executable, "-m", "pipelines.commands.receivers", "serve", "--pboc", "0", "--cbrc", "0",
+             "--data", str(root / "receivers")], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+        try:
+            urls = dict(receiver.stdout.readline().strip().split(": ", 1) for _ in range(2))
+            keys = SigningKeys.of(KEY)
+            config = SenderConfig(endpoints={"pboc": urls["PBOC receiver"], "cbrc": urls["CBRC receiver"]},
+                                  max_wait=5.0)
+            base = typed(make_guarantees(10_000, P1, 7, id_prefix=""))
+            date = dt.date(2026, 9, 30)
+
+            def trial(label: str, n_items: int, records: int, workers: int, serial_base: int) -> None:
+                url = f"sqlite:///{root / f'{label}.db'}"
+                migrate(url)
+                engine = make_engine(url)
+                factory = session_factory(engine)
+                blobs = BlobStore(root / "blobs")
+                with factory() as session, session.begin():
+                    repo.upsert_institutions(session, [{
+                        "institution_id": "91500113MA5U000010", "name": "bench", "kind": "government",
+                        "focus_small_micro_agri": False, "district_code": "500113", "license_no": "L",
+                        "pboc_area_code": AREA, "status": "active"}])  # fmt: skip
+                    size = 0
+                    for k in range(n_items):
+                        prefix = f"{label}{k:05d}-"
+                        filing = with_prefix(base.slice((k * records) % (10_000 - records), records), prefix)
+                        area = f"B{serial_base + k // 999:013d}"
+                        sent = pboc.diff(None, filing)
+                        sent = sent.filter(pc.equal(sent["record_type"], "440"))
+                        name, body = pboc.render_file(sent, area, date, k % 999 + 1, CREATED)
+                        key = blobs.put(body)
+                        size += len(body)
+                        outbox.add_item(session, kind=OutboxKind.PBOC, period=P1, idempotency_key=name, method="PUT",
+                                        endpoint=f"/pboc/files/{name}", content_type="text/plain; charset=utf-8",
+                                        body_key=key, body_sha256=key.rsplit("/", 1)[1], body_bytes=len(body),
+                                        institution_id="91500113MA5U000010", file_name=name)
+                with requests.Session() as http:
+                    summary = deliver_due(factory, http, keys, blobs=blobs,
+                                          config=dataclasses.replace(config, workers=workers))
+                engine.dispose()
+                assert summary.delivered == n_items and summary.failed == 0, summary
+                print(f"  {label:<28} {n_items:>6,} items × {records:>6,} records ({size / n_items / 1e3:8.1f} kB)  "
+                      f"workers {workers}:  {summary.elapsed:6.2f} s  {n_items / summary.elapsed:8.1f} items/s  "
+                      f"{size / summary.elapsed / 1e6:6.1f} MB/s")
+
+            print("delivery to the reference receivers (own process, loopback), SQLite outbox:")
+            trial("small-1-worker", args.items, 10, 1, 100)
+            trial("small-4-workers", args.items, 10, 4, 200)
+            trial("large-1-worker", args.large_items, 9_990, 1, 300)
+            trial("large-4-workers", args.large_items, 9_990, 4, 400)
+        finally:
+            receiver.terminate()
+            receiver.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--guarantors", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--items", type=int, default=2000, help="small files to deliver")
+    parser.add_argument("--large-items", type=int, default=40, help="10,000-record files to deliver")
+    parser.add_argument("--skip-feed", action="store_true")
+    parser.add_argument("--skip-delivery", action="store_true")
+    parser.add_argument("--feed-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.feed_worker:
+        out = Path(args.out) if args.out else None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+        Path(args.result).write_text(json.dumps(feed_worker(args.guarantors, args.rows, out)))
+        return
+    if not args.skip_feed:
+        run_feed(args)
+    if not args.skip_delivery:
+        run_delivery(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""The CBRC supervisory report (监管报送, outputs.md §4): one JSON document per guarantor and period,
+and the period's summary across guarantors, each checked against its JSON Schema (draft 2020-12,
+``connectors/publish/schemas/``) before it is queued, and again by the receiver.
+
+Documents are canonical JSON (sorted keys, no insignificant space, UTF-8) without any time of their
+own making, so the same filing always gives the same bytes, and the idempotency key derived from
+them (outputs.md §5) stays the same whenever the report is rebuilt.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from connectors.publish.inputs import FilingForPublication
+
+# rules.md §5; as in validations.prudential.grades, which is imported only where a report is built, so
+# that the receivers (which validate documents, never build them) do not load the rule engine
+NO_FILING = "no accepted filing by the deadline"
+
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+REPORT, SUMMARY = "report", "summary"
+_SCHEMA_FILES = {REPORT: "cbrc-report.schema.json", SUMMARY: "cbrc-summary.schema.json"}
+REPORTED_PREFIXES = ("PRU-", "NEG-", "POL-")
+TOTALS = ("financing_exposure", "measured_financing_liability", "non_financing_exposure",
+          "compensated_in_period", "subsidy_amount")  # fmt: skip
+
+
+class DocumentError(ValueError):
+    """A document does not satisfy its JSON Schema."""
+
+
+@functools.cache
+def schema(kind: str) -> dict[str, Any]:
+    return json.loads((SCHEMAS / _SCHEMA_FILES[kind]).read_text(encoding="utf-8"))
+
+
+@functools.cache
+def _validator(kind: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema(kind), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+def check(document: Any, kind: str) -> None:
+    """Raise ``DocumentError`` naming the first problems' paths and the rules they break if ``document``
+    is not a valid ``kind``. The message never quotes the offending value: it may be an ID number."""
+    errors = sorted(_validator(kind).iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
+    if errors:
+        described = "; ".join(dict.fromkeys(_describe(e) for e in errors[:5]))
+        raise DocumentError(f"not a valid CBRC {kind} ({len(errors)} problem(s)): {described}")
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = "/".join(map(str, error.absolute_path)) or "(document)"
+    if error.validator in ("required", "additionalProperties"):  # these messages quote keys, not values
+        return f"{where}: {error.message}"
+    return f"{where}: {error.validator} {_clip(json.dumps(error.validator_value, ensure_ascii=False))}"
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def canonical_json(document: Any) -> bytes:
+    return json.dumps(_plain(document), ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able values: NaN and infinities (never meaningful in a report) become null."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def build_report(filing: FilingForPublication, *, late: bool = False) -> dict[str, Any]:
+    """The report of one accepted filing. ``late``: no filing was accepted by the deadline, so the
+    grade is D whatever the filing shows (rules.md §5)."""
+    from validations.prudential.grades import MEASURES
+
+    institution = filing.institution
+    rule_ids = filing.findings["rule_id"]
+    mask = pc.starts_with(rule_ids, REPORTED_PREFIXES[0])
+    for prefix in REPORTED_PREFIXES[1:]:
+        mask = pc.or_(mask, pc.starts_with(rule_ids, prefix))
+    reported = filing.findings.filter(mask).select(
+        ["rule_id", "severity", "file", "row", "column", "value", "message_zh", "message_en"]
+    )
+    findings = reported.to_pylist()
+    grade, reasons = filing.grade.grade, list(filing.grade.reasons)
+    if late:
+        grade, reasons = "D", [NO_FILING, *reasons]
+    zh, en = MEASURES[grade]
+    document = {
+        "document": "danbao.cbrc.report",
+        "version": "1.0",
+        "institution": {
+            "institution_id": institution.institution_id,
+            "name": institution.name,
+            "kind": institution.kind,
+            "district_code": institution.district_code,
+            "license_no": institution.license_no,
+        },
+        "period": filing.period,
+        "filing": {
+            "submission_id": filing.submission_id,
+            "sequence": filing.sequence,
+            "accepted_at": filing.accepted_at.isoformat() if filing.accepted_at else None,
+            "template_version": filing.template_version,
+            "late": late,
+        },
+        "indicators": _plain(filing.indicators),
+        "grade": {"grade": grade, "reasons": reasons, "measures_zh": zh, "measures_en": en},
+        "findings": findings,
+        "finding_counts": {
+            "error": sum(1 for f in findings if f["severity"] == "error"),
+            "warning": sum(1 for f in findings if f["severity"] == "warning"),
+        },
+    }
+    document = _plain(document)
+    check(document, REPORT)
+    return document
+
+
+def build_summary(
+    period: str, reports: Iterable[Mapping[str, Any]], late: Iterable[Mapping[str, str]] = ()
+) -> dict[str, Any]:
+    """The period's summary: each guarantor's latest report, and the registered guarantors recorded as
+    late with no report (graded D, rules.md §5)."""
+    lines, totals = [], dict.fromkeys(TOTALS, 0.0)
+    grades = dict.fromkeys("ABCD", 0)
+    reported_ids = set()
+    for report in sorted(reports, key=lambda r: r["institution"]["institution_id"]):
+        indicators = report["indicators"]
+        grade = report["grade"]["grade"]
+        grades[grade] += 1
+        reported_ids.add(report["institution"]["institution_id"])
+        for key in TOTALS:
+            totals[key] += float(indicators.get(key) or 0.0)
+        lines.append({
+            "institution_id": report["institution"]["institution_id"],
+            "name": report["institution"]["name"],
+            "grade": grade,
+            "reasons": list(report["grade"]["reasons"]),
+            "errors": report["finding_counts"]["error"],
+            "warnings": report["finding_counts"]["warning"],
+            "leverage_ratio": indicators.get("leverage_ratio"),
+            "financing_exposure": float(indicators.get("financing_exposure") or 0.0),
+            "report_sha256": hashlib.sha256(canonical_json(report)).hexdigest(),
+        })  # fmt: skip
+    missing = [
+        {"institution_id": entry["institution_id"], "name": entry["name"], "grade": "D", "reason": NO_FILING}
+        for entry in sorted(late, key=lambda e: e["institution_id"])
+        if entry["institution_id"] not in reported_ids
+    ]
+    grades["D"] += len(missing)
+    document = _plain({
+        "document": "danbao.cbrc.summary",
+        "version": "1.0",
+        "period": period,
+        "guarantors": {"reported": len(lines), "late": len(missing)},
+        "grades": grades,
+        "reports": lines,
+        "late": missing,
+        "totals": {key: round(value, 2) for key, value in totals.items()},
+    })  # fmt: skip
+    check(document, SUMMARY)
+    return document

@@ -1,0 +1,158 @@
+"""Publishing a period, as the ``danbao publish`` command and the Dagster assets run it.
+
+``enqueue_period`` queues what each accepted filing of the period owes (its credit-feed files, its
+supervisory report) and the period's summary; ``publish_period`` also fetches outstanding PBOC
+feedback, delivers everything due, and fetches the new files' feedback, twice if a feed that was held
+for feedback can go out in the same run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.publish import enqueue as q
+from connectors.publish.feedback import FeedbackSummary, fetch_feedback
+from connectors.publish.inputs import FilingForPublication, from_store
+from connectors.publish.sender import DeliverySummary, SenderConfig, deliver_due
+from connectors.publish.signing import SigningKeys
+from store import outbox
+from store import repository as repo
+from store.blobs import BlobStore
+from store.models import OutboxItem, OutboxKind, Submission
+from store.registry import registry_snapshot
+from validations.context import Institution
+
+log = logging.getLogger("danbao.publish")
+Loader = Callable[[BlobStore, Submission, dict[str, Institution]], FilingForPublication]
+
+
+@dataclass
+class PeriodOutcome:
+    period: str
+    filings: list[q.FilingOutcome] = field(default_factory=list)
+    summary_key: str | None = None
+    errors: list[str] = field(default_factory=list)  # filings that could not be published
+
+    def held(self) -> list[q.FilingOutcome]:
+        return [f for f in self.filings if f.feed == q.FEED_HELD]
+
+
+@dataclass
+class PublishResult:
+    period: str
+    rounds: list[PeriodOutcome] = field(default_factory=list)
+    delivery: DeliverySummary = field(default_factory=DeliverySummary)
+    feedback: FeedbackSummary = field(default_factory=FeedbackSummary)
+
+    @property
+    def last(self) -> PeriodOutcome | None:
+        return self.rounds[-1] if self.rounds else None
+
+
+def filings_of_record(session: Session, period: str, institution_ids: Iterable[str] | None = None) -> list[Submission]:
+    """Each guarantor's filing of record for the period (accepted or published, highest sequence)."""
+    wanted = set(institution_ids) if institution_ids else None
+    latest: dict[str, Submission] = {}
+    for submission in repo.list_submissions(session, period=period):
+        if submission.state not in repo.ACCEPTED_STATES:
+            continue
+        if wanted is not None and submission.institution_id not in wanted:
+            continue
+        latest[submission.institution_id] = submission  # listed by sequence: the last one wins
+    return [latest[k] for k in sorted(latest)]
+
+
+def enqueue_period(
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    period: str,
+    *,
+    institution_ids: Iterable[str] | None = None,
+    load: Loader = from_store,
+) -> PeriodOutcome:
+    """Queue each filing of record's feed and report (one transaction per filing), then the summary."""
+    result = PeriodOutcome(period)
+    with session_factory() as session:
+        registry = registry_snapshot(session)
+        submissions = filings_of_record(session, period, institution_ids)
+        done = _fully_queued(session, [s.id for s in submissions])
+    for submission in submissions:
+        if submission.institution_id not in registry:
+            result.errors.append(f"{submission.institution_id}: not in the registry")
+            continue
+        if submission.id in done:  # fed and reported before: no need to read the package again
+            result.filings.append(q.FilingOutcome(submission.institution_id, period, submission.id,
+                                                  feed=q.FEED_ALREADY, report="already"))
+            continue
+        try:
+            filing = load(blobs, submission, registry)
+        except Exception as exc:  # one unreadable filing must not stop the others
+            log.exception("cannot publish submission %s", submission.id)
+            result.errors.append(f"{submission.institution_id} #{submission.sequence}: {type(exc).__name__}: {exc}")
+            continue
+        with session_factory() as session, session.begin():
+            outcome = q.enqueue_filing(session, blobs, filing)
+        result.filings.append(outcome)
+        log.info("%s #%s: feed %s (%d file(s)), report %s", outcome.institution_id, submission.sequence,
+                 outcome.feed, len(outcome.files), outcome.report)
+    with session_factory() as session, session.begin():
+        result.summary_key = q.enqueue_summary(session, blobs, period)
+    return result
+
+
+def _fully_queued(session: Session, submission_ids: list[int]) -> set[int]:
+    if not submission_ids:
+        return set()
+    fed = {f.submission_id for f in (outbox.feed_for_submission(session, i) for i in submission_ids) if f}
+    reported = set(session.scalars(select(OutboxItem.submission_id).where(
+        OutboxItem.kind == OutboxKind.CBRC, OutboxItem.submission_id.in_(submission_ids))))
+    return fed & reported
+
+
+def publish_period(
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    http: requests.Session,
+    keys: SigningKeys,
+    config: SenderConfig,
+    period: str,
+    *,
+    institution_ids: Iterable[str] | None = None,
+    enqueue: bool = True,
+    deliver: bool = True,
+    load: Loader = from_store,
+) -> PublishResult:
+    result = PublishResult(period)
+    ids = list(institution_ids) if institution_ids else None
+    timeout = (config.connect_timeout, config.read_timeout)
+    pboc_url = config.endpoints["pboc"]
+    if deliver:  # earlier feeds' feedback first: a feed waits for its predecessor's
+        _add_feedback(result.feedback, fetch_feedback(session_factory, http, keys, pboc_url, blobs, timeout=timeout))
+    for _ in range(2):
+        if enqueue:
+            result.rounds.append(enqueue_period(session_factory, blobs, period, institution_ids=ids, load=load))
+        if not deliver:
+            break
+        result.delivery.merge(deliver_due(session_factory, http, keys, blobs=blobs, config=config))
+        feedback = fetch_feedback(session_factory, http, keys, pboc_url, blobs, timeout=timeout)
+        _add_feedback(result.feedback, feedback)
+        if not (enqueue and feedback.settled_feeds and result.rounds and result.rounds[-1].held()):
+            break
+    with session_factory() as session:
+        counts = outbox.state_counts(session)
+    result.delivery.open = counts.get("pending", 0) + counts.get("sending", 0)
+    return result
+
+
+def _add_feedback(total: FeedbackSummary, part: FeedbackSummary) -> None:
+    total.fetched += part.fetched
+    total.not_ready += part.not_ready
+    total.rejected_records += part.rejected_records
+    total.settled_feeds += part.settled_feeds
+    total.errors.extend(part.errors)

@@ -1,0 +1,104 @@
+"""Publication assets (issue 5): per filing, queue the PBOC credit-feed files and the CBRC report in the
+outbox (in the same transaction that records the feed state); per period, deliver what is due, fetch
+the PBOC feedback and queue the period summary. The work is ``connectors.publish``'s; these assets only
+say when it happens.
+"""
+
+import pyarrow as pa
+import requests
+from dagster import (
+    AssetExecutionContext,
+    MetadataValue,
+    Output,
+    asset,
+    define_asset_job,
+    in_process_executor,
+)
+
+from connectors.publish.endpoints import endpoints_from_env
+from connectors.publish.enqueue import enqueue_filing
+from connectors.publish.inputs import from_check_result
+from connectors.publish.sender import SenderConfig
+from connectors.publish.service import publish_period
+from connectors.publish.signing import SigningKeys
+from pipelines.archive import TableBundle
+from pipelines.filing_service import registry_snapshot
+from pipelines.partitions import JOB_TAG, filing_partitions, period_partitions
+from pipelines.prudential.assets import result_of_record
+from pipelines.resources import StoreResource
+from store import repository as repo
+from store.db import session_factory
+from validations.findings import FINDINGS_SCHEMA
+
+IO_MANAGER = "filing_io_manager"
+
+
+@asset(
+    partitions_def=filing_partitions,
+    group_name="publication",
+    io_manager_key=IO_MANAGER,
+    kinds={"parquet"},
+    deps=["filing_results"],
+    description=(
+        "The filing of record's incremental PBOC credit-feed files (records 440/230, report-date codes 10/20/30/50) "
+        "and its CBRC supervisory report, queued in the outbox; delivered by the deliveries asset."
+    ),
+)
+def publication_outbox(
+    context: AssetExecutionContext, accepted_filing: TableBundle, store: StoreResource
+) -> Output[TableBundle]:
+    submission_id = int(accepted_filing.meta["submission_id"])
+    with store.session() as session:
+        registry = registry_snapshot(session)
+        rows = repo.load_findings(session, submission_id)
+        submission = repo.get_submission(session, submission_id)
+        assert submission is not None  # the accepted filing names it; submissions are never deleted
+    findings = pa.Table.from_pylist([{k: r.get(k) for k in FINDINGS_SCHEMA.names} for r in rows], schema=FINDINGS_SCHEMA)
+    result = result_of_record(accepted_filing, findings, registry)
+    with store.session() as session:
+        outcome = enqueue_filing(session, store.blobs(), from_check_result(result, submission))
+    summary = {"submission_id": submission_id, "feed": outcome.feed, "files": outcome.files,
+               "records": outcome.records, "report": outcome.report, "note": outcome.note}
+    return Output(
+        TableBundle(summary, {}),
+        metadata={"feed": outcome.feed, "files": MetadataValue.json(outcome.files),
+                  "records": MetadataValue.json(outcome.records), "report": outcome.report or "",
+                  "note": outcome.note or ""},
+    )
+
+
+@asset(
+    partitions_def=period_partitions,
+    group_name="publication",
+    io_manager_key=IO_MANAGER,
+    kinds={"parquet"},
+    deps=["period_grades"],
+    description=(
+        "Deliver the period's due outbox items to the PBOC and CBRC endpoints (signed, idempotent, retried with "
+        "backoff), fetch PBOC feedback into findings, and queue the period summary across guarantors."
+    ),
+)
+def deliveries(context: AssetExecutionContext, store: StoreResource) -> Output[TableBundle]:
+    period = context.partition_key
+    with requests.Session() as http:
+        result = publish_period(session_factory(store.engine()), store.blobs(), http, SigningKeys.from_env(),
+                                SenderConfig(endpoints=endpoints_from_env()), period)
+    d = result.delivery
+    meta = {"period": period, "delivered": d.delivered, "failed": d.failed, "retried": d.retried, "open": d.open,
+            "delivery_errors": d.errors, "publish_errors": result.last.errors if result.last else []}
+    return Output(TableBundle(meta, {}), metadata={
+        "delivered": d.delivered, "failed": d.failed, "retried": d.retried, "open": d.open,
+        "errors": MetadataValue.json(d.errors + meta["publish_errors"]),
+    })
+
+
+delivery_job = define_asset_job(
+    "delivery_job",
+    selection=[deliveries],
+    executor_def=in_process_executor,
+    tags={JOB_TAG: "delivery"},
+    description="Deliver the period's outbox (run after period_job; safe to run again: idempotency keys).",
+)
+
+FILING_ASSETS = [publication_outbox]
+PERIOD_ASSETS: list = []  # deliveries runs in its own job: it talks to the regulators' endpoints

@@ -1,0 +1,87 @@
+"""The crash test's fork server: imports `danbao publish` once, then for each delay read from stdin runs
+the command in a fresh child process and SIGKILLs it after that delay (if it is still running),
+answering ``killed`` or ``exited <code>``.
+
+Forking an interpreter that has already imported everything means the delay is spent in the command's
+own work (queuing, claiming, sending, recording receipts) rather than in Python's start-up, so that
+twenty kills take seconds and land all over the delivery. The child is a separate process with its own
+database connections and sockets (the server opens none); SIGKILL gives it no chance to clean up.
+
+Usage: ``python -m tests.publish.crash_runner --period YYYY-MM [publish options]``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+
+def warm_up() -> None:
+    """Do once, here, what every child would otherwise do first: load the rule engine's reference data,
+    compile the JSON Schemas, write a feed file and a Parquet state, configure the ORM. No database is
+    opened and no socket: the children open their own."""
+    import datetime as dt
+    import tempfile
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from sqlalchemy.orm import configure_mappers
+
+    from connectors.intake import read_package
+    from connectors.publish import cbrc, pboc
+    from connectors.publish.inputs import from_check_result
+    from connectors.registry import read_registry_csv
+    from connectors.synthetic import REGISTRY_FILE, generate_period
+    from tests.publish.filed import closed_period
+    from validations.engine import validate
+
+    configure_mappers()
+    with tempfile.TemporaryDirectory() as tmp:
+        [package] = generate_period(Path(tmp), 1, 5, closed_period())
+        result = validate(read_package(package), read_registry_csv(Path(tmp) / REGISTRY_FILE))
+    filing = from_check_result(result, SimpleNamespace(id=1, period=result.period, sequence=1, accepted_at=None))
+    cbrc.check(cbrc.build_summary(filing.period, [cbrc.build_report(filing)]), cbrc.SUMMARY)
+    records = pboc.diff(None, filing.guarantees)
+    pboc.state_to_parquet(pboc.apply(None, records))
+    pboc.render_file(records.slice(0, 0), filing.institution.pboc_area_code, dt.date(2026, 1, 31), 1,
+                     dt.datetime.now(dt.UTC))
+
+
+def main() -> int:
+    from pipelines.commands import publish
+
+    warm_up()
+    argv = sys.argv[1:]
+    for line in sys.stdin:
+        delay = float(line)
+        pid = os.fork()
+        if pid == 0:  # the child: the command, with its output thrown away
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            try:
+                code = publish.main(argv)
+            except BaseException:
+                code = 99
+            os._exit(code)
+        deadline = time.monotonic() + delay
+        status = None
+        while status is None and time.monotonic() < deadline:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = raw
+            else:
+                time.sleep(0.002)
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            print("killed", flush=True)
+        else:
+            print(f"exited {os.waitstatus_to_exitcode(status)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
