@@ -27,6 +27,7 @@ from connectors.intake.receive import folder_sha256, identify, manifest_from_fol
 from store import repository as repo
 from store.blobs import BlobStore
 from store.models import Finding, Submission, SubmissionSource, SubmissionState
+from store.registry import registry_snapshot as registry_snapshot  # re-exported for the doors
 from validations.context import BEIJING, Institution, Period, now_beijing
 from validations.engine import CheckResult, FilingStatus, validate
 from validations.filing import RawFiling
@@ -124,23 +125,6 @@ def load_registry(session: Session, csv_path: str | Path) -> repo.UpsertResult:
 
 
 # -- validating -----------------------------------------------------------------------------------
-
-
-def registry_snapshot(session: Session) -> dict[str, Institution]:
-    """The regulator's registry from the store, as the rule engine takes it."""
-    return {
-        row.institution_id: Institution(
-            institution_id=row.institution_id,
-            name=row.name,
-            kind=str(row.kind),
-            focus_small_micro_agri=bool(row.focus_small_micro_agri),
-            district_code=row.district_code,
-            license_no=row.license_no,
-            pboc_area_code=row.pboc_area_code,
-            status=str(row.status),
-        )
-        for row in repo.list_institutions(session)
-    }
 
 
 def load_filing(blobs: BlobStore, submission: Submission, limits: IntakeLimits | None = None) -> RawFiling:

@@ -33,6 +33,7 @@ from store.models import (
     SubmissionState,
     utcnow,
 )
+from validations.findings import FINDINGS_SCHEMA
 
 S = SubmissionState
 
@@ -303,6 +304,12 @@ def save_findings(session: Session, submission_id: int, findings: pa.Table) -> i
             row["submission_id"] = submission_id
         session.execute(statement, rows)
     return table.num_rows
+
+
+def findings_table(session: Session, submission_id: int) -> pa.Table:
+    """A submission's stored findings as the engine's long-form Arrow table (FINDINGS_SCHEMA)."""
+    rows = load_findings(session, submission_id)
+    return pa.Table.from_pylist([{k: r.get(k) for k in FINDINGS_SCHEMA.names} for r in rows], schema=FINDINGS_SCHEMA)
 
 
 def load_findings(

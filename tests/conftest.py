@@ -15,3 +15,11 @@ def sample_registry():
 @pytest.fixture
 def pkg(tmp_path) -> Package:
     return Package.copy(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """The PostgreSQL server's admin engine (tests/pg.py): skipped without a server, except under CI."""
+    from tests.pg import admin_engine
+
+    yield from admin_engine()

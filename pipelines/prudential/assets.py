@@ -34,7 +34,6 @@ from pipelines.resources import DatasetsResource, StoreResource
 from store import repository as repo
 from validations.context import Period
 from validations.engine import CheckResult, FilingStatus
-from validations.findings import FINDINGS_SCHEMA
 from validations.prudential import discipline_list, evaluate, grade
 from validations.prudential.rollup import period_rollup
 
@@ -79,10 +78,7 @@ def filing_results(
     submission_id = int(accepted_filing.meta["submission_id"])
     with store.session() as session:
         registry = registry_snapshot(session)
-        rows = repo.load_findings(session, submission_id)
-    findings = pa.Table.from_pylist(
-        [{k: r.get(k) for k in FINDINGS_SCHEMA.names} for r in rows], schema=FINDINGS_SCHEMA
-    )
+        findings = repo.findings_table(session, submission_id)
     result = result_of_record(accepted_filing, findings, registry)
     key = datasets.key()
     graded = result.extras["grade"]

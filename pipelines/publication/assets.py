@@ -4,7 +4,6 @@ the PBOC feedback and queue the period summary. The work is ``connectors.publish
 say when it happens.
 """
 
-import pyarrow as pa
 import requests
 from dagster import (
     AssetExecutionContext,
@@ -28,7 +27,6 @@ from pipelines.prudential.assets import result_of_record
 from pipelines.resources import StoreResource
 from store import repository as repo
 from store.db import session_factory
-from validations.findings import FINDINGS_SCHEMA
 
 IO_MANAGER = "filing_io_manager"
 
@@ -50,10 +48,9 @@ def publication_outbox(
     submission_id = int(accepted_filing.meta["submission_id"])
     with store.session() as session:
         registry = registry_snapshot(session)
-        rows = repo.load_findings(session, submission_id)
+        findings = repo.findings_table(session, submission_id)
         submission = repo.get_submission(session, submission_id)
         assert submission is not None  # the accepted filing names it; submissions are never deleted
-    findings = pa.Table.from_pylist([{k: r.get(k) for k in FINDINGS_SCHEMA.names} for r in rows], schema=FINDINGS_SCHEMA)
     result = result_of_record(accepted_filing, findings, registry)
     with store.session() as session:
         outcome = enqueue_filing(session, store.blobs(), from_check_result(result, submission))

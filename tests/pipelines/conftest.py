@@ -3,8 +3,6 @@ store, and real HTTP servers on loopback for the pull connector."""
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +17,9 @@ from pipelines.filing_service import load_registry
 from pipelines.resources import PullResource, StoreResource, dispose_engines
 from pipelines.runner import InProcessRunner
 from store import repository as repo
+from tests.pg import fresh_database
 from validations.context import Period, now_beijing
 
-PG_ADMIN_URL = os.environ.get("DANBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 N_GUARANTORS = 4
 ROWS = 40
 
@@ -130,41 +128,11 @@ def persistent_pipeline(danbao_env: Path, generated: Generated) -> Iterator[Pipe
         yield make_pipeline(danbao_env, instance, generated.registry_csv)
 
 
-@pytest.fixture(scope="session")
-def pg_admin():
-    """An AUTOCOMMIT engine on the server's ``test`` database; skip without a server, except under CI."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-
-    from store.db import normalise_url
-
-    engine = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc.orig}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture
 def pg_database(pg_admin) -> Iterator[str]:
     """A fresh PostgreSQL database (URL), dropped afterwards."""
-    from sqlalchemy import text
-
-    from store.db import normalise_url
-
-    name = f"danbao_p_{secrets.token_hex(6)}"
-    with pg_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield normalise_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        dispose_engines()
-        with pg_admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(pg_admin, "danbao_p") as url:
+        try:
+            yield url
+        finally:
+            dispose_engines()  # the pipeline's pooled connections, before the database is dropped

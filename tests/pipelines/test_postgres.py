@@ -24,23 +24,14 @@ def dagster_pg_url(pg_database):
 
 @pytest.fixture
 def store_pg_url(pg_admin):  # a second database: Dagster and the store each keep an alembic_version table
-    import secrets
-
-    from sqlalchemy import text
-
     from pipelines.resources import dispose_engines
-    from store.db import normalise_url
-    from tests.pipelines.conftest import PG_ADMIN_URL
+    from tests.pg import fresh_database
 
-    name = f"danbao_s_{secrets.token_hex(6)}"
-    with pg_admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield normalise_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        dispose_engines()
-        with pg_admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(pg_admin, "danbao_s") as url:
+        try:
+            yield url
+        finally:
+            dispose_engines()
 
 
 def test_pipeline_runs_with_the_instance_on_postgresql(danbao_env, generated, dagster_pg_url, store_pg_url):

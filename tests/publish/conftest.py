@@ -5,24 +5,21 @@ loopback, signing keys."""
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.publish.signing import SigningKeys
 from connectors.receivers import Faults, Receivers
 from store.blobs import BlobStore
-from store.db import make_engine, migrate, normalise_url, session_factory
+from store.db import make_engine, migrate, session_factory
+from tests.pg import fresh_database
 from tests.publish.helpers import DEPLOYMENT_KEY, GUARANTOR, GUARANTOR_KEY
 from tests.store.backends import BACKENDS
-
-PG_ADMIN_URL = os.environ.get("DANBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(autouse=True)
@@ -37,36 +34,13 @@ def danbao_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def pg_admin() -> Iterator[Engine]:
-    engine = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT",
-                           connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc.orig}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield engine
-    engine.dispose()
-
-
 def _url_for(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     admin: Engine = request.getfixturevalue("pg_admin")
-    name = f"danbao_p_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield normalise_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(admin, "danbao_p") as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

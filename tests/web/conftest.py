@@ -14,7 +14,6 @@ import hashlib
 import io
 import itertools
 import json
-import os
 import secrets
 import socket
 import threading
@@ -35,14 +34,13 @@ from connectors.registry import read_registry_csv
 from connectors.synthetic import generate_period
 from pipelines.filing_service import load_registry
 from store import portal as store_portal
-from store.db import normalise_url
 from store.models import ApiToken, AuditEvent, Submission, utcnow
 from tests.packages import GOV_ID, REGISTRY_CSV, SAMPLES, Package
+from tests.pg import fresh_database
 from validations.engine import validate
 from web.app import create_app
 from web.settings import WebSettings
 
-PG_ADMIN_URL = os.environ.get("DANBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 OTHER_ID = "915001133H3C325718"  # the samples' commercial guarantor: guarantor B of these tests
 PERIOD = "2026-10"
 PUBLISHED_PERIODS = ("2026-08", "2026-09", "2026-10")
@@ -197,40 +195,13 @@ def _publish(store: DatasetStore, result, submission_id: int) -> None:
 # -- the server -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def pg_admin():
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-
-    engine = create_engine(normalise_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        message = f"PostgreSQL unreachable at {PG_ADMIN_URL}: {exc.orig}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    yield engine
-    engine.dispose()
-
-
 def _database(backend: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{folder / 'portal.db'}"
         return
-    from sqlalchemy import text
-
     admin = request.getfixturevalue("pg_admin")
-    name = f"danbao_w_{secrets.token_hex(6)}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield normalise_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(admin, "danbao_w") as url:
+        yield url
 
 
 def start_live(request: pytest.FixtureRequest, folder: Path, published: Published, backend: str, *,
