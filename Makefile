@@ -24,8 +24,9 @@ lint: install
 test: install lint
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
-bench: install
+bench: install  # the quick ones; benchmarks/pipeline.py and benchmarks/publish.py take minutes
 	$(BIN)/python benchmarks/check.py
+	$(BIN)/python benchmarks/phase4.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -16,17 +16,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"danbao: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that subcommand's module is imported (some pull in SQLAlchemy and
+    the publishing stack, seconds that `danbao check` should not pay)."""
     parser = _Parser(prog="danbao", description="Danbao (担保): filings of financing guarantee institutions")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name in SUBCOMMANDS:
+    for name in [only] if only in SUBCOMMANDS else SUBCOMMANDS:
         module = importlib.import_module(f"pipelines.commands.{name}")
         module.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

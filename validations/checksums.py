@@ -53,16 +53,43 @@ def _matrix(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(fits.to_numpy(zero_copy_only=False), dtype=bool), matrix
 
 
+def party_ids_valid(ids: pa.Array | pa.ChunkedArray, is_uscc: np.ndarray, is_ric: np.ndarray,
+                    latest_birth: np.datetime64 | None = None) -> np.ndarray:
+    """Boolean mask over ``ids``: each USCC row checked as a USCC, each RIC row as a RIC (SCH-003); rows of
+    neither type are True (their type is SCH-002's business). The byte matrix is built once."""
+    ids = _flat(ids)
+    fits, m = _matrix(ids)
+    ok = np.ones(len(ids), dtype=bool)
+    ok[(is_uscc | is_ric) & ~fits] = False
+    if len(m):
+        rows_uscc, rows_ric = is_uscc[fits], is_ric[fits]
+        checked = np.ones(len(m), dtype=bool)
+        checked[rows_uscc] = _uscc_matrix_valid(m[rows_uscc])
+        checked[rows_ric] = _ric_matrix_valid(m[rows_ric], latest_birth)
+        ok[fits] = checked
+    return ok
+
+
+def _uscc_matrix_valid(m: np.ndarray) -> np.ndarray:
+    values = _USCC_VALUE[m]
+    expected = (31 - (values[:, :17].astype(np.int32) @ _USCC_W32) % 31) % 31
+    return (values >= 0).all(axis=1) & (values[:, 17] == expected)
+
+
+def _ric_matrix_valid(m: np.ndarray, latest_birth: np.datetime64 | None) -> np.ndarray:
+    digits = _DIGIT[m[:, :17]]
+    expected = (digits.astype(np.int32) @ _RIC_W32) % 11
+    check_ok = _RIC_CHECK_VALUE[m[:, 17]] == expected
+    return (digits >= 0).all(axis=1) & check_ok & _birth_dates_valid(digits, latest_birth)
+
+
 def uscc_valid(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Boolean mask: the id is 18 characters of the USCC alphabet with the right 18th character."""
     ids = _flat(ids)
     fits, m = _matrix(ids)
     ok = np.zeros(len(ids), dtype=bool)
     if len(m):
-        values = _USCC_VALUE[m]
-        alphabet_ok = (values >= 0).all(axis=1)
-        expected = (31 - (values[:, :17].astype(np.int32) @ _USCC_W32) % 31) % 31
-        ok[fits] = alphabet_ok & (values[:, 17] == expected)
+        ok[fits] = _uscc_matrix_valid(m)
     return ok
 
 
@@ -73,11 +100,7 @@ def ric_valid(ids: pa.Array | pa.ChunkedArray, latest_birth: np.datetime64 | Non
     fits, m = _matrix(ids)
     ok = np.zeros(len(ids), dtype=bool)
     if len(m):
-        digits = _DIGIT[m[:, :17]]
-        digits_ok = (digits >= 0).all(axis=1)
-        expected = (digits.astype(np.int32) @ _RIC_W32) % 11
-        check_ok = _RIC_CHECK_VALUE[m[:, 17]] == expected
-        ok[fits] = digits_ok & check_ok & _birth_dates_valid(digits, latest_birth)
+        ok[fits] = _ric_matrix_valid(m, latest_birth)
     return ok
 
 

@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 
 from schemas.codes import ID_TYPE_FOR_CATEGORY
 from schemas.template import ColumnType
-from validations.checksums import ric_valid, uscc_valid
+from validations.checksums import party_ids_valid
 from validations.findings import Findings
 from validations.parse import ParsedFile
 from validations.phases.common import flag
@@ -84,11 +84,10 @@ def _party_ids(g: ParsedFile, findings: Findings, period_end: dt.date) -> None:
     is_uscc = np.asarray(pc.equal(types, "USCC").to_numpy(zero_copy_only=False), dtype=bool)
     is_ric = np.asarray(pc.equal(types, "RIC").to_numpy(zero_copy_only=False), dtype=bool)
     filled = np.asarray(pc.not_equal(ids, "").to_numpy(zero_copy_only=False), dtype=bool)
-    bad_uscc = is_uscc & filled & ~uscc_valid(ids)
-    bad_ric = is_ric & filled & ~ric_valid(ids, np.datetime64(period_end, "D"))
-    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad_uscc), ids,
+    bad = filled & ~party_ids_valid(ids, is_uscc, is_ric, np.datetime64(period_end, "D"))
+    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad & is_uscc), ids,
          "统一社会信用代码校验位错误（GB 32100-2015）", "USCC check character is wrong (GB 32100-2015)")
-    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad_ric), ids,
+    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad & is_ric), ids,
          "居民身份证号码校验位或出生日期错误（GB 11643-1999）",
          "resident ID check character or birth date is wrong (GB 11643-1999)")
 
