@@ -109,7 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     with store.session() as session:
         submissions = repo.list_submissions(session, period=period)
         late = {x.institution_id for x in repo.list_late_filings(session, period)}
-    print(f"   late-filing run {'ok' if late_run.success else 'FAILED'}: {len(late)} late\n")
+    print(f"   late-filing run {'ok' if late_run.success else 'FAILED'}: {len(late)} late")
+
+    print("4. the period job: grades for every guarantor (late filers D), discipline list, district roll-up")
+    period_run = runner.run_job("period_job", partition_key=period)
+    rollup = ArchiveResource().archive().latest(ArchiveResource().archive().partition_dir("district_rollup", period))
+    if period_run.success and rollup is not None:
+        share = rollup.meta["small_micro_agri_household_share"]
+        print(f"   grades {rollup.meta['grade_distribution']}; 小微/三农 household share "
+              f"{'-' if share is None else f'{share:.1%}'} (target 75%); subsidies {rollup.meta['subsidy_total']:,.2f} yuan")
+    else:
+        print("   period run FAILED")
+
+    print("5. deliver the PBOC credit feed and CBRC reports to the reference receivers on loopback")
+    delivered = _deliver(runner, period, home)
+    print(f"   {delivered}\n")
 
     print(render(rows(store, ArchiveResource(), submissions)))
     print("\nper guarantor:")
@@ -124,6 +138,8 @@ where to look:
   store (SQLite): submissions, findings, late filings   {home / 'danbao.db'}
   filed packages, byte for byte (content-addressed)     {home / 'blobs'}
   Parquet tables: <asset>/<period>/<guarantor>/<seq>/   {home / 'tables'}
+  published datasets (versioned Parquet, for regulators) {home / 'datasets'}
+  what the reference receivers accepted                 {home / 'receivers'}
   landing folder (drop packages here)                   {landing}
   Dagster instance (runs, materializations, checks)     {dagster_home}
 open the UI on the same instance:
@@ -132,6 +148,25 @@ open the UI on the same instance:
   Drop another package into {landing}: the intake sensor picks it up.
 done in {time.perf_counter() - started:.1f}s""")
     return 0
+
+
+def _deliver(runner, period: str, home: Path) -> str:
+    """Start the reference receivers on loopback, run ``delivery_job`` once, and say what they hold. The
+    signing key is a random one for this run (sender and receivers share this process's environment)."""
+    import secrets
+
+    from connectors.publish.signing import SigningKeys
+    from connectors.receivers.run import Receivers
+
+    os.environ.setdefault("DANBAO_SIGNING_KEY", secrets.token_hex(16))
+    with Receivers(home / "receivers", keys=SigningKeys.from_env()) as receivers:
+        os.environ["DANBAO_PBOC_URL"], os.environ["DANBAO_CBRC_URL"] = receivers.pboc_url, receivers.cbrc_url
+        result = runner.run_job("delivery_job", partition_key=period)
+        pboc, cbrc = receivers.pboc_store.holdings("pboc"), receivers.cbrc_store.holdings("cbrc")
+    if not result.success:
+        return "delivery run FAILED"
+    return (f"PBOC receiver holds {len(pboc)} credit-feed files, CBRC receiver {len(cbrc)} reports; "
+            f"`danbao deliveries --period {period}` lists them with their receipts")
 
 
 def _fresh(home: Path) -> bool:
