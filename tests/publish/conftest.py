@@ -5,7 +5,6 @@ loopback, signing keys."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.publish.signing import SigningKeys
 from connectors.receivers import Faults, Receivers
 from store.blobs import BlobStore
-from store.db import make_engine, migrate, session_factory
-from tests.pg import fresh_database
+from store.db import session_factory
 from tests.publish.helpers import DEPLOYMENT_KEY, GUARANTOR, GUARANTOR_KEY
-from tests.store.backends import BACKENDS
 
 
 @pytest.fixture(autouse=True)
@@ -32,47 +29,6 @@ def danbao_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if name.startswith("DANBAO_SIGNING_KEY"):
             monkeypatch.delenv(name)
     return home
-
-
-def _url_for(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    admin: Engine = request.getfixturevalue("pg_admin")
-    with fresh_database(admin, "danbao_p") as url:
-        yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    yield from _url_for(request.param, request, tmp_path)
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("migrated") / "store.db"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database on each backend, migrated to head."""
-    if request.param == "sqlite":
-        path = tmp_path / "store.db"
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
-        yield f"sqlite:///{path}"
-        return
-    for url in _url_for(request.param, request, tmp_path):
-        migrate(url)
-        yield url
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    engine = make_engine(store_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

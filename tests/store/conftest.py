@@ -7,7 +7,6 @@ skipped, except under CI (``CI=true``), where a missing server is a failure, not
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,9 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from store.blobs import BlobStore
-from store.db import make_engine, migrate, session_factory
-from tests.pg import fresh_database
-from tests.store.backends import BACKENDS
+from store.db import session_factory
 
 
 @pytest.fixture(autouse=True)
@@ -28,50 +25,6 @@ def danbao_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DANBAO_HOME", str(home))
     monkeypatch.delenv("DANBAO_DATABASE_URL", raising=False)
     return home
-
-
-def _url_for(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    admin: Engine = request.getfixturevalue("pg_admin")
-    with fresh_database(admin, "danbao_t") as url:
-        yield url
-
-
-@pytest.fixture(params=BACKENDS)
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database URL on each backend, with nothing in it yet."""
-    yield from _url_for(request.param, request, tmp_path)
-
-
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated once, copied for each test: as fresh as migrating anew, and cheaper
-    (migrating an empty database is itself tested, in test_db.py)."""
-    path = tmp_path_factory.mktemp("migrated") / "store.db"
-    migrate(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database on each backend, migrated to head."""
-    if request.param == "sqlite":
-        path = tmp_path / "store.db"
-        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
-        yield f"sqlite:///{path}"
-        return
-    for url in _url_for(request.param, request, tmp_path):
-        migrate(url)
-        yield url
-
-
-@pytest.fixture
-def engine(store_url: str) -> Iterator[Engine]:
-    engine = make_engine(store_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
