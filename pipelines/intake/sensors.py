@@ -86,11 +86,15 @@ def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landin
 
 
 def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_RUNS_PER_TICK) -> tuple[list[RunRequest], set[str]]:
-    """A run request for every ``received`` submission without a run, and the guarantor partitions they need."""
+    """A run request for every ``received`` submission without a run, one for every submission accepted
+    after its run (a guarantor confirmed its warnings in the portal: ``accepted_filing`` and what follows
+    must now materialize), and the guarantor partitions they need."""
     with store.session() as session:
         received = repo.list_submissions(session, state=SubmissionState.RECEIVED)
+        accepted = repo.list_submissions(session, state=SubmissionState.ACCEPTED)
+    confirmed = confirmed_after_their_run(instance, accepted)
     if not received:
-        return [], set()
+        return confirmed[:limit], set()
     ids = [str(s.id) for s in received]
     launched = {
         record.dagster_run.tags.get(SUBMISSION_TAG)
@@ -127,7 +131,33 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
                     tags=tags,
                 )
             )
-    return requests, new_guarantors
+    return (requests + confirmed)[: max(limit, len(requests))], new_guarantors
+
+
+def confirmed_after_their_run(instance: DagsterInstance, accepted: list) -> list[RunRequest]:
+    """Submissions accepted after their only filing run ended: confirmed since, so run them once more
+    (validation keeps its final record; ``accepted_filing`` now yields). The run key makes it once."""
+    if not accepted:
+        return []
+    records = instance.get_run_records(RunsFilter(tags={SUBMISSION_TAG: [str(s.id) for s in accepted]}))
+    runs: dict[str, list] = {}
+    for record in records:
+        runs.setdefault(record.dagster_run.tags.get(SUBMISSION_TAG), []).append(record)
+    requests = []
+    for submission in accepted:
+        mine = runs.get(str(submission.id), [])
+        if len(mine) != 1 or mine[0].end_time is None or submission.accepted_at is None:
+            continue
+        if submission.accepted_at.timestamp() <= mine[0].end_time:
+            continue  # accepted by that run itself
+        requests.append(RunRequest(
+            run_key=f"confirmed-{submission.id}",
+            job_name=filing_job.name,
+            partition_key=filing_key(submission.period, submission.institution_id),
+            tags={SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence),
+                  SOURCE_TAG: str(submission.source)},
+        ))
+    return requests
 
 
 @sensor(

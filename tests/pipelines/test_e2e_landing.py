@@ -139,10 +139,7 @@ def test_the_table_archive_can_be_any_fsspec_url(danbao_env, generated):
 
 
 def test_a_confirmed_filing_becomes_the_filing_of_record(pipeline, generated):
-    from dagster import RunRequest
-
     from pipelines.filing_service import confirm_submission
-    from pipelines.partitions import SEQUENCE_TAG, SUBMISSION_TAG
 
     guarantor = generated.ids()[1]
     pipeline.drop(generated.warned[1])
@@ -153,10 +150,10 @@ def test_a_confirmed_filing_becomes_the_filing_of_record(pipeline, generated):
     with pipeline.store.session() as session:
         findings = repo.count_findings(session, submission.id)
         confirm_submission(session, submission.id)  # the guarantor confirms its warnings in the portal
-    # … and the portal asks for the submission's filing run again
-    tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence)}
-    [again] = pipeline.runner.launch([RunRequest(job_name="filing_job", partition_key=run.partition_key, tags=tags)])
-    assert again.success
+    # … and the intake sensor runs the submission once more, now that it is accepted
+    [again] = pipeline.runner.tick()
+    assert again.success and again.partition_key == run.partition_key
+    assert pipeline.runner.tick() == []  # once
     assert "accepted_filing" in materialized_in_run(pipeline.instance, again.run_id)
     assert archive(pipeline.home).accepted(generated.period, guarantor).meta["sequence"] == 1
     [submission] = pipeline.submissions()
