@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import sys
 import time
 from pathlib import Path
@@ -26,8 +25,7 @@ from schemas.template import ColumnType
 if TYPE_CHECKING:
     import pandas as pd
 
-SHARED = Path(os.environ.get("DANBAO_SHARED", Path(__file__).resolve().parents[2] / "shared"))  # beside the clone
-SAMPLE_CSV = SHARED / "samples" / "valid-2026-10" / "guarantees.csv"
+SAMPLE_CSV = Path(__file__).resolve().parents[1] / "tests" / "data" / "samples" / "valid-2026-10" / "guarantees.csv"
 _NUMERIC = (ColumnType.AMOUNT, ColumnType.RATE, ColumnType.DECIMAL)
 
 

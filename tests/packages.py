@@ -6,15 +6,13 @@ import csv
 import hashlib
 import io
 import json
-import os
 import shutil
 import zipfile
 from pathlib import Path
 
 from connectors.registry import read_registry_csv
 
-SHARED = Path(os.environ.get("DANBAO_SHARED", Path(__file__).resolve().parents[2] / "shared"))  # beside the clone
-SAMPLES = SHARED / "samples"
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"  # the repository's copy of the regulator's worked examples
 REGISTRY_CSV = SAMPLES / "registry.csv"
 GOV_ID = "91500113095M34E68F"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from validations.findings import Finding, Severity
 
-SPEC = "shared/spec/rules.md"
+SPEC = "docs/spec/rules.md"
 E, W = Severity.ERROR, Severity.WARNING
 
 

@@ -118,7 +118,7 @@ def test_console_script_runs_as_a_process(json_flag):
 
 
 def test_valid_sample_reproduces_its_expected_json(capsys):
-    """../shared/samples/valid-2026-10.expected.json: status, grade, warnings, indicators (1e-6 relative,
+    """tests/data/samples/valid-2026-10.expected.json: status, grade, warnings, indicators (1e-6 relative,
     amounts to the fen)."""
     expected = json.loads((SAMPLES / "valid-2026-10.expected.json").read_text())
     code, out, _ = _check(capsys, str(SAMPLES / "valid-2026-10"), "--registry", str(REGISTRY_CSV), "--json")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +16,7 @@ from schemas.v1_0 import COMPENSATIONS, FINANCIALS, GUARANTEES
 from validations.context import Institution, Period
 from validations.prudential import Phase4Result, ReferenceData, evaluate
 
-SHARED = Path(os.environ.get("DANBAO_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-SAMPLES = SHARED / "samples"
+from tests.packages import SAMPLES
 GOV_ID = "91500113095M34E68F"  # government, not focus
 COMMERCIAL_ID = "915001133H3C325718"  # commercial, not focus
 FOCUS_ID = "915001136455F73G3Y"  # mixed, focus_small_micro_agri

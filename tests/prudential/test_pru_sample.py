@@ -1,4 +1,4 @@
-"""The worked example shared/samples/valid-2026-10 through phase 4: indicators, warnings, subsidy and
+"""The worked example tests/data/samples/valid-2026-10 through phase 4: indicators, warnings, subsidy and
 grade exactly as valid-2026-10.expected.json says."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shared worked examples (../shared/samples) through phases 1–3."""
+"""The shared worked examples (tests/data/samples) through phases 1–3."""
 
 import json
 

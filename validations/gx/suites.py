@@ -23,8 +23,8 @@ from schemas.template import Column, ColumnType, FileSpec
 from validations.checksums import RIC_CHECK, USCC_ALPHABET
 
 SUITES_DIR = Path(__file__).resolve().parents[1] / "suites"
-RULES_SOURCE = "shared/spec/rules.md#phase-2--schema-sch-row-level"
-TEMPLATE_SOURCE = "shared/spec/filing-template.md"
+RULES_SOURCE = "docs/spec/rules.md#phase-2--schema-sch-row-level"
+TEMPLATE_SOURCE = "docs/spec/filing-template.md"
 SEVERITY = "critical"  # every SCH rule is an error: the filing is rejected
 
 # Rules that schema.py applies to named columns rather than deriving from the template's Column fields.
