@@ -18,9 +18,8 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.registry import institution_from_row
 from connectors.synthetic import make_compensations, make_financials, make_guarantees, make_registry
-from validations.context import BEIJING, Period
+from validations.context import BEIJING, Institution, Period
 from validations.engine import validate
 from validations.filing import RawFile, RawFiling
 from validations.findings import Findings
@@ -46,7 +45,7 @@ def registry(n: int) -> dict:
     rows = table.to_pylist()
     for row in rows:
         row["focus_small_micro_agri"] = row["focus_small_micro_agri"] == "true"
-    return {row["institution_id"]: institution_from_row(row) for row in rows}
+    return {row["institution_id"]: Institution.from_record(row) for row in rows}
 
 
 def peak_mb() -> float:

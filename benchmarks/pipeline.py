@@ -176,8 +176,8 @@ def _generate(args) -> int:
 
 def _setup(args):
     import_started = time.perf_counter()
+    from filings.intake import load_registry
     from pipelines.definitions import build_defs
-    from pipelines.filing_service import load_registry
     from pipelines.local import local_instance
     from pipelines.resources import StoreResource
     from pipelines.runner import InProcessRunner

@@ -151,9 +151,9 @@ def run_delivery(args: argparse.Namespace) -> None:
     import requests
 
     from connectors.publish import pboc
-    from connectors.publish.sender import SenderConfig, deliver_due
     from connectors.publish.signing import SigningKeys
     from connectors.synthetic import make_guarantees
+    from filings.publication.delivery import SenderConfig, deliver_due
     from store import outbox
     from store import repository as repo
     from store.blobs import BlobStore

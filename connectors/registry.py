@@ -16,9 +16,4 @@ def read_registry_csv(path: str | Path) -> dict[str, Institution]:
         rows = load_registry_csv(path)
     except OSError as exc:
         raise RegistryError(f"{path}: cannot read the registry ({exc.strerror or exc})") from None
-    return {row["institution_id"]: institution_from_row(row) for row in rows}
-
-
-def institution_from_row(row: dict) -> Institution:
-    """A checked registry row (see schemas.registry.normalise_institution) as an ``Institution``."""
-    return Institution(**{name: row[name] for name in Institution.__dataclass_fields__})
+    return {row["institution_id"]: Institution.from_record(row) for row in rows}

@@ -17,12 +17,33 @@ from typing import Any
 from dagster import BetaWarning, Definitions
 
 from pipelines.intake.pull import pull_job, pull_schedule
-from pipelines.intake.sensors import guarantor_partitions_sensor, intake_sensor
 from pipelines.intake.triage import triage_job
+from pipelines.io_managers import FilingIOManager
 from pipelines.jobs import FILING_ASSETS, PERIOD_ASSETS, filing_job, period_job
+from pipelines.lifecycle.sensors import guarantor_partitions_sensor, intake_sensor
 from pipelines.publication import deliveries, delivery_job
-from pipelines.resources import default_resources
+from pipelines.resources import (
+    ArchiveResource,
+    DatasetsResource,
+    LandingResource,
+    PullResource,
+    StoreResource,
+    env_var,
+)
 from pipelines.validation.late import late_filings_job, late_filings_schedule
+
+
+def default_resources() -> dict[str, Any]:
+    """The resources of the code location, from the environment (docs/pipeline.md lists the variables)."""
+    archive = ArchiveResource(url=env_var("DANBAO_TABLES_URL"))
+    return {
+        "store": StoreResource(database_url=env_var("DANBAO_DATABASE_URL"), blob_root=env_var("DANBAO_BLOB_ROOT")),
+        "landing": LandingResource(path=env_var("DANBAO_LANDING")),
+        "pull": PullResource(endpoints_file=env_var("DANBAO_PULL_ENDPOINTS"), token=env_var("DANBAO_PULL_TOKEN")),
+        "archive": archive,
+        "datasets": DatasetsResource(root=env_var("DANBAO_DATASETS_DIR"), pseudonym_key=env_var("DANBAO_PSEUDONYM_KEY")),
+        "filing_io_manager": FilingIOManager(archive=archive),
+    }
 
 
 def build_defs(resources: dict[str, Any] | None = None) -> Definitions:

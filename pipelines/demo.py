@@ -38,10 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("DANBAO_DATABASE_URL", "DANBAO_BLOB_ROOT", "DANBAO_LANDING", "DANBAO_TABLES_URL", "DANBAO_PULL_ENDPOINTS"):
         os.environ.pop(name, None)  # the embedded defaults, whatever the shell has
 
+    from connectors.receivers.guarantor_endpoint import PackageEndpoint
     from connectors.synthetic import generate_period
+    from filings.intake import load_registry
+    from filings.late import deadline_for
     from pipelines.definitions import build_defs
-    from pipelines.endpoint_server import PackageEndpoint
-    from pipelines.filing_service import deadline_for, load_registry
     from pipelines.local import local_instance
     from pipelines.report import render, rows
     from pipelines.resources import ArchiveResource, PullResource, StoreResource
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print("4. the period job: grades for every guarantor (late filers D), discipline list, district roll-up")
     period_run = runner.run_job("period_job", partition_key=period)
-    rollup = ArchiveResource().archive().latest(ArchiveResource().archive().partition_dir("district_rollup", period))
+    archive = ArchiveResource().archive()
+    rollup = archive.latest(archive.partition("district_rollup", period))
     if period_run.success and rollup is not None:
         share = rollup.meta["small_micro_agri_household_share"]
         print(f"   grades {rollup.meta['grade_distribution']}; 小微/三农 household share "

@@ -1,84 +1,86 @@
-"""The IO manager for filing assets: ``TableBundle`` ↔ versioned Parquet in the table archive.
+"""The IO manager for filing and period assets: ``TableBundle`` ↔ the versioned table archive.
 
-Built on ``UPathIOManager`` so the archive can be a local folder (the default) or any fsspec URL. Paths
-are ``<asset>/<period>/<guarantor>/<version>`` (``pipelines.archive``): a partition holds one version per
-submission, so a resubmission never overwrites the tables of an earlier one, and assets marked
-``danbao/write_once`` (the accepted filing) are never rewritten at all.
+Paths are ``<asset>/<period>/<guarantor>/v=NNNN`` (``connectors.archive``): a partition holds one
+version per submission or materialization, so nothing is overwritten, and assets marked
+``danbao/write_once`` (the accepted filing, versioned by submission sequence) are never rewritten.
 
-Which version an input loads: the one this run wrote (the same IO manager instance handles a run's
-steps under the in-process executor), else the one of the run's ``danbao/sequence`` tag, else the
-latest, which for ``accepted_filing`` is the guarantor's filing of record.
+A validation result is archived by the application itself (``filings.validation``, whichever door
+validated it); its bundle comes back marked ``archived`` and is not written again. Within a run, an
+output is handed to the next step as it is (no read back); a later run (a confirmed or inline-validated
+submission's datasets and deliveries) reads the version of its ``danbao/sequence`` tag, else the latest,
+which for ``accepted_filing`` is the guarantor's filing of record.
 """
-
 
 from typing import Any
 
-from dagster import (
-    ConfigurableIOManagerFactory,
-    InputContext,
-    MultiPartitionsDefinition,
-    OutputContext,
-    ResourceDependency,
-    UPathIOManager,
-)
-from upath import UPath
+from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
-from pipelines.archive import ArchiveExistsError, FilingArchive, TableBundle
-from pipelines.partitions import SEQUENCE_TAG
+from connectors.archive import ArchiveExistsError, FilingArchive, TableBundle
+from connectors.archive.store import ACCEPTED, VALIDATION
+from pipelines.partitions import SEQUENCE_TAG, split_key
 from pipelines.resources import ArchiveResource
 
 WRITE_ONCE = "danbao/write_once"
 
-
-class FilingIOManager(UPathIOManager):
-    def __init__(self, archive: FilingArchive) -> None:
-        super().__init__(base_path=archive.root)
-        self.archive = archive
-        self._written: dict[tuple[str, str], int] = {}  # (run id, partition dir) → version
-
-    def get_path_for_partition(self, context: InputContext | OutputContext, path: UPath, partition: str) -> UPath:
-        """``<asset>/<period>/<guarantor>``: period first, so a period's filings sit in one folder."""
-        partitions_def = context.asset_partitions_def
-        if isinstance(partitions_def, MultiPartitionsDefinition):
-            names = sorted(d.name for d in partitions_def.partitions_defs)  # Dagster's order in ``partition``
-            keys = dict(zip(names, partition.split("/"), strict=True))
-            return path / keys["period"] / keys["guarantor"]
-        return path / partition
-
-    def dump_to_path(self, context: OutputContext, obj: TableBundle, path: UPath) -> None:
-        if not isinstance(obj, TableBundle):
-            raise TypeError(f"{context.asset_key.to_user_string()}: expected a TableBundle, got {type(obj).__name__}")
-        write_once = bool((context.definition_metadata or {}).get(WRITE_ONCE))
-        version = obj.version if obj.version is not None else self.archive.next_version(path)
-        try:
-            target = self.archive.write(path, obj, version=version, write_once=write_once)
-        except ArchiveExistsError:
-            target = self.archive.version_dir(path, version)
-            context.log.info(f"{target} is already archived (write-once); kept as it was")
-        self._written[(context.run_id, str(path))] = version
-        context.add_output_metadata({"version": version, "version_path": str(target)})
-
-    def load_from_path(self, context: InputContext, path: UPath) -> TableBundle:
-        version = self._written.get((context.step_context.run_id, str(path)))
-        if version is None:
-            tagged = context.step_context.dagster_run.tags.get(SEQUENCE_TAG)
-            if tagged and tagged.isdigit() and int(tagged) in self.archive.versions(path):
-                version = int(tagged)
-        if version is None:
-            versions = self.archive.versions(path)
-            if not versions:
-                raise FileNotFoundError(f"nothing archived at {path}")
-            version = versions[-1]
-        return self.archive.read(self.archive.version_dir(path, version))
-
-    def path_exists(self, path: UPath) -> bool:
-        return bool(self.archive.versions(path))
+#: (run id, asset, partition) → the bundle a step of that run produced: handed on without a read.
+_PRODUCED: dict[tuple[str, str, str], TableBundle] = {}
+_KEPT_RUNS = 64
 
 
-class FilingIOManagerFactory(ConfigurableIOManagerFactory):
+def _where(asset: str, partition_key: Any) -> tuple[str, str | None]:
+    """(period, guarantor) of a filing partition, (period, None) of a period partition."""
+    text = str(partition_key)
+    if "|" in text or hasattr(partition_key, "keys_by_dimension"):
+        return split_key(partition_key)
+    return text, None
+
+
+class FilingIOManager(ConfigurableIOManager):
     """Versioned Parquet in the table archive (``ArchiveResource``)."""
 
     archive: ResourceDependency[ArchiveResource]
 
-    def create_io_manager(self, context: Any) -> FilingIOManager:
-        return FilingIOManager(self.archive.archive())
+    def _archive(self) -> FilingArchive:
+        return self.archive.archive()
+
+    def handle_output(self, context: OutputContext, obj: TableBundle) -> None:
+        asset = context.asset_key.to_user_string()
+        if not isinstance(obj, TableBundle):
+            raise TypeError(f"{asset}: expected a TableBundle, got {type(obj).__name__}")
+        period, guarantor = _where(asset, context.partition_key)
+        archive = self._archive()
+        partition = archive.partition(asset, period, guarantor)
+        if obj.archived is None:
+            number = obj.sequence if (context.definition_metadata or {}).get(WRITE_ONCE) else None
+            try:
+                obj.archived = archive.write(partition, obj, number=number).number
+            except ArchiveExistsError:
+                obj.archived = number
+                context.log.info(f"{partition} v={number} is already archived (write-once); kept as it was")
+        if len({k[0] for k in _PRODUCED}) > _KEPT_RUNS:
+            _PRODUCED.clear()
+        _PRODUCED[(context.run_id, asset, str(context.partition_key))] = obj
+        context.add_output_metadata({"version": obj.archived, "partition_path": partition})
+
+    def load_input(self, context: InputContext) -> TableBundle:
+        asset = context.asset_key.to_user_string()
+        run = context.step_context.dagster_run
+        key = context.asset_partition_key
+        produced = _PRODUCED.get((run.run_id, asset, str(key)))
+        if produced is not None:
+            return produced
+        period, guarantor = _where(asset, key)
+        archive = self._archive()
+        tagged = run.tags.get(SEQUENCE_TAG)
+        sequence = int(tagged) if tagged and tagged.isdigit() else None
+        found = None
+        if guarantor is not None and sequence is not None and asset == VALIDATION:
+            found = archive.validation(period, guarantor, sequence)
+        elif guarantor is not None and asset == ACCEPTED:
+            found = archive.accepted(period, guarantor, sequence) if sequence is not None else None
+            found = found or archive.accepted(period, guarantor)
+        if found is None:
+            found = archive.latest(archive.partition(asset, period, guarantor))
+        if found is None:
+            raise FileNotFoundError(f"nothing archived for {asset} {period} {guarantor or ''}")
+        return found

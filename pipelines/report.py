@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pipelines.archive import FilingArchive
+from connectors.archive import FilingArchive
 from pipelines.resources import ArchiveResource, StoreResource
 from store import repository as repo
 from store.models import Submission
@@ -43,10 +43,9 @@ def rows(store: StoreResource, archive: ArchiveResource | FilingArchive, submiss
             record = repo.last_accepted(session, s.institution_id, s.period)
             counts = s.finding_counts or {}
             rules, grade = "", None
-            directory = tables.partition_dir("validation_result", s.period, s.institution_id)
-            if s.sequence in tables.versions(directory):
-                result = tables.read(tables.version_dir(directory, s.sequence), tables=["findings"])
-                grade = result.meta.get("grade")
+            result = tables.validation(s.period, s.institution_id, s.sequence, tables=["findings"])
+            if result is not None:
+                grade = (result.meta.get("grade") or {}).get("grade")
                 findings = result.tables.get("findings")
                 if findings is not None and findings.num_rows:
                     top = findings.group_by("rule_id").aggregate([([], "count_all")]).sort_by([("count_all", "descending")])

@@ -20,9 +20,9 @@ from pydantic import Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from connectors.archive import FilingArchive
 from connectors.datasets import DatasetStore, pseudonym_key
 from connectors.intake.pull import EtagCache, PullClient
-from pipelines.archive import FilingArchive
 from store.blobs import BlobStore
 from store.config import danbao_home
 
@@ -178,21 +178,6 @@ class DatasetsResource(ConfigurableResource):
         return pseudonym_key(danbao_home() / "secrets" / "pseudonym.key")
 
 
-def _env(name: str) -> EnvVar | None:
+def env_var(name: str) -> EnvVar | None:
     """``EnvVar(name)`` when the variable is set (resolved at run time, shown by name in the UI), else None."""
     return EnvVar(name) if os.environ.get(name) else None
-
-
-def default_resources() -> dict[str, Any]:
-    """The resources of the code location, from the environment (docs/pipeline.md lists the variables)."""
-    from pipelines.io_managers import FilingIOManagerFactory
-
-    archive = ArchiveResource(url=_env("DANBAO_TABLES_URL"))
-    return {
-        "store": StoreResource(database_url=_env("DANBAO_DATABASE_URL"), blob_root=_env("DANBAO_BLOB_ROOT")),
-        "landing": LandingResource(path=_env("DANBAO_LANDING")),
-        "pull": PullResource(endpoints_file=_env("DANBAO_PULL_ENDPOINTS"), token=_env("DANBAO_PULL_TOKEN")),
-        "archive": archive,
-        "datasets": DatasetsResource(root=_env("DANBAO_DATASETS_DIR"), pseudonym_key=_env("DANBAO_PSEUDONYM_KEY")),
-        "filing_io_manager": FilingIOManagerFactory(archive=archive),
-    }

@@ -171,6 +171,8 @@ class Submission(Base):
     template_version: Mapped[str | None] = mapped_column(sa.String(16))
     finding_counts: Mapped[dict[str, int] | None] = mapped_column(JSONType)  # {"error": n, "warning": n}
     accepted_at: Mapped[dt.datetime | None] = mapped_column()
+    # when its datasets were written; with every delivery receipted, the submission is ``published``
+    datasets_published_at: Mapped[dt.datetime | None] = mapped_column()
 
     def __repr__(self) -> str:
         return (

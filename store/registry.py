@@ -11,19 +11,7 @@ from validations.context import Institution
 
 def registry_snapshot(session: Session) -> dict[str, Institution]:
     """institution_id → Institution for every registered guarantor (any status: FMT-006 needs them)."""
-    return {
-        row.institution_id: Institution(
-            institution_id=row.institution_id,
-            name=row.name,
-            kind=str(row.kind),
-            focus_small_micro_agri=bool(row.focus_small_micro_agri),
-            district_code=row.district_code,
-            license_no=row.license_no,
-            pboc_area_code=row.pboc_area_code,
-            status=str(row.status),
-        )
-        for row in list_institutions(session)
-    }
+    return {row.institution_id: Institution.from_record(row) for row in list_institutions(session)}
 
 
 def registry_from_store(url: str | None = None) -> dict[str, Institution]:

@@ -24,6 +24,7 @@ from validations.phases.consistency import check_consistency
 from validations.phases.format import check_registry_and_period, parse_files
 from validations.phases.schema import check_schema
 from validations.prudential import ReferenceData, evaluate
+from validations.results import Phase4Outcome
 
 
 class FilingStatus(StrEnum):
@@ -42,9 +43,15 @@ class CheckResult:
     phases_run: list[int]
     tables: dict[str, pa.Table] = field(default_factory=dict)  # typed template tables when not rejected
     institution: Institution | None = None
-    indicators: dict[str, Any] | None = None
-    grade: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. subsidies table, grade measures
+    phase4: Phase4Outcome | None = None  # indicators, grade with measures, subsidies; None when rejected
+
+    @property
+    def indicators(self) -> dict[str, Any] | None:
+        return self.phase4.indicators if self.phase4 else None
+
+    @property
+    def grade(self) -> str | None:
+        return self.phase4.grade.grade if self.phase4 else None
 
     def counts(self) -> dict[str, int]:
         severities = self.findings["severity"]
@@ -90,7 +97,7 @@ def validate(
             phases.append(3)
             check_consistency(parsed, findings, period, institution, previous_guarantees)
     rejected = findings.has_errors() or phases[-1] < 3
-    indicators, grade, extras = None, None, {}
+    outcome = None
     if not rejected:
         # PRU/NEG errors do not reject: they are findings about the guarantor, reported and graded
         phases.append(4)
@@ -98,10 +105,7 @@ def validate(
         result = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"),
                           institution, period, reference)
         findings.extend_table(result.findings.to_table())
-        indicators = result.indicators
-        graded = result.grade(findings.to_table())
-        grade = graded.grade
-        extras = {"subsidies": result.subsidies, "grade": graded}
+        outcome = Phase4Outcome(result.indicators, result.grade(findings.to_table()), result.subsidies)
     table = findings.to_table()
     if rejected:
         status = FilingStatus.REJECTED
@@ -118,9 +122,7 @@ def validate(
         phases_run=phases,
         tables={} if rejected else _typed_tables(parsed),
         institution=institution,
-        indicators=indicators,
-        grade=grade,
-        extras=extras,
+        phase4=outcome,
     )
 
 

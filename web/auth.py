@@ -29,7 +29,7 @@ from store import portal as store_portal
 from store.models import ApiToken, TokenRole
 from web.audit import set_principal
 from web.context import portal_of
-from web.errors import Refused
+from web.refusals import Refused
 
 SESSION_COOKIE = "danbao_session"
 CSRF_COOKIE = "danbao_csrf"

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from connectors.datasets import DATASETS, SCHEMA_VERSION, DatasetStore
 from web.auth import Principal
-from web.errors import Refused, not_found
+from web.refusals import Refused, not_found
 
 FORMATS = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charset=utf-8",
            "json": "application/json"}

@@ -1,9 +1,6 @@
-"""Refusals: one exception for every clear 4xx the portal gives, rendered as JSON for the API and as a
-page for the browser, and noted for the audit trail."""
+"""Refusals rendered: JSON for the API, a page for the browser, and a note for the audit trail."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,22 +8,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from web.audit import note
-
-
-class Refused(Exception):
-    """A request the portal will not serve. ``code`` is stable (clients branch on it); ``message`` is
-    for people; ``detail`` goes to the audit trail only."""
-
-    def __init__(self, status: int, code: str, message: str, *, detail: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.detail, self.headers = detail or {}, headers
-
-
-def not_found(what: str = "not found") -> Refused:
-    """The answer for anything a caller may not see, so that existence cannot be inferred."""
-    return Refused(404, "not_found", what)
+from web.pages import render
+from web.refusals import Refused
 
 
 def is_api(request: Request) -> bool:
@@ -61,6 +44,4 @@ def install(app: FastAPI) -> None:
 
 
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
-    from web.pages import render
-
     return render(request, "error.html", {"status": status, "code": code, "message": message}, status=status)

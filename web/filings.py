@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from pipelines import filing_service
+from filings.confirmation import confirm_submission
 from store import portal as store_portal
 from store import repository as repo
 from store.models import Submission, SubmissionState
 from web.auth import Principal
 from web.context import Portal
-from web.errors import Refused, not_found
+from web.refusals import Refused, not_found
 
 
 def visible_submission(session: Session, principal: Principal, submission_id: int) -> Submission:
@@ -53,7 +53,7 @@ def confirm_warnings(
     rule_ids: Iterable[str] = (), justification: str,
 ) -> Confirmed:
     """Record the guarantor's justifications; once every warning is confirmed, accept the filing
-    (``filing_service.confirm_submission``). Acceptance makes it the filing of record: the accepted
+    (``filings.confirmation.confirm_submission``). Acceptance makes it the filing of record: the accepted
     submission with the highest sequence, so an earlier accepted one is replaced only now."""
     with portal.session() as session:
         submission = visible_submission(session, principal, submission_id)
@@ -71,5 +71,5 @@ def confirm_warnings(
             raise Refused(422, "invalid_confirmation", str(exc)) from None
         status = store_portal.warning_status(session, submission.id)
         if status.outstanding == 0:
-            submission = filing_service.confirm_submission(session, submission.id)
+            submission = confirm_submission(session, submission.id)
     return Confirmed(submission, len(made), status)

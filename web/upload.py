@@ -7,7 +7,7 @@ whatever the headers claim), a manifest for another guarantor. What is wrong *in
 package (a missing column, a bad check character) is the rule engine's business: it is filed and
 comes back as findings.
 
-Then the order of ``pipelines.filing_service`` holds: bytes into the blob store, the submission
+Then the order of ``filings.intake`` holds: bytes into the blob store, the submission
 recorded with its sequence number, and only then validation, either by the Dagster graph (the
 ``intake_sensor`` starts a run for every ``received`` submission, whatever door it came through) or,
 with ``inline_validation``, right here with the same functions the graph calls.
@@ -26,16 +26,17 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from connectors.archive import FilingArchive
 from connectors.intake import IntakeLimits
 from connectors.intake.readers import format_of
 from connectors.intake.receive import MANIFEST, MAX_MANIFEST_BYTES, identify, is_period, manifest_from_zip
-from pipelines import filing_service
+from filings.intake import receive_package
+from filings.validation import begin_validation, validate_submission
 from store import repository as repo
-from store.models import Submission, SubmissionSource, SubmissionState
-from validations.engine import validate
+from store.models import Submission, SubmissionSource
 from web.auth import Principal
 from web.context import Portal
-from web.errors import Refused
+from web.refusals import Refused
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ def receive_upload(portal: Portal, principal: Principal, incoming: Incoming) -> 
             for name, data in incoming.files.items():
                 (package / name).write_bytes(data)
         with portal.session() as session:
-            receipt = filing_service.receive_package(
+            receipt = receive_package(
                 session, portal.blobs, package, SubmissionSource.UPLOAD,
                 institution_id=principal.institution_id, period=incoming.period_hint,
             )
@@ -212,50 +213,21 @@ def receive_upload(portal: Portal, principal: Principal, incoming: Incoming) -> 
                 raise Refused(422, "unidentified", receipt.note or "the package could not be attributed")
             inline = settings.inline_validation and receipt.created
             if inline:  # claimed in the same transaction, so a running sensor does not start a run for it
-                filing_service.begin_validation(session, submission)
+                begin_validation(session, submission)
     if inline:
         submission = validate_inline(portal, submission.id)
     return UploadResult(submission, receipt.created)
 
 
 def validate_inline(portal: Portal, submission_id: int) -> Submission:
-    """``filing_service.validate_submission`` in three short transactions, so that the store is not
-    locked while the rules run (on SQLite a transaction holds the only write lock)."""
-    with portal.session() as session:
-        submission = repo.get_submission(session, submission_id)
-        assert submission is not None
-        registry = filing_service.registry_snapshot(session)
-        previous = repo.previous_accepted(session, submission.institution_id, submission.period)
+    """``filings.validation.validate_submission``, the same call every door makes, in the request. The
+    intake sensor then runs the accepted filing's datasets and deliveries, as for any other door."""
     try:
-        filing = filing_service.load_filing(portal.blobs, submission, portal.settings.limits)
-        result = validate(filing, registry, previous_guarantees=_previous_guarantees(portal, previous))
-    except Exception:
+        validate_submission(portal.session, portal.blobs, FilingArchive(portal.settings.tables_url), submission_id,
+                            limits=portal.settings.limits)
+    except Exception:  # it went back to received: the pipeline validates it
         log.exception("inline validation of submission %s failed; it goes back to received", submission_id)
-        with portal.session() as session:
-            submission = repo.get_submission(session, submission_id)
-            assert submission is not None
-            if submission.state == SubmissionState.VALIDATING:
-                repo.set_state(session, submission, SubmissionState.RECEIVED)
-        return submission
     with portal.session() as session:
         submission = repo.get_submission(session, submission_id)
         assert submission is not None
-        filing_service.record_result(session, submission, result)
     return submission
-
-
-def _previous_guarantees(portal: Portal, previous: Submission | None) -> Any:
-    """BIZ-010's baseline: the previous accepted filing's guarantees from the pipeline's table archive,
-    as the Dagster asset reads them; None (the rule is skipped) when it is not there."""
-    if previous is None:
-        return None
-    try:
-        from pipelines.archive import FilingArchive
-
-        bundle = FilingArchive(portal.settings.tables_url).accepted(
-            previous.period, previous.institution_id, previous.sequence, tables=["guarantees"]
-        )
-    except Exception:
-        log.warning("the table archive could not be read; BIZ-010 skipped", exc_info=True)
-        return None
-    return None if bundle is None else bundle.tables.get("guarantees")

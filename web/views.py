@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pipelines import filing_service
+from filings.record import filing_of_record
 from store import portal as store_portal
 from store.models import Submission, WarningConfirmation
 from validations.catalog import rule as catalog_rule
@@ -59,7 +59,7 @@ def receipt_json(submission: Submission, created: bool = True) -> dict[str, Any]
 
 def submission_json(session: Session, submission: Submission) -> dict[str, Any]:
     """A submission with its warnings' confirmation status and whether it is the filing of record."""
-    record = filing_service.filing_of_record(session, submission.institution_id, submission.period)
+    record = filing_of_record(session, submission.institution_id, submission.period)
     warnings = store_portal.warning_status(session, submission.id)
     body = receipt_json(submission)
     body.pop("created")

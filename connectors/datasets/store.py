@@ -1,31 +1,26 @@
-"""Append-only, versioned Parquet partitions (outputs.md §2).
+"""Published datasets (outputs.md §2): append-only, versioned Parquet partitions.
 
 Layout: ``{root}/{dataset}/schema={SCHEMA_VERSION}/period={YYYY-MM}[/institution={id}]/v={NNNN}/``
-holding ``part.parquet`` and ``_manifest.json``. A version directory is written under a temporary name
-and renamed into place, which fails if it exists, so a version is never rewritten; a correction is the
-next version. Readers take the highest version of each partition. Writing a table identical to the
-latest version writes nothing (re-materializing an asset is idempotent).
+holding ``part.parquet`` and ``_manifest.json``, written by the project's one versioned writer
+(``connectors.versioned``): a version is never rewritten, a correction is the next version, readers
+take the highest version of each partition, and writing a table identical to the latest version
+writes nothing (re-materializing an asset is idempotent).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import io
-import json
 import os
-import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from connectors.versioned import Version, VersionedParquet
 
 SCHEMA_VERSION = "1"
 DATASETS = ("indicators", "findings", "grades", "subsidies", "guarantees", "discipline_list")
-_VERSION_DIR = re.compile(r"^v=(\d{4,})$")
+PART = "part"
 
 
 @dataclass(frozen=True)
@@ -46,29 +41,29 @@ def default_root() -> Path:
 class DatasetStore:
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root) if root is not None else default_root()
+        self.parquet = VersionedParquet(self.root)
 
-    def partition_dir(self, dataset: str, period: str, institution_id: str | None = None) -> Path:
+    @staticmethod
+    def partition(dataset: str, period: str, institution_id: str | None = None) -> str:
         if dataset not in DATASETS:
             raise ValueError(f"unknown dataset {dataset!r}")
-        path = self.root / dataset / f"schema={SCHEMA_VERSION}" / f"period={period}"
-        return path / f"institution={institution_id}" if institution_id else path
+        path = f"{dataset}/schema={SCHEMA_VERSION}/period={period}"
+        return f"{path}/institution={institution_id}" if institution_id else path
+
+    def partition_dir(self, dataset: str, period: str, institution_id: str | None = None) -> Path:
+        return self.root / self.partition(dataset, period, institution_id)
+
+    def _published(self, dataset: str, period: str, institution_id: str | None, version: Version) -> PartitionVersion:
+        return PartitionVersion(dataset, period, institution_id, version.number, Path(version.path.path),
+                                version.rows(PART), version.sha256(PART))
 
     def versions(self, dataset: str, period: str, institution_id: str | None = None) -> list[PartitionVersion]:
-        base = self.partition_dir(dataset, period, institution_id)
-        if not base.is_dir():
-            return []
-        found = []
-        for child in base.iterdir():
-            match = _VERSION_DIR.match(child.name)
-            if match and (child / "_manifest.json").is_file():
-                meta = json.loads((child / "_manifest.json").read_text(encoding="utf-8"))
-                found.append(PartitionVersion(dataset, period, institution_id, int(match.group(1)), child,
-                                              meta["rows"], meta["sha256"]))
-        return sorted(found, key=lambda v: v.version)
+        return [self._published(dataset, period, institution_id, v)
+                for v in self.parquet.versions(self.partition(dataset, period, institution_id))]
 
     def latest(self, dataset: str, period: str, institution_id: str | None = None) -> PartitionVersion | None:
-        versions = self.versions(dataset, period, institution_id)
-        return versions[-1] if versions else None
+        latest = self.parquet.latest(self.partition(dataset, period, institution_id))
+        return None if latest is None else self._published(dataset, period, institution_id, latest)
 
     def write(self, dataset: str, period: str, table: pa.Table, *, institution_id: str | None = None,
               source: dict[str, Any] | None = None) -> PartitionVersion:
@@ -77,37 +72,11 @@ class DatasetStore:
             **(table.schema.metadata or {}),
             b"danbao.dataset": dataset.encode(), b"danbao.schema_version": SCHEMA_VERSION.encode(),
         })
-        sink = io.BytesIO()
-        pq.write_table(table, sink, compression="zstd")
-        data = sink.getvalue()
-        digest = hashlib.sha256(data).hexdigest()
-        base = self.partition_dir(dataset, period, institution_id)
-        latest = self.latest(dataset, period, institution_id)
-        if latest is not None and latest.sha256 == digest:
-            return latest
-        base.mkdir(parents=True, exist_ok=True)
-        staging = base / f".staging-{uuid.uuid4().hex}"
-        staging.mkdir()
-        (staging / "part.parquet").write_bytes(data)
-        manifest = {
-            "dataset": dataset, "schema_version": SCHEMA_VERSION, "period": period, "institution_id": institution_id,
-            "rows": table.num_rows, "sha256": digest, "created_at": dt.datetime.now(dt.UTC).isoformat(),
-            "source": source or {},
-        }
-        (staging / "_manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        number = latest.version + 1 if latest else 1
-        while True:
-            target = base / f"v={number:04d}"
-            try:
-                os.rename(staging, target)  # fails when another writer took this version
-                break
-            except OSError:
-                if not target.exists():
-                    raise
-                number += 1
-        for path in (target / "part.parquet", target / "_manifest.json"):
-            path.chmod(0o444)
-        return PartitionVersion(dataset, period, institution_id, number, target, table.num_rows, digest)
+        meta = {"dataset": dataset, "schema_version": SCHEMA_VERSION, "period": period,
+                "institution_id": institution_id, "source": source or {}}
+        version = self.parquet.write(self.partition(dataset, period, institution_id), {PART: table}, meta,
+                                     unless_same=True)
+        return self._published(dataset, period, institution_id, version)
 
     def partitions(self, dataset: str, period: str | None = None) -> list[tuple[str, str | None]]:
         """(period, institution_id) of every partition of ``dataset`` (optionally of one period)."""
@@ -132,9 +101,9 @@ class DatasetStore:
         for p, institution in self.partitions(dataset, period):
             if institution_id is not None and institution != institution_id:
                 continue
-            latest = self.latest(dataset, p, institution)
+            latest = self.parquet.latest(self.partition(dataset, p, institution))
             if latest is not None:
-                tables.append(pq.read_table(latest.path / "part.parquet"))
+                tables.append(self.parquet.read(latest)[PART])
         if not tables:
             return None
         return pa.concat_tables(tables, promote_options="permissive")

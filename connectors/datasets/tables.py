@@ -1,4 +1,5 @@
-"""The published tables of one accepted filing, built column-wise from the engine's result.
+"""The published tables of one accepted filing, built column-wise from what the engine concluded
+(``validations.results.AcceptedFiling``).
 
 Every row carries ``institution_id``, ``period`` and ``submission_id`` (and, for row-level tables, the
 filing's 1-based ``source_row``), so a published figure traces back to the bytes it came from.
@@ -15,7 +16,7 @@ import pyarrow.compute as pc
 
 from connectors.datasets.pseudonymise import pseudonymise_party_ids, pseudonymise_resident_ids
 from schemas.codes import SUBSIDY_PROGRAMS
-from validations.engine import CheckResult
+from validations.results import AcceptedFiling
 
 _PROGRAMS = [p for p in SUBSIDY_PROGRAMS if p != "none"]
 _PARTY_KEYS = ("max_party_id", "max_group_id")
@@ -33,14 +34,14 @@ def _stamp(table: pa.Table, institution_id: str, period: str, submission_id: int
     return table
 
 
-def indicators_table(result: CheckResult, submission_id: int | None, key: bytes) -> pa.Table:
+def indicators_table(result: AcceptedFiling, submission_id: int | None, key: bytes) -> pa.Table:
     """One row: every scalar indicator, the subsidy per program as its own column, party ids pseudonymised."""
     values: dict[str, Any] = dict(result.indicators or {})
     by_program = values.pop("subsidy_by_program", None) or {}
     row: dict[str, Any] = {k: v for k, v in values.items() if not isinstance(v, dict | list)}
     for program in _PROGRAMS:
         row[f"subsidy_{program}"] = float(by_program.get(program, 0.0))
-    row["grade"] = result.grade
+    row["grade"] = result.grade.grade
     table = pa.Table.from_pylist([row])
     for name in _PARTY_KEYS:
         if name in table.column_names:
@@ -49,7 +50,7 @@ def indicators_table(result: CheckResult, submission_id: int | None, key: bytes)
     return _stamp(table, result.institution_id or "", result.period or "", submission_id)
 
 
-def findings_table(result: CheckResult, submission_id: int | None, key: bytes) -> pa.Table:
+def findings_table(result: AcceptedFiling, submission_id: int | None, key: bytes) -> pa.Table:
     findings = result.findings
     findings = findings.set_column(findings.schema.get_field_index("value"), "value",
                                    pseudonymise_resident_ids(findings["value"], key))
@@ -65,13 +66,13 @@ def grades_table(institution_id: str, period: str, grade: str, measures_zh: str,
     return _stamp(table, institution_id, period, submission_id)
 
 
-def subsidies_table(result: CheckResult, submission_id: int | None) -> pa.Table:
+def subsidies_table(result: AcceptedFiling, submission_id: int | None) -> pa.Table:
     """Per-row subsidies; ``amount`` stays decimal(18,2), exact to the fen."""
-    subsidies = result.extras["subsidies"]
+    subsidies = result.subsidies
     return _stamp(subsidies, result.institution_id or "", result.period or "", submission_id)
 
 
-def guarantees_table(result: CheckResult, submission_id: int | None, key: bytes) -> pa.Table:
+def guarantees_table(result: AcceptedFiling, submission_id: int | None, key: bytes) -> pa.Table:
     """The accepted ledger with ``source_row`` and RIC party ids replaced by their keyed hash."""
     g = result.tables["guarantees"]
     g = g.set_column(g.schema.get_field_index("party_id"), "party_id",

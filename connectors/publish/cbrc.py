@@ -21,7 +21,7 @@ import jsonschema
 import pyarrow.compute as pc
 
 if TYPE_CHECKING:
-    from connectors.publish.inputs import FilingForPublication
+    from validations.results import AcceptedFiling
 
 # rules.md §5; as in validations.prudential.grades, which is imported only where a report is built, so
 # that the receivers (which validate documents, never build them) do not load the rule engine
@@ -87,7 +87,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def build_report(filing: FilingForPublication, *, late: bool = False) -> dict[str, Any]:
+def build_report(filing: AcceptedFiling, *, late: bool = False) -> dict[str, Any]:
     """The report of one accepted filing. ``late``: no filing was accepted by the deadline, so the
     grade is D whatever the filing shows (rules.md §5)."""
     from validations.prudential.grades import MEASURES

@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from store.models import OutboxKind
-
 PBOC, CBRC = "pboc", "cbrc"
 DEFAULT_PORTS = {PBOC: 8441, CBRC: 8442}
 ENV = {PBOC: "DANBAO_PBOC_URL", CBRC: "DANBAO_CBRC_URL"}
-ENDPOINT_OF_KIND = {OutboxKind.PBOC: PBOC, OutboxKind.CBRC: CBRC, OutboxKind.CBRC_SUMMARY: CBRC}
+ENDPOINT_OF_KIND = {"pboc": PBOC, "cbrc": CBRC, "cbrc_summary": CBRC}  # an outbox item's kind → its endpoint
 
 
 def endpoints_from_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -24,5 +22,5 @@ def endpoints_from_env(environ: Mapping[str, str] | None = None) -> dict[str, st
     return {name: (env.get(var) or f"http://127.0.0.1:{DEFAULT_PORTS[name]}").rstrip("/") for name, var in ENV.items()}
 
 
-def url_for(endpoints: Mapping[str, str], kind: OutboxKind | str, path: str) -> str:
-    return endpoints[ENDPOINT_OF_KIND[OutboxKind(kind)]].rstrip("/") + path
+def url_for(endpoints: Mapping[str, str], kind: str, path: str) -> str:
+    return endpoints[ENDPOINT_OF_KIND[str(kind)]].rstrip("/") + path

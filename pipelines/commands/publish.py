@@ -20,9 +20,11 @@ from dataclasses import asdict
 import requests
 
 from connectors.publish.endpoints import endpoints_from_env
-from connectors.publish.sender import ConfigurationError, SenderConfig
-from connectors.publish.service import PublishResult, publish_period
 from connectors.publish.signing import MissingKeyError, SigningKeys
+from filings.archive import default_archive
+from filings.publication.delivery import ConfigurationError, SenderConfig
+from filings.publication.inputs import from_archive
+from filings.publication.service import PublishResult, publish_period
 from store import outbox
 from store.blobs import BlobStore
 from store.db import make_engine, migrate, session_factory
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         with requests.Session() as http:
             try:
                 result = publish_period(factory, blobs, http, keys, config, args.period,
+                                        load=from_archive(default_archive()),
                                         institution_ids=args.institution or None,
                                         enqueue=not args.deliver_only, deliver=not args.no_deliver)
             except (ConfigurationError, MissingKeyError) as exc:

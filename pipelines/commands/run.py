@@ -24,8 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from filings.intake import load_registry
     from pipelines.definitions import build_defs
-    from pipelines.filing_service import load_registry
     from pipelines.intake.pull import previous_period
     from pipelines.local import local_instance
     from pipelines.report import render, rows

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     app = create_app(settings)
     if args.registry:
-        from pipelines.filing_service import load_registry
+        from filings.intake import load_registry
 
         try:
             with app.state.portal.session() as session:

@@ -1,11 +1,9 @@
-"""Intake assets, per filing partition (period × guarantor): the package received, its tables as read."""
+"""Intake asset, per filing partition (period × guarantor): the submission a run works on."""
 
 
-from dagster import AssetExecutionContext, Failure, MetadataValue, Output, asset
+from dagster import AssetExecutionContext, Failure, Output, asset
 
-from pipelines.archive import TableBundle
-from pipelines.bundles import filing_to_bundle
-from pipelines.filing_service import load_filing
+from connectors.archive import TableBundle
 from pipelines.partitions import SUBMISSION_TAG, filing_partitions, split_key
 from pipelines.resources import StoreResource
 from store import repository as repo
@@ -66,32 +64,4 @@ def received_package(context: AssetExecutionContext, store: StoreResource) -> Ou
     )
 
 
-@asset(
-    partitions_def=filing_partitions,
-    group_name="intake",
-    io_manager_key=IO_MANAGER,
-    kinds={"parquet"},
-    description=(
-        "The package's data files as read (every cell still text, headers as written) and the read-time "
-        "findings (FMT-001/002/003/007), as Parquet."
-    ),
-)
-def parsed_tables(context: AssetExecutionContext, received_package: TableBundle, store: StoreResource) -> Output[TableBundle]:
-    with store.session() as session:
-        submission = repo.get_submission(session, int(received_package.meta["submission_id"]))
-    if submission is None:
-        raise Failure(f"submission {received_package.meta['submission_id']} vanished from the store")
-    filing = load_filing(store.blobs(), submission)
-    bundle = filing_to_bundle(filing, received_package.meta)
-    read_findings = bundle.tables["read_findings"].num_rows
-    return Output(
-        bundle,
-        metadata={
-            "sequence": submission.sequence,
-            "files": MetadataValue.json({n: f["rows"] for n, f in bundle.meta["files"].items()}),
-            "read_findings": read_findings,
-        },
-    )
-
-
-ASSETS = [received_package, parsed_tables]
+ASSETS = [received_package]

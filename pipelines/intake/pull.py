@@ -30,8 +30,8 @@ from pydantic import Field
 from sqlalchemy import select
 
 from connectors.intake.pull import EtagCache, PullClient, PullResult
+from filings.intake import receive_package
 from pipelines import settings
-from pipelines.filing_service import receive_package
 from pipelines.partitions import JOB_TAG, TIMEZONE
 from pipelines.resources import Endpoint, PullResource, StoreResource
 from store import repository as repo

@@ -2,15 +2,15 @@
 
 A manifest whose guarantor is not USCC-shaped, or a period outside the partitioned graph (too old, in
 the future), still deserves its findings (FMT-001/006 …) in the store; it just has no partition to
-materialize. Same library call as the portal: ``filing_service.validate_submission``.
+materialize. The same call as every other door: ``filings.validation.validate_submission``.
 """
 
 
 from dagster import Config, MetadataValue, OpExecutionContext, Output, in_process_executor, job, op
 
-from pipelines.filing_service import validate_submission
+from filings.validation import validate_submission
 from pipelines.partitions import JOB_TAG
-from pipelines.resources import StoreResource
+from pipelines.resources import ArchiveResource, StoreResource
 
 
 class TriageConfig(Config):
@@ -18,9 +18,9 @@ class TriageConfig(Config):
 
 
 @op(name="triage_submission", description="Validate and record one submission outside the partitioned graph.")
-def triage_submission(context: OpExecutionContext, config: TriageConfig, store: StoreResource) -> Output[str]:
-    with store.session() as session:
-        result = validate_submission(session, store.blobs(), config.submission_id)
+def triage_submission(context: OpExecutionContext, config: TriageConfig, store: StoreResource,
+                      archive: ArchiveResource) -> Output[str]:
+    result = validate_submission(store.session, store.blobs(), archive.archive(), config.submission_id).result
     counts = result.counts()
     context.log.info(f"submission {config.submission_id}: {result.status} ({counts['error']} errors, {counts['warning']} warnings)")
     return Output(

@@ -1,9 +1,9 @@
-"""Phase-4 assets (issue 4): per filing, the indicators, findings, grade and subsidies of the filing of
+"""Phase-4 assets: per filing, the indicators, findings, grade and subsidies of the filing of
 record, published as versioned datasets; per period, the grades of every guarantor (late filers graded
 D), the joint-discipline list and the district roll-up.
 
-The computations are the library's (``validations.prudential``, ``connectors.datasets``); these assets
-only decide what is read, when, and where it goes.
+Phase 4 itself ran once, in the rule engine, when the submission was validated; these assets hand its
+typed result on (``filings.datasets``) and roll the period up.
 """
 
 
@@ -19,22 +19,19 @@ from dagster import (
     asset,
 )
 
+from connectors.archive import TableBundle
+from connectors.archive.results import accepted_filing_of
 from connectors.datasets.tables import (
     discipline_table,
-    findings_table,
     grades_table,
-    guarantees_table,
-    indicators_table,
-    subsidies_table,
 )
-from pipelines.archive import TableBundle
-from pipelines.filing_service import registry_snapshot
-from pipelines.partitions import PERIOD, filing_partitions, period_partitions, split_key
+from filings.datasets import publish_datasets
+from filings.lifecycle import datasets_published
+from pipelines.partitions import PERIOD, filing_partitions, period_partitions
 from pipelines.resources import DatasetsResource, StoreResource
 from store import repository as repo
 from validations.context import Period
-from validations.engine import CheckResult, FilingStatus
-from validations.prudential import discipline_list, evaluate, grade
+from validations.prudential import discipline_list, grade
 from validations.prudential.rollup import period_rollup
 
 IO_MANAGER = "filing_io_manager"
@@ -44,64 +41,32 @@ with warnings.catch_warnings():  # beta in Dagster 1.13; the documented way to r
     _BY_PERIOD = MultiToSingleDimensionPartitionMapping(PERIOD)
 
 
-def result_of_record(accepted: TableBundle, findings: pa.Table, registry: dict) -> CheckResult:
-    """Phase 4 of the filing of record, recomputed from its accepted tables (the engine ran it too, on the
-    submission; recomputing keeps this right when the filing of record is an earlier submission)."""
-    meta = accepted.meta
-    institution = registry[meta["institution_id"]]
-    tables = accepted.tables
-    phase4 = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"), institution,
-                      Period.parse(meta["period"]))
-    graded = phase4.grade(findings)
-    return CheckResult(
-        institution_id=meta["institution_id"], period=meta["period"], template_version=meta.get("template_version"),
-        status=FilingStatus.ACCEPTED, findings=findings, phases_run=[1, 2, 3, 4], tables=tables,
-        institution=institution, indicators=phase4.indicators, grade=graded.grade,
-        extras={"subsidies": phase4.subsidies, "grade": graded},
-    )
-
-
 @asset(
     partitions_def=filing_partitions,
     group_name="prudential",
     io_manager_key=IO_MANAGER,
     kinds={"parquet"},
     description=(
-        "Indicators, findings, grade (with its measures) and subsidies of the guarantor's filing of record, "
-        "published as versioned datasets (outputs.md §2) with resident IDs pseudonymised."
+        "Indicators, findings, grade (with its measures) and subsidies of the accepted filing, as the engine "
+        "concluded them at validation, published as versioned datasets (outputs.md §2), resident IDs pseudonymised."
     ),
 )
 def filing_results(
     context: AssetExecutionContext, accepted_filing: TableBundle, store: StoreResource, datasets: DatasetsResource
 ) -> Output[TableBundle]:
-    period, guarantor = split_key(context.partition_key)
-    submission_id = int(accepted_filing.meta["submission_id"])
+    filing = accepted_filing_of(accepted_filing)
+    versions = publish_datasets(datasets.store(), datasets.key(), filing)
     with store.session() as session:
-        registry = registry_snapshot(session)
-        findings = repo.findings_table(session, submission_id)
-    result = result_of_record(accepted_filing, findings, registry)
-    key = datasets.key()
-    graded = result.extras["grade"]
-    tables = {
-        "indicators": indicators_table(result, submission_id, key),
-        "findings": findings_table(result, submission_id, key),
-        "grades": grades_table(guarantor, period, graded.grade, graded.measures_zh, graded.measures_en,
-                               graded.reasons, submission_id, late=False),
-        "subsidies": subsidies_table(result, submission_id),
-        "guarantees": guarantees_table(result, submission_id, key),
-    }
-    store_ = datasets.store()
-    source = {"submission_id": submission_id, "sequence": accepted_filing.meta.get("sequence")}
-    versions = {name: store_.write(name, period, table, institution_id=guarantor, source=source).version
-                for name, table in tables.items()}
+        datasets_published(session, filing.submission_id)
+    graded = filing.grade
     return Output(
-        TableBundle({**accepted_filing.meta, "grade": graded.grade, "dataset_versions": versions},
-                    {name: tables[name] for name in ("indicators", "grades", "subsidies")}),
+        TableBundle({"submission_id": filing.submission_id, "sequence": filing.sequence, "grade": graded.grade,
+                     "dataset_versions": versions}),
         metadata={
             "grade": graded.grade,
             "measures": graded.measures_en,
-            "leverage_ratio": result.indicators.get("leverage_ratio"),
-            "subsidy_amount": result.indicators.get("subsidy_amount"),
+            "leverage_ratio": filing.indicators.get("leverage_ratio"),
+            "subsidy_amount": filing.indicators.get("subsidy_amount"),
             "dataset_versions": MetadataValue.json(versions),
         },
     )

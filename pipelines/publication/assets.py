@@ -1,7 +1,7 @@
-"""Publication assets (issue 5): per filing, queue the PBOC credit-feed files and the CBRC report in the
+"""Publication assets: per filing, queue the PBOC credit-feed files and the CBRC report in the
 outbox (in the same transaction that records the feed state); per period, deliver what is due, fetch
-the PBOC feedback and queue the period summary. The work is ``connectors.publish``'s; these assets only
-say when it happens.
+the PBOC feedback, queue the period summary and settle which submissions are ``published``. The work
+is ``filings.publication``'s; these assets only say when it happens.
 """
 
 import requests
@@ -14,18 +14,16 @@ from dagster import (
     in_process_executor,
 )
 
+from connectors.archive import TableBundle
+from connectors.archive.results import accepted_filing_of
 from connectors.publish.endpoints import endpoints_from_env
-from connectors.publish.enqueue import enqueue_filing
-from connectors.publish.inputs import from_check_result
-from connectors.publish.sender import SenderConfig
-from connectors.publish.service import publish_period
 from connectors.publish.signing import SigningKeys
-from pipelines.archive import TableBundle
-from pipelines.filing_service import registry_snapshot
+from filings.publication.delivery import SenderConfig
+from filings.publication.enqueue import enqueue_filing
+from filings.publication.inputs import from_archive
+from filings.publication.service import publish_period
 from pipelines.partitions import JOB_TAG, filing_partitions, period_partitions
-from pipelines.prudential.assets import result_of_record
-from pipelines.resources import StoreResource
-from store import repository as repo
+from pipelines.resources import ArchiveResource, StoreResource
 from store.db import session_factory
 
 IO_MANAGER = "filing_io_manager"
@@ -38,23 +36,17 @@ IO_MANAGER = "filing_io_manager"
     kinds={"parquet"},
     deps=["filing_results"],
     description=(
-        "The filing of record's incremental PBOC credit-feed files (records 440/230, report-date codes 10/20/30/50) "
+        "The accepted filing's incremental PBOC credit-feed files (records 440/230, report-date codes 10/20/30/50) "
         "and its CBRC supervisory report, queued in the outbox; delivered by the deliveries asset."
     ),
 )
 def publication_outbox(
     context: AssetExecutionContext, accepted_filing: TableBundle, store: StoreResource
 ) -> Output[TableBundle]:
-    submission_id = int(accepted_filing.meta["submission_id"])
+    filing = accepted_filing_of(accepted_filing)
     with store.session() as session:
-        registry = registry_snapshot(session)
-        findings = repo.findings_table(session, submission_id)
-        submission = repo.get_submission(session, submission_id)
-        assert submission is not None  # the accepted filing names it; submissions are never deleted
-    result = result_of_record(accepted_filing, findings, registry)
-    with store.session() as session:
-        outcome = enqueue_filing(session, store.blobs(), from_check_result(result, submission))
-    summary = {"submission_id": submission_id, "feed": outcome.feed, "files": outcome.files,
+        outcome = enqueue_filing(session, store.blobs(), filing)
+    summary = {"submission_id": filing.submission_id, "feed": outcome.feed, "files": outcome.files,
                "records": outcome.records, "report": outcome.report, "note": outcome.note}
     return Output(
         TableBundle(summary, {}),
@@ -75,11 +67,12 @@ def publication_outbox(
         "backoff), fetch PBOC feedback into findings, and queue the period summary across guarantors."
     ),
 )
-def deliveries(context: AssetExecutionContext, store: StoreResource) -> Output[TableBundle]:
+def deliveries(context: AssetExecutionContext, store: StoreResource, archive: ArchiveResource) -> Output[TableBundle]:
     period = context.partition_key
     with requests.Session() as http:
         result = publish_period(session_factory(store.engine()), store.blobs(), http, SigningKeys.from_env(),
-                                SenderConfig(endpoints=endpoints_from_env()), period)
+                                SenderConfig(endpoints=endpoints_from_env()), period,
+                                load=from_archive(archive.archive()))
     d = result.delivery
     meta = {"period": period, "delivered": d.delivered, "failed": d.failed, "retried": d.retried, "open": d.open,
             "delivery_errors": d.errors, "publish_errors": result.last.errors if result.last else []}

@@ -13,30 +13,27 @@ confirmation accepts it.
 from collections.abc import Iterator
 from typing import Any
 
-import pyarrow as pa
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
-    Failure,
     MetadataValue,
     Output,
     asset,
 )
 
-from pipelines.archive import TableBundle
-from pipelines.bundles import bundle_to_filing
-from pipelines.filing_service import begin_validation, record_result, registry_snapshot
+from connectors.archive import TableBundle
+from filings.record import filing_of_record
+from filings.validation import validate_submission
 from pipelines.io_managers import WRITE_ONCE
-from pipelines.partitions import filing_partitions, split_key
+from pipelines.partitions import filing_partitions
 from pipelines.resources import ArchiveResource, StoreResource
 from store import repository as repo
 from validations.catalog import rule
-from validations.engine import CheckResult, validate
+from validations.engine import CheckResult
 
 IO_MANAGER = "filing_io_manager"
-TEMPLATE_FILES = ("guarantees", "financials", "compensations")
 
 #: (phase, check name, what it covers): rules.md's phases 1–3.
 PHASES = (
@@ -55,64 +52,31 @@ PHASES = (
         AssetCheckSpec(name, asset="validation_result", blocking=True, description=text) for _, name, text in PHASES
     ],
     description=(
-        "The rule engine's verdict on the submission (rejected / needs_confirmation / accepted), its findings "
-        "and, unless rejected, the typed tables. Recorded in the store with the submission's new state."
+        "The rule engine's verdict on the submission (rejected / needs_confirmation / accepted): its findings and, "
+        "unless rejected, the typed tables, indicators, grade with measures and subsidies (phase 4, computed once "
+        "here). Recorded in the store with the submission's new state; archived by the application."
     ),
 )
 def validation_result(
-    context: AssetExecutionContext, parsed_tables: TableBundle, store: StoreResource, archive: ArchiveResource
+    context: AssetExecutionContext, received_package: TableBundle, store: StoreResource, archive: ArchiveResource
 ) -> Iterator[Output[TableBundle] | AssetCheckResult]:
-    period, guarantor = split_key(context.partition_key)
-    submission_id = int(parsed_tables.meta["submission_id"])
-    with store.session() as session:
-        submission = repo.get_submission(session, submission_id)
-        if submission is None:
-            raise Failure(f"submission {submission_id} is not in the store")
-        registry = registry_snapshot(session)
-        recording = begin_validation(session, submission)
-        previous = repo.previous_accepted(session, guarantor, period)
-    previous_guarantees = None
-    if previous is not None:  # BIZ-010 compares with the guarantor's last accepted filing
-        bundle = archive.archive().accepted(previous.period, guarantor, previous.sequence, tables=["guarantees"])
-        if bundle is None:
-            context.log.warning(f"accepted filing {previous.period} #{previous.sequence} is not in the archive; BIZ-010 skipped")
-        else:
-            previous_guarantees = bundle.tables.get("guarantees")
-    result = validate(bundle_to_filing(parsed_tables), registry, previous_guarantees=previous_guarantees)
-    with store.session() as session:
-        submission = repo.get_submission(session, submission_id)
-        assert submission is not None  # read a moment ago; submissions are never deleted
-        if recording:
-            record_result(session, submission, result)
-        else:
-            context.log.info(f"submission {submission_id} is already {submission.state}; its record is final")
-        state = str(submission.state)
+    submission_id = int(received_package.meta["submission_id"])
+    validated = validate_submission(store.session, store.blobs(), archive.archive(), submission_id)
+    result, bundle = validated.result, validated.bundle
+    if not validated.recomputed:
+        context.log.info(f"submission {submission_id} is already {validated.state}; its archived result is final")
     counts = result.counts()
-    summary = {
-        **{k: parsed_tables.meta[k] for k in ("submission_id", "institution_id", "period", "sequence", "source")},
-        "status": str(result.status),
-        "state": state,
-        "phases_run": result.phases_run,
-        "errors": counts["error"],
-        "warnings": counts["warning"],
-        "template_version": result.template_version,
-        "previous_accepted": None if previous is None else f"{previous.period}#{previous.sequence}",
-        "grade": result.grade,  # phase 4 (issue 4) runs inside the engine when phases 1–3 pass
-        "indicators": result.indicators,
-    }
-    tables = {"findings": result.findings, **result.tables}
-    if isinstance(result.extras.get("subsidies"), pa.Table):
-        tables["subsidies"] = result.extras["subsidies"]
     yield Output(
-        TableBundle(summary, tables),
+        bundle,
         metadata={
             "status": str(result.status),
-            "state": state,
-            "sequence": summary["sequence"],
+            "state": str(validated.state),
+            "sequence": validated.sequence,
             "errors": counts["error"],
             "warnings": counts["warning"],
             "phases_run": MetadataValue.json(result.phases_run),
             "grade": result.grade or "",
+            "previous_accepted": bundle.meta.get("previous_accepted") or "",
             "rows": MetadataValue.json({n: t.num_rows for n, t in result.tables.items()}),
         },
     )
@@ -175,20 +139,19 @@ def accepted_filing(
     with store.session() as session:
         submission = repo.get_submission(session, int(meta["submission_id"]))
         assert submission is not None
-        record = repo.last_accepted(session, submission.institution_id, submission.period)
-    if submission.state not in repo.ACCEPTED_STATES:
+        record = filing_of_record(session, submission.institution_id, submission.period)
+        state, accepted_at = submission.state, submission.accepted_at
+    if state not in repo.ACCEPTED_STATES:
         kept = f"accepted submission #{record.sequence} stays the filing of record" if record else "no accepted filing yet"
-        context.log.info(f"submission #{submission.sequence} is {submission.state}, not accepted: {kept}")
+        context.log.info(f"submission #{submission.sequence} is {state}, not accepted: {kept}")
         return
-    tables: dict[str, pa.Table] = {n: validation_result.tables[n] for n in TEMPLATE_FILES if n in validation_result.tables}
     yield Output(
-        TableBundle({**{k: meta[k] for k in ("submission_id", "institution_id", "period", "sequence", "source")},
-                     "template_version": meta.get("template_version"),
-                     "accepted_at": submission.accepted_at.isoformat() if submission.accepted_at else None}, tables),
+        TableBundle({**meta, "accepted_at": accepted_at.isoformat() if accepted_at else None},
+                    dict(validation_result.tables)),
         metadata={
             "sequence": submission.sequence,
             "filing_of_record": record is not None and record.id == submission.id,
-            "rows": MetadataValue.json({n: t.num_rows for n, t in tables.items()}),
+            "rows": MetadataValue.json({n: t.num_rows for n, t in validation_result.tables.items()}),
         },
     )
 

@@ -23,9 +23,9 @@ from dagster import (
 )
 from pydantic import Field
 
+from connectors.archive import TableBundle
+from filings.late import DeadlineNotPassedError, deadline_for, detect_late_filings
 from pipelines import settings
-from pipelines.archive import TableBundle
-from pipelines.filing_service import DeadlineNotPassedError, deadline_for, detect_late_filings
 from pipelines.partitions import JOB_TAG, PERIOD, TIMEZONE, period_partitions
 from pipelines.resources import StoreResource
 from validations.context import BEIJING, Period

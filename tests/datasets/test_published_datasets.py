@@ -16,6 +16,7 @@ from connectors.intake import read_package
 from tests.packages import SAMPLES
 from tests.validations.vcheck import NOW
 from validations.engine import validate
+from validations.results import AcceptedFiling
 
 KEY = b"test-key-0123456789abcdef"
 
@@ -24,7 +25,8 @@ KEY = b"test-key-0123456789abcdef"
 def sample_result():
     from tests.packages import registry
 
-    return validate(read_package(SAMPLES / "valid-2026-10"), registry(), now=NOW)
+    result = validate(read_package(SAMPLES / "valid-2026-10"), registry(), now=NOW)
+    return AcceptedFiling.of(result, submission_id=1, sequence=1, period="2026-10", accepted_at=None)
 
 
 def test_versions_are_appended_and_identical_content_is_not_rewritten(tmp_path):

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from connectors.intake import read_package
 from tests.packages import SAMPLES, Package
 from tests.validations.vcheck import rule_ids, run
 from validations.checksums import ric_check_char
@@ -105,7 +106,7 @@ def compare(path: Path, files: list[str], gx_ctx: Any) -> tuple[dict[str, set[st
     """Run GX and the engine; assert they agree per expectation; GX's failing labels per file."""
     result = run(path)
     assert 2 in result.phases_run, result.findings.to_pylist()  # only SCH errors were injected
-    frames = package_frames(path)
+    frames = package_frames(read_package(path))
     failing: dict[str, set[str]] = {}
     for name in files:
         suite = SUITES[name]
@@ -211,4 +212,4 @@ def test_engine_outcome_needs_the_schema_phase(tmp_path):
     pkg.set("guarantees", 1, "loan_amount", "abc")  # FMT-005: phase 2 does not run
     result = run(pkg.root)
     with pytest.raises(ValueError, match="schema phase"):
-        engine_outcome(result, SUITES["guarantees"], package_frames(pkg.root)["guarantees"])
+        engine_outcome(result, SUITES["guarantees"], package_frames(read_package(pkg.root))["guarantees"])

@@ -12,8 +12,8 @@ import pytest
 from dagster import DagsterInstance, instance_for_test
 
 from connectors.synthetic import generate_period
+from filings.intake import load_registry
 from pipelines.definitions import build_defs
-from pipelines.filing_service import load_registry
 from pipelines.resources import PullResource, StoreResource, dispose_engines
 from pipelines.runner import InProcessRunner
 from store import repository as repo

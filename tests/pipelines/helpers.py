@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
-from pipelines.archive import FilingArchive
+from connectors.archive import FilingArchive
 
 
 def check_results(instance: DagsterInstance, run_id: str) -> dict[str, bool]:

@@ -121,7 +121,7 @@ def test_unpartitionable_submissions_are_validated_by_the_triage_job(pipeline, g
 def test_the_table_archive_can_be_any_fsspec_url(danbao_env, generated):
     from dagster import DagsterInstance
 
-    from pipelines.archive import FilingArchive
+    from connectors.archive import FilingArchive
     from pipelines.io_managers import FilingIOManagerFactory
     from pipelines.resources import ArchiveResource
     from tests.pipelines.conftest import make_pipeline
@@ -139,7 +139,7 @@ def test_the_table_archive_can_be_any_fsspec_url(danbao_env, generated):
 
 
 def test_a_confirmed_filing_becomes_the_filing_of_record(pipeline, generated):
-    from pipelines.filing_service import confirm_submission
+    from filings.confirmation import confirm_submission
 
     guarantor = generated.ids()[1]
     pipeline.drop(generated.warned[1])

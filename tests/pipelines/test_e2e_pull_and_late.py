@@ -6,8 +6,8 @@ import datetime as dt
 
 from dagster import build_schedule_context
 
-from pipelines.endpoint_server import PackageEndpoint
-from pipelines.filing_service import deadline_for
+from connectors.receivers.guarantor_endpoint import PackageEndpoint
+from filings.late import deadline_for
 from pipelines.intake.pull import pull_schedule
 from pipelines.resources import PullResource
 from pipelines.validation.late import late_filings_schedule

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from connectors.intake.pull import EtagCache, PullClient
-from pipelines.endpoint_server import PackageEndpoint
+from connectors.receivers.guarantor_endpoint import PackageEndpoint
 
 TOKEN = "s3cret-token"
 

@@ -23,7 +23,7 @@ from tests.publish.helpers import DEPLOYMENT_KEY, GUARANTOR, GUARANTOR_KEY
 def danbao_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("DANBAO_HOME", str(home))
-    for name in ("DANBAO_DATABASE_URL", "DANBAO_BLOB_ROOT", "DANBAO_PBOC_URL", "DANBAO_CBRC_URL"):
+    for name in ("DANBAO_DATABASE_URL", "DANBAO_BLOB_ROOT", "DANBAO_TABLES_URL", "DANBAO_PBOC_URL", "DANBAO_CBRC_URL"):
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):
         if name.startswith("DANBAO_SIGNING_KEY"):

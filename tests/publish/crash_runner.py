@@ -25,23 +25,22 @@ def warm_up() -> None:
     import datetime as dt
     import tempfile
     from pathlib import Path
-    from types import SimpleNamespace
 
     from sqlalchemy.orm import configure_mappers
 
     from connectors.intake import read_package
     from connectors.publish import cbrc, pboc
-    from connectors.publish.inputs import from_check_result
     from connectors.registry import read_registry_csv
     from connectors.synthetic import REGISTRY_FILE, generate_period
     from tests.publish.filed import closed_period
     from validations.engine import validate
+    from validations.results import AcceptedFiling
 
     configure_mappers()
     with tempfile.TemporaryDirectory() as tmp:
         [package] = generate_period(Path(tmp), 1, 5, closed_period())
         result = validate(read_package(package), read_registry_csv(Path(tmp) / REGISTRY_FILE))
-    filing = from_check_result(result, SimpleNamespace(id=1, period=result.period, sequence=1, accepted_at=None))
+    filing = AcceptedFiling.of(result, submission_id=1, sequence=1, period=result.period, accepted_at=None)
     cbrc.check(cbrc.build_summary(filing.period, [cbrc.build_report(filing)]), cbrc.SUMMARY)
     records = pboc.diff(None, filing.guarantees)
     pboc.state_to_parquet(pboc.apply(None, records))

@@ -3,11 +3,15 @@ into the blob store and validated by the rule engine."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from connectors.archive import FilingArchive
 from connectors.synthetic import generate_period
-from pipelines.filing_service import confirm_submission, load_registry, receive_package, validate_submission
+from filings.confirmation import confirm_submission
+from filings.intake import load_registry, receive_package
+from filings.validation import validate_submission
 from store.blobs import BlobStore
 from store.db import make_engine, session_factory
 from validations.context import Period, now_beijing
@@ -23,6 +27,7 @@ def closed_period() -> str:
 class Filed:
     url: str
     blob_root: Path
+    tables_url: str  # the result archive the packages were validated into
     period: str
     institution_ids: list[str]
 
@@ -37,14 +42,26 @@ def file_packages(url: str, root: Path, guarantors: int, rows: int, period: str 
         with factory() as session, session.begin():
             load_registry(session, root / "packages" / "registry.csv")
         ids = []
+        archive = FilingArchive(root / "tables")
+
+        def transaction():
+            return _transaction(factory)
+
         for package in packages:
             with factory() as session, session.begin():
                 receipt = receive_package(session, blobs, package, "cli")
-                result = validate_submission(session, blobs, receipt.submission.id)
-                assert str(result.status) != "rejected", result.findings.to_pylist()[:3]
-                if str(result.status) == "needs_confirmation":  # small random filings can carry warnings
+            result = validate_submission(transaction, blobs, archive, receipt.submission.id).result
+            assert str(result.status) != "rejected", result.findings.to_pylist()[:3]
+            if str(result.status) == "needs_confirmation":  # small random filings can carry warnings
+                with factory() as session, session.begin():
                     confirm_submission(session, receipt.submission.id)
-                ids.append(receipt.submission.institution_id)
+            ids.append(receipt.submission.institution_id)
     finally:
         engine.dispose()
-    return Filed(url, root / "blobs", period, ids)
+    return Filed(url, root / "blobs", str(root / "tables"), period, ids)
+
+
+@contextmanager
+def _transaction(factory):
+    with factory() as session, session.begin():
+        yield session

@@ -96,18 +96,17 @@ def accepted_submission(session: Session, institution_id: str, period: str, payl
 
 
 def filing_for(submission: Submission, table: pa.Table, inst: Institution | None = None, findings: pa.Table | None = None):
-    from connectors.publish.inputs import FilingForPublication
+    from validations.results import AcceptedFiling, Phase4Outcome
 
     findings = findings if findings is not None else no_findings()
-    return FilingForPublication(
+    return AcceptedFiling(
         institution=inst or institution(submission.institution_id),
         period=submission.period,
         submission_id=submission.id,
         sequence=submission.sequence,
         accepted_at=submission.accepted_at,
         template_version="1.0",
-        guarantees=table,
+        tables={"guarantees": table},
         findings=findings,
-        indicators=dict(INDICATORS),
-        grade=grade(findings),
+        outcome=Phase4Outcome(dict(INDICATORS), grade(findings), pa.table({})),
     )

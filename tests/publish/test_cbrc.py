@@ -12,19 +12,24 @@ import pytest
 
 from connectors.intake import IntakeLimits, read_package
 from connectors.publish import cbrc
-from connectors.publish.inputs import NotPublishableError, from_check_result
 from tests.packages import SAMPLES, registry
 from validations.engine import validate
 from validations.prudential import grades
+from validations.results import AcceptedFiling, NotPublishableError
 
 ACCEPTED_AT = dt.datetime(2026, 11, 6, 9, 30, tzinfo=dt.UTC)
+
+
+def accepted(result, submission) -> AcceptedFiling:
+    return AcceptedFiling.of(result, submission_id=submission.id, sequence=submission.sequence,
+                             period=submission.period, accepted_at=submission.accepted_at)
 
 
 @pytest.fixture(scope="module")
 def sample_filing():
     result = validate(read_package(SAMPLES / "valid-2026-10", IntakeLimits()), registry())
     submission = SimpleNamespace(id=41, period="2026-10", sequence=2, accepted_at=ACCEPTED_AT)
-    return result, from_check_result(result, submission)
+    return result, accepted(result, submission)
 
 
 def test_report_holds_indicators_grade_measures_and_phase4_findings(sample_filing) -> None:
@@ -92,14 +97,19 @@ def test_non_finite_numbers_become_null() -> None:
 def test_a_rejected_filing_is_not_published() -> None:
     result = validate(read_package(SAMPLES / "invalid-2026-10", IntakeLimits()), registry())
     with pytest.raises(NotPublishableError):
-        from_check_result(result, SimpleNamespace(id=1, period="2026-10", sequence=1, accepted_at=None))
+        accepted(result, SimpleNamespace(id=1, period="2026-10", sequence=1, accepted_at=None))
 
 
-def test_the_pipelines_archived_parts_give_the_same_report(sample_filing) -> None:
-    from connectors.publish.inputs import from_parts
+def test_the_archived_result_gives_the_same_report(sample_filing, tmp_path) -> None:
+    """Publication reads the result archived at validation; the report is the one the engine's result gives."""
+    from connectors.archive import FilingArchive
+    from connectors.archive.results import accepted_filing_of, result_bundle
 
     result, filing = sample_filing
-    submission = SimpleNamespace(id=41, period="2026-10", sequence=2, accepted_at=ACCEPTED_AT)
-    rebuilt = from_parts(result.institution, submission, guarantees=result.tables["guarantees"],
-                         findings=result.findings, indicators=result.indicators, template_version="1.0")
+    archive = FilingArchive(tmp_path)
+    who = {"submission_id": 41, "institution_id": result.institution_id, "period": "2026-10", "sequence": 2,
+           "source": "upload"}
+    archive.write("validation_result/2026-10/x", result_bundle(result, who))
+    rebuilt = accepted_filing_of(archive.validation("2026-10", "x", 2), ACCEPTED_AT)
+    assert rebuilt.indicators == filing.indicators and rebuilt.grade == filing.grade
     assert cbrc.canonical_json(cbrc.build_report(rebuilt)) == cbrc.canonical_json(cbrc.build_report(filing))

@@ -30,6 +30,7 @@ def filed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Filed:
     done = file_packages(url, tmp_path, guarantors=3, rows=25)
     monkeypatch.setenv("DANBAO_DATABASE_URL", url)
     monkeypatch.setenv("DANBAO_BLOB_ROOT", str(done.blob_root))
+    monkeypatch.setenv("DANBAO_TABLES_URL", done.tables_url)
     return done
 
 

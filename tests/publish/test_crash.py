@@ -35,7 +35,7 @@ KILL_AFTER = (0.05, 1.2)  # seconds into a run; queuing 12 filings and ~33 deliv
 def test_kill_9_at_random_points_then_restart(store_url: str, tmp_path: Path) -> None:
     filed = file_packages(store_url, tmp_path, guarantors=GUARANTORS, rows=8, seed=4)
     env = {**os.environ, "DANBAO_SIGNING_KEY": DEPLOYMENT_KEY, "DANBAO_HOME": str(tmp_path / "home"),
-           "DANBAO_DATABASE_URL": store_url, "DANBAO_BLOB_ROOT": str(filed.blob_root)}
+           "DANBAO_DATABASE_URL": store_url, "DANBAO_BLOB_ROOT": str(filed.blob_root), "DANBAO_TABLES_URL": filed.tables_url}
     receiver = subprocess.Popen(
         [sys.executable, "-m", "pipelines.commands.receivers", "serve", "--pboc", "0", "--cbrc", "0",
          "--data", str(tmp_path / "receivers"), "--fail-rate", "0.15", "--drop-rate", "0.15",

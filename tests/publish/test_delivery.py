@@ -11,11 +11,11 @@ import pytest
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.publish import enqueue as q
 from connectors.publish import pboc
-from connectors.publish.sender import ConfigurationError, SenderConfig, deliver_due
 from connectors.publish.signing import SigningKeys, sign
 from connectors.receivers import Faults, Receivers
+from filings.publication import enqueue as q
+from filings.publication.delivery import ConfigurationError, SenderConfig, deliver_due
 from store import outbox
 from store import repository as repo
 from store.blobs import BlobStore

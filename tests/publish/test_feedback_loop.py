@@ -9,12 +9,12 @@ import datetime as dt
 import pyarrow as pa
 import requests
 
-from connectors.publish import enqueue as q
 from connectors.publish import pboc
-from connectors.publish.feedback import fetch_feedback
-from connectors.publish.sender import SenderConfig, deliver_due
-from connectors.publish.service import publish_period
 from connectors.publish.signing import sign
+from filings.publication import enqueue as q
+from filings.publication.delivery import SenderConfig, deliver_due
+from filings.publication.feedback import fetch_feedback
+from filings.publication.service import publish_period
 from store import outbox
 from store import repository as repo
 from tests.publish.helpers import (

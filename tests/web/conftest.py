@@ -32,7 +32,7 @@ from connectors.datasets.tables import findings_table, grades_table, indicators_
 from connectors.intake import IntakeLimits, read_package
 from connectors.registry import read_registry_csv
 from connectors.synthetic import generate_period
-from pipelines.filing_service import load_registry
+from filings.intake import load_registry
 from store import portal as store_portal
 from store.models import ApiToken, AuditEvent, Submission, utcnow
 from tests.packages import GOV_ID, REGISTRY_CSV, SAMPLES, Package

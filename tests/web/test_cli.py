@@ -64,7 +64,7 @@ def test_submit_exit_codes(danbao, live_sqlite, tmp_path, capsys, monkeypatch):
 def test_tokens_create_list_revoke(danbao, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("DANBAO_DATABASE_URL", f"sqlite:///{tmp_path / 'tokens.db'}")
     monkeypatch.setenv("DANBAO_HOME", str(tmp_path / "home"))
-    from pipelines.filing_service import load_registry
+    from filings.intake import load_registry
     from store import portal as store_portal
     from store.db import make_engine, migrate, session_factory
 

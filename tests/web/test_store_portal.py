@@ -15,7 +15,7 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pipelines.filing_service import load_registry
+from filings.intake import load_registry
 from store import portal as store_portal
 from store import repository as repo
 from store.db import alembic_config, make_engine, migrate, session_factory

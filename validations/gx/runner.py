@@ -12,13 +12,13 @@ import importlib
 import re
 import sys
 import uuid
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
 
 from schemas import get_template
+from validations.filing import RawFiling
 from validations.findings import Findings
 from validations.parse import ParsedFile, parse_file
 
@@ -86,14 +86,12 @@ def parsed_frame(parsed: ParsedFile) -> pd.DataFrame:
     return parsed.typed.to_pandas()
 
 
-def package_frames(path: str | Path) -> dict[str, pd.DataFrame]:
-    """Every template file of a package as a typed pandas frame, whether or not the filing is rejected.
+def package_frames(filing: RawFiling) -> dict[str, pd.DataFrame]:
+    """Every template file of a package as read (``connectors.intake.read_package``) as a typed pandas
+    frame, whether or not the filing is rejected.
 
-    ``CheckResult.tables`` is empty for a rejected filing, so the frames are rebuilt from the package.
+    ``CheckResult.tables`` is empty for a rejected filing, so the frames are rebuilt from the files.
     """
-    from connectors.intake import read_package
-
-    filing = read_package(path)
     template = get_template(filing.template_version or "")
     frames = {}
     for spec in template.files:

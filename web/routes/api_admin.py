@@ -11,14 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from pipelines import filing_service
+from filings import intake
 from store import portal as store_portal
 from store import repository as repo
 from store.models import ApiToken, TokenRole, utcnow
 from web.audit import note
 from web.auth import AdminPrincipal, AnyPrincipal, RegulatorPrincipal
 from web.context import portal_of
-from web.errors import Refused, not_found
+from web.refusals import Refused, not_found
 from web.views import iso
 
 router = APIRouter(prefix="/api", tags=["administration"])
@@ -94,7 +94,7 @@ async def load_registry(request: Request, _: AdminPrincipal) -> dict[str, int]:
         path.write_bytes(data)
         try:
             with portal_of(request).session() as session:
-                result = filing_service.load_registry(session, path)
+                result = intake.load_registry(session, path)
         except ValueError as exc:
             raise Refused(422, "invalid_registry", str(exc).replace(str(path), "registry.csv")) from None
     note(request, "registry_loaded", inserted=result.inserted, updated=result.updated)

@@ -18,8 +18,8 @@ from store.models import SubmissionState
 from web.audit import note
 from web.auth import AnyPrincipal, BearerPrincipal, Principal
 from web.context import portal_of
-from web.errors import Refused
 from web.filings import confirm_warnings, visible_submission, visible_submissions
+from web.refusals import Refused
 from web.upload import ZIP_TYPES, Incoming, check_period_hint, from_parts, receive_upload
 from web.views import (
     confirmation_json,

@@ -28,9 +28,9 @@ from web.auth import (
     token_from_secret,
 )
 from web.context import portal_of
-from web.errors import Refused
 from web.filings import confirm_warnings, visible_submission, visible_submissions
 from web.pages import render
+from web.refusals import Refused
 from web.upload import check_period_hint, from_parts, receive_upload
 from web.views import STATE_LABELS, finding_json, rule_info
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.archive import TableBundle
+from connectors.archive import TableBundle
 from validations.filing import RawFile, RawFiling
 from validations.findings import FINDINGS_SCHEMA, Findings
 

@@ -1,66 +1,36 @@
-"""The sender: drains the outbox to the regulators' endpoints, exactly once (outputs.md §5).
+"""Delivery: drains the outbox to the regulators' endpoints, exactly once (outputs.md §5).
 
 Each item is claimed, signed and sent with its idempotency key; the receiver's receipt is stored in
 the transaction that marks the item delivered (``store.outbox`` explains why a crash at any point
 neither loses nor duplicates a delivery). Timeouts, connection errors, 408/425/429 and 5xx are retried
 with exponential backoff and full jitter, the next attempt's time kept in the store so that backoff
-survives a restart; any other 4xx stops the item as ``failed`` with the receiver's message.
+survives a restart; any other 4xx stops the item as ``failed`` with the receiver's message. The HTTP
+exchange itself is ``connectors.publish.transport``'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import requests
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.publish.endpoints import url_for
-from connectors.publish.signing import (
-    IDEMPOTENCY_HEADER,
-    INSTITUTION_HEADER,
-    SIGNATURE_HEADER,
-    MissingKeyError,
-    SigningKeys,
-    sign,
-)
+from connectors.publish.signing import MissingKeyError, SigningKeys
+from connectors.publish.transport import Delivery, Outcome, SenderConfig, clone_session, config_with, send
 from store import outbox
 from store.blobs import BlobError, BlobStore
 from store.models import OutboxKind, OutboxState, utcnow
 
+__all__ = ["ConfigurationError", "DeliverySummary", "SenderConfig", "config_with", "deliver_due"]
+
 log = logging.getLogger("danbao.publish.sender")
-
-RETRYABLE_STATUS = frozenset({408, 425, 429})
-KIND_HEADER = "X-Danbao-Kind"
-
-
-@dataclass(frozen=True)
-class SenderConfig:
-    endpoints: Mapping[str, str]  # "pboc"/"cbrc" → base URL (connectors.publish.endpoints)
-    connect_timeout: float = 3.0
-    read_timeout: float = 30.0
-    max_attempts: int = 10  # then the item is failed, for an operator to requeue
-    backoff_base: float = 0.5  # seconds; attempt n waits up to base × 2^(n-1) ...
-    backoff_max: float = 60.0  # ... but never more than this
-    lease_margin: float = 2.0  # a claim outlives one attempt's timeouts by this much
-    max_wait: float = 300.0  # how long one run waits for scheduled retries before returning
-    workers: int = 1
-
-    @property
-    def lease(self) -> dt.timedelta:
-        return dt.timedelta(seconds=self.connect_timeout + self.read_timeout + self.lease_margin)
-
-    def backoff(self, attempts: int, rng: random.Random) -> float:
-        """Full jitter: uniform in [0, min(max, base × 2^(attempts-1))]."""
-        return rng.uniform(0.0, min(self.backoff_max, self.backoff_base * 2 ** max(attempts - 1, 0)))
 
 
 @dataclass
@@ -81,15 +51,6 @@ class DeliverySummary:
 
 class ConfigurationError(RuntimeError):
     """The sender cannot sign or address an item: nothing is sent until the setup is fixed."""
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    kind: str  # delivered, retry, failed
-    status: int | None = None
-    receipt: dict[str, Any] | None = None
-    error: str | None = None
-    retry_after: float | None = None
 
 
 def deliver_due(
@@ -117,7 +78,7 @@ def deliver_due(
     seeds = [rng.random() for _ in range(workers)]
 
     def run(index: int) -> None:
-        session = http if index == 0 else _clone(http)
+        session = http if index == 0 else clone_session(http)
         try:
             _work(session_factory, session, keys, now, blobs, config, period, kinds,
                   random.Random(seeds[index]), deadline, stop, summaries[index])
@@ -185,7 +146,7 @@ def _work(
 
 
 def _attempt(http: requests.Session, keys: SigningKeys, blobs: BlobStore, config: SenderConfig,
-             claim: outbox.Claim) -> _Outcome:
+             claim: outbox.Claim) -> Outcome:
     try:
         key = keys.key_for(claim.institution_id)
     except MissingKeyError as exc:
@@ -193,53 +154,17 @@ def _attempt(http: requests.Session, keys: SigningKeys, blobs: BlobStore, config
     try:
         body = blobs.get(claim.body_key)  # checks the bytes against their content address
     except (OSError, BlobError) as exc:
-        return _Outcome("failed", error=f"body {claim.body_key} unreadable: {type(exc).__name__}")
+        return Outcome("failed", error=f"body {claim.body_key} unreadable: {type(exc).__name__}")
     if hashlib.sha256(body).hexdigest() != claim.body_sha256:
-        return _Outcome("failed", error=f"body {claim.body_key} does not match the item's SHA-256")
-    headers = {
-        "Content-Type": claim.content_type,
-        IDEMPOTENCY_HEADER: claim.idempotency_key,
-        SIGNATURE_HEADER: sign(key, body),
-        KIND_HEADER: str(claim.kind),
-    }
-    if claim.institution_id:
-        headers[INSTITUTION_HEADER] = claim.institution_id
-    url = url_for(config.endpoints, claim.kind, claim.endpoint)
-    try:
-        response = http.request(claim.method, url, data=body, headers=headers,
-                                timeout=(config.connect_timeout, config.read_timeout))
-    except requests.Timeout as exc:
-        return _Outcome("retry", error=f"timeout: {type(exc).__name__}")
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-        return _Outcome("retry", error=f"connection error: {_short(exc)}")
-    except requests.RequestException as exc:  # an invalid URL and the like: retrying will not help
-        return _Outcome("failed", error=f"request error: {_short(exc)}")
-    status = response.status_code
-    if 200 <= status < 300:
-        return _receipt(claim, response)
-    message = _message(response)
-    if status >= 500 or status in RETRYABLE_STATUS:
-        return _Outcome("retry", status=status, error=f"HTTP {status}: {message}",
-                        retry_after=_retry_after(response))
-    return _Outcome("failed", status=status, error=f"HTTP {status}: {message}")
-
-
-def _receipt(claim: outbox.Claim, response: requests.Response) -> _Outcome:
-    try:
-        receipt = response.json()
-    except ValueError:
-        receipt = None
-    if not isinstance(receipt, dict):
-        return _Outcome("retry", status=response.status_code, error="the receiver's answer is not a JSON receipt")
-    if receipt.get("idempotency_key", claim.idempotency_key) != claim.idempotency_key:
-        return _Outcome("failed", status=response.status_code, error="the receipt names another idempotency key")
-    if receipt.get("sha256", claim.body_sha256) != claim.body_sha256:
-        return _Outcome("failed", status=response.status_code, error="the receipt's SHA-256 is not the body's")
-    return _Outcome("delivered", status=response.status_code, receipt=receipt)
+        return Outcome("failed", error=f"body {claim.body_key} does not match the item's SHA-256")
+    delivery = Delivery(kind=str(claim.kind), method=claim.method, path=claim.endpoint, body=body,
+                        body_sha256=claim.body_sha256, content_type=claim.content_type,
+                        idempotency_key=claim.idempotency_key, institution_id=claim.institution_id)
+    return send(http, key, delivery, config)
 
 
 def _record(session_factory: sessionmaker[Session], config: SenderConfig, claim: outbox.Claim,
-            outcome: _Outcome, now: Callable[[], dt.datetime], rng: random.Random,
+            outcome: Outcome, now: Callable[[], dt.datetime], rng: random.Random,
             summary: DeliverySummary) -> None:
     with session_factory() as session, session.begin():
         if outcome.kind == "delivered":
@@ -265,44 +190,3 @@ def _record(session_factory: sessionmaker[Session], config: SenderConfig, claim:
             if len(summary.errors) < 50:
                 summary.errors.append(f"{claim.idempotency_key}: {error}")
             log.error("item %s (%s) failed: %s", claim.id, claim.idempotency_key, error)
-
-
-def _message(response: requests.Response) -> str:
-    """The receiver's error, as ``CODE: message`` when it answered in JSON."""
-    try:
-        payload = response.json()
-    except ValueError:
-        return _clip(response.text or response.reason or "")
-    if isinstance(payload, dict):
-        code, message = payload.get("code"), payload.get("message") or payload.get("error")
-        return _clip(f"{code}: {message}" if code else str(message))
-    return _clip(str(payload))
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _short(exc: BaseException) -> str:
-    return _clip(f"{type(exc).__name__}: {exc}")
-
-
-def _clip(text: str, limit: int = 500) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _clone(http: requests.Session) -> requests.Session:
-    """A session per worker thread (``requests.Session`` is not meant to be shared), set up alike."""
-    clone = requests.Session()
-    clone.headers = http.headers.copy()
-    for name in ("auth", "proxies", "verify", "cert", "trust_env"):
-        setattr(clone, name, getattr(http, name))
-    return clone
-
-
-def config_with(config: SenderConfig, **changes: Any) -> SenderConfig:
-    return dataclasses.replace(config, **changes)

@@ -22,12 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.publish import cbrc, pboc
-from connectors.publish.inputs import FilingForPublication
 from store import outbox
 from store import repository as repo
 from store.blobs import BlobStore
 from store.models import FeedState, Institution, LateFiling, OutboxItem, OutboxKind, utcnow
 from validations.context import Period
+from validations.results import AcceptedFiling
 
 PBOC_CONTENT_TYPE = "text/plain; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
@@ -54,7 +54,7 @@ class FilingOutcome:
 def enqueue_filing(
     session: Session,
     blobs: BlobStore,
-    filing: FilingForPublication,
+    filing: AcceptedFiling,
     *,
     late: bool | None = None,
     feed: bool = True,
@@ -78,7 +78,7 @@ def enqueue_filing(
 
 
 def enqueue_feed(
-    session: Session, blobs: BlobStore, filing: FilingForPublication, result: FilingOutcome, now: dt.datetime
+    session: Session, blobs: BlobStore, filing: AcceptedFiling, result: FilingOutcome, now: dt.datetime
 ) -> FilingOutcome:
     institution = filing.institution
     _lock(session, f"danbao.feed/{institution.institution_id}")
@@ -145,7 +145,7 @@ def _why_held(session: Session, feed: FeedState) -> str:
 
 
 def enqueue_report(
-    session: Session, blobs: BlobStore, filing: FilingForPublication, *, late: bool, now: dt.datetime
+    session: Session, blobs: BlobStore, filing: AcceptedFiling, *, late: bool, now: dt.datetime
 ) -> str:
     already = session.scalars(
         select(OutboxItem.id).where(

@@ -9,10 +9,16 @@ import zipfile
 
 import pytest
 
-from pipelines import filing_service as fs
+from filings.archive import default_archive
+from filings.confirmation import confirm_submission
+from filings.intake import load_filing, load_registry, receive_package
+from filings.late import DeadlineNotPassedError, deadline_for, detect_late_filings
+from filings.record import filing_of_record
+from filings.validation import validate_submission
 from pipelines.resources import StoreResource
 from store import repository as repo
 from store.models import SubmissionState
+from store.registry import registry_snapshot
 from validations.context import BEIJING
 
 
@@ -20,13 +26,17 @@ from validations.context import BEIJING
 def store(generated):
     store = StoreResource()
     with store.session() as session:
-        fs.load_registry(session, generated.registry_csv)
+        load_registry(session, generated.registry_csv)
     return store
+
+
+def validate(store, submission_id):
+    return validate_submission(store.session, store.blobs(), default_archive(), submission_id)
 
 
 def receive(store, package, source="cli", **hints):
     with store.session() as session:
-        return fs.receive_package(session, store.blobs(), package, source, **hints)
+        return receive_package(session, store.blobs(), package, source, **hints)
 
 
 def test_bytes_are_kept_first_then_numbered_and_deduplicated(store, generated):
@@ -47,7 +57,7 @@ def test_folder_package_is_kept_and_identified(store, generated):
     receipt = receive(store, generated.folders[1], "landing")
     assert receipt.created and receipt.institution_id == generated.ids()[1] and receipt.period == generated.period
     assert store.blobs().is_folder(receipt.blob_key)
-    filing = fs.load_filing(store.blobs(), receipt.submission)
+    filing = load_filing(store.blobs(), receipt.submission)
     assert filing.package_sha256 == receipt.package_sha256  # the same identity as reading the folder directly
 
 
@@ -64,16 +74,14 @@ def test_broken_manifest_falls_back_to_the_hints_or_is_kept_unattributed(store):
 
 def test_validate_records_findings_and_state(store, generated):
     rejected = receive(store, generated.rejected[2]).submission
-    with store.session() as session:
-        result = fs.validate_submission(session, store.blobs(), rejected.id)
+    result = validate(store, rejected.id).result
     assert str(result.status) == "rejected"
     with store.session() as session:
         row = repo.get_submission(session, rejected.id)
         assert row.state == SubmissionState.REJECTED
         assert row.finding_counts["error"] == result.counts()["error"] > 0
         assert repo.count_findings(session, rejected.id) == result.findings.num_rows
-    with store.session() as session:  # validating again replaces the findings instead of adding to them
-        fs.validate_submission(session, store.blobs(), rejected.id)
+    validate(store, rejected.id)  # validating again replaces the findings instead of adding to them
     with store.session() as session:
         assert repo.count_findings(session, rejected.id) == result.findings.num_rows
 
@@ -83,14 +91,13 @@ def test_accepted_stays_the_filing_of_record_until_a_newer_one_is_accepted(store
     ids = []
     for package in (generated.clean[0], generated.warned[0], generated.rejected[0]):
         submission = receive(store, package).submission
-        with store.session() as session:
-            fs.validate_submission(session, store.blobs(), submission.id)
+        validate(store, submission.id)
         ids.append(submission.id)
     with store.session() as session:
-        assert fs.filing_of_record(session, guarantor, generated.period).id == ids[0]
-        fs.confirm_submission(session, ids[1])  # the guarantor confirms its warnings
+        assert filing_of_record(session, guarantor, generated.period).id == ids[0]
+        confirm_submission(session, ids[1])  # the guarantor confirms its warnings
     with store.session() as session:
-        assert fs.filing_of_record(session, guarantor, generated.period).id == ids[1]
+        assert filing_of_record(session, guarantor, generated.period).id == ids[1]
         assert repo.get_submission(session, ids[0]).state == SubmissionState.ACCEPTED  # never overwritten
 
 
@@ -98,18 +105,17 @@ def test_late_filings(store, generated):
     on_time, rejected = generated.ids()[0], generated.ids()[1]
     for package in (generated.clean[0], generated.rejected[1]):
         submission = receive(store, package).submission
-        with store.session() as session:
-            fs.validate_submission(session, store.blobs(), submission.id)
-    deadline = fs.deadline_for(generated.period)
+        validate(store, submission.id)
+    deadline = deadline_for(generated.period)
     assert deadline.day == 15
-    with store.session() as session, pytest.raises(fs.DeadlineNotPassedError):
-        fs.detect_late_filings(session, generated.period, deadline, now=dt.datetime.combine(deadline, dt.time(23), BEIJING))
+    with store.session() as session, pytest.raises(DeadlineNotPassedError):
+        detect_late_filings(session, generated.period, deadline, now=dt.datetime.combine(deadline, dt.time(23), BEIJING))
     with store.session() as session:
-        late = fs.detect_late_filings(session, generated.period, deadline)
+        late = detect_late_filings(session, generated.period, deadline)
     assert rejected in late and on_time not in late
     assert sorted(late) == sorted(i for i in generated.ids() if i != on_time)
     with store.session() as session:  # idempotent
-        assert fs.detect_late_filings(session, generated.period, deadline) == late
+        assert detect_late_filings(session, generated.period, deadline) == late
         assert [x.institution_id for x in repo.list_late_filings(session, generated.period)] == sorted(late)
 
 
@@ -117,7 +123,7 @@ def test_registry_snapshot_matches_the_csv(store, generated):
     from connectors.registry import read_registry_csv
 
     with store.session() as session:
-        assert fs.registry_snapshot(session) == read_registry_csv(generated.registry_csv)
+        assert registry_snapshot(session) == read_registry_csv(generated.registry_csv)
 
 
 def test_manifest_guarantor_wins_over_the_hint(store, generated):

@@ -1,17 +1,23 @@
-"""Sensors: the landing folder → submissions → one validation run per submission; guarantor partitions.
+"""Sensors: the landing folder → submissions → runs planned from the store's state; guarantor partitions.
 
 ``intake_sensor`` is the single place that turns submissions into runs, whatever door they came
-through (landing folder, pull job, portal upload): each tick it picks up ready packages from the
-landing folder (recording each as a submission before anything else), then requests a run for every
-submission still ``received`` that has no run yet. One launcher means no two runs for one submission,
-even though Dagster's run keys are only unique per sensor.
+through (landing folder, pull job, portal upload, inline validation, confirmation): each tick it picks
+up ready packages from the landing folder (recording each as a submission before anything else), then
+asks the store what is left to do (``filings.lifecycle``) and requests a run for each submission that
+has none in progress. One launcher means no two runs for one submission, even though Dagster's run
+keys are only unique per sensor.
 """
 
 
+import datetime as dt
+
 from dagster import (
     AddDynamicPartitionsRequest,
+    AssetKey,
     DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
+    RunRecord,
     RunRequest,
     RunsFilter,
     SensorEvaluationContext,
@@ -22,7 +28,8 @@ from dagster import (
 
 from connectors.intake.landing import LandingState, scan_landing
 from connectors.intake.receive import is_uscc_shaped
-from pipelines.filing_service import receive_package
+from filings.intake import receive_package
+from filings.lifecycle import VALIDATION_LEASE, plan
 from pipelines.intake.triage import TriageConfig, triage_job
 from pipelines.jobs import filing_job
 from pipelines.partitions import (
@@ -36,10 +43,15 @@ from pipelines.partitions import (
 )
 from pipelines.resources import LandingResource, StoreResource
 from store import repository as repo
-from store.models import SubmissionSource, SubmissionState
+from store.models import SubmissionSource
 
 #: Runs requested per tick at most; the rest wait for the next tick (keeps ticks short at deadline peaks).
 MAX_RUNS_PER_TICK = 500
+#: Runs per submission (and per purpose) before it is left for an operator.
+MAX_ATTEMPTS = 3
+#: What an accepted submission still needs when it was accepted outside its filing run.
+DOWNSTREAM_OF_ACCEPTANCE = ("accepted_filing", "filing_results", "publication_outbox")
+FINISHED = frozenset({DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED})
 
 
 @sensor(
@@ -86,78 +98,60 @@ def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landin
 
 
 def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_RUNS_PER_TICK) -> tuple[list[RunRequest], set[str]]:
-    """A run request for every ``received`` submission without a run, one for every submission accepted
-    after its run (a guarantor confirmed its warnings in the portal: ``accepted_filing`` and what follows
-    must now materialize), and the guarantor partitions they need."""
+    """Runs for what the store says is left to do (``filings.lifecycle.plan``), whatever door a
+    submission came through and whatever was killed when: a submission to validate gets a filing run
+    (or a triage run when it cannot be a partition); an accepted one whose datasets are not written
+    (confirmed in the portal, validated inline, or whose run died) gets a run of ``accepted_filing`` and
+    what follows. A submission with a run in progress waits; one whose runs failed ``MAX_ATTEMPTS``
+    times is left for an operator (its runs' logs say why)."""
     with store.session() as session:
-        received = repo.list_submissions(session, state=SubmissionState.RECEIVED)
-        accepted = repo.list_submissions(session, state=SubmissionState.ACCEPTED)
-    confirmed = confirmed_after_their_run(instance, accepted)
-    if not received:
-        return confirmed[:limit], set()
-    ids = [str(s.id) for s in received]
-    launched = {
-        record.dagster_run.tags.get(SUBMISSION_TAG)
-        for record in instance.get_run_records(RunsFilter(tags={SUBMISSION_TAG: ids}))
-    }
+        todo = plan(session, limit=limit)
+    if not todo.to_validate and not todo.to_publish:
+        return [], set()
+    ids = [str(s.id) for s in (*todo.to_validate, *todo.to_publish)]
+    runs: dict[str, list[RunRecord]] = {}
+    for record in instance.get_run_records(RunsFilter(tags={SUBMISSION_TAG: ids})):
+        runs.setdefault(record.dagster_run.tags.get(SUBMISSION_TAG, ""), []).append(record)
     periods = partition_periods()
     known = set(instance.get_dynamic_partitions(GUARANTOR))
     requests: list[RunRequest] = []
     new_guarantors: set[str] = set()
-    for submission in received:
-        if str(submission.id) in launched:
+    for submission, downstream in [(s, False) for s in todo.to_validate] + [(s, True) for s in todo.to_publish]:
+        mine = runs.get(str(submission.id), [])
+        if any(_in_progress(r) for r in mine) or len(mine) >= MAX_ATTEMPTS or len(requests) >= limit:
             continue
-        if len(requests) >= limit:
-            break
-        tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence), SOURCE_TAG: str(submission.source)}
-        run_key = f"submission-{submission.id}"
+        tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence),
+                SOURCE_TAG: str(submission.source)}
+        run_key = f"{'publish' if downstream else 'submission'}-{submission.id}-{len(mine) + 1}"
         if partitionable(submission.institution_id, submission.period, periods):
-            requests.append(
-                RunRequest(
-                    run_key=run_key,
-                    job_name=filing_job.name,
-                    partition_key=filing_key(submission.period, submission.institution_id),
-                    tags=tags,
-                )
-            )
+            requests.append(RunRequest(
+                run_key=run_key,
+                job_name=filing_job.name,
+                partition_key=filing_key(submission.period, submission.institution_id),
+                asset_selection=[AssetKey(a) for a in DOWNSTREAM_OF_ACCEPTANCE] if downstream else None,
+                tags=tags,
+            ))
             if submission.institution_id not in known:
                 new_guarantors.add(submission.institution_id)
-        else:
-            requests.append(
-                RunRequest(
-                    run_key=run_key,
-                    job_name=triage_job.name,
-                    run_config={"ops": {"triage_submission": {"config": TriageConfig(submission_id=submission.id).model_dump()}}},
-                    tags=tags,
-                )
-            )
-    return (requests + confirmed)[: max(limit, len(requests))], new_guarantors
+        elif not downstream:
+            requests.append(RunRequest(
+                run_key=run_key,
+                job_name=triage_job.name,
+                run_config={"ops": {"triage_submission": {"config": TriageConfig(submission_id=submission.id).model_dump()}}},
+                tags=tags,
+            ))
+    return requests, new_guarantors
 
 
-def confirmed_after_their_run(instance: DagsterInstance, accepted: list) -> list[RunRequest]:
-    """Submissions accepted after their only filing run ended: confirmed since, so run them once more
-    (validation keeps its final record; ``accepted_filing`` now yields). The run key makes it once."""
-    if not accepted:
-        return []
-    records = instance.get_run_records(RunsFilter(tags={SUBMISSION_TAG: [str(s.id) for s in accepted]}))
-    runs: dict[str, list] = {}
-    for record in records:
-        runs.setdefault(record.dagster_run.tags.get(SUBMISSION_TAG), []).append(record)
-    requests = []
-    for submission in accepted:
-        mine = runs.get(str(submission.id), [])
-        if len(mine) != 1 or mine[0].end_time is None or submission.accepted_at is None:
-            continue
-        if submission.accepted_at.timestamp() <= mine[0].end_time:
-            continue  # accepted by that run itself
-        requests.append(RunRequest(
-            run_key=f"confirmed-{submission.id}",
-            job_name=filing_job.name,
-            partition_key=filing_key(submission.period, submission.institution_id),
-            tags={SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence),
-                  SOURCE_TAG: str(submission.source)},
-        ))
-    return requests
+def _in_progress(record: RunRecord) -> bool:
+    """A run not finished yet, unless it started longer ago than the validation lease (its process died
+    without Dagster noticing, e.g. ``danbao run`` killed)."""
+    if record.dagster_run.status in FINISHED:
+        return False
+    started = record.create_timestamp
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=dt.UTC)
+    return (dt.datetime.now(dt.UTC) - started) < VALIDATION_LEASE
 
 
 @sensor(

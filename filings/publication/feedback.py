@@ -21,7 +21,8 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.publish import pboc
-from connectors.publish.signing import INSTITUTION_HEADER, SIGNATURE_HEADER, SigningKeys, sign
+from connectors.publish.signing import SigningKeys
+from connectors.publish.transport import fetch_signed
 from store import outbox
 from store import repository as repo
 from store.blobs import BlobStore
@@ -57,11 +58,8 @@ def fetch_feedback(
         waiting = [(i.id, i.file_name, i.institution_id) for i in outbox.awaiting_feedback(session, institution_id)]
     for item_id, name, owner in waiting:
         path = f"/pboc/feedback/{pboc.feedback_name(name or '')}"
-        headers = {SIGNATURE_HEADER: sign(keys.key_for(owner), path.encode("utf-8"))}
-        if owner:
-            headers[INSTITUTION_HEADER] = owner
         try:
-            response = http.get(pboc_url.rstrip("/") + path, headers=headers, timeout=timeout)
+            response = fetch_signed(http, keys.key_for(owner), pboc_url, path, owner, timeout)
         except requests.RequestException as exc:
             summary.errors.append(f"{name}: {type(exc).__name__}")
             continue

@@ -9,27 +9,26 @@ for feedback can go out in the same run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.publish import enqueue as q
-from connectors.publish.feedback import FeedbackSummary, fetch_feedback
-from connectors.publish.inputs import FilingForPublication, from_store
-from connectors.publish.sender import DeliverySummary, SenderConfig, deliver_due
 from connectors.publish.signing import SigningKeys
+from filings.lifecycle import settle_published
+from filings.publication import enqueue as q
+from filings.publication.delivery import DeliverySummary, SenderConfig, deliver_due
+from filings.publication.feedback import FeedbackSummary, fetch_feedback
+from filings.publication.inputs import Loader
+from filings.record import filings_of_record
 from store import outbox
-from store import repository as repo
 from store.blobs import BlobStore
-from store.models import OutboxItem, OutboxKind, Submission
+from store.models import OutboxItem, OutboxKind
 from store.registry import registry_snapshot
-from validations.context import Institution
 
 log = logging.getLogger("danbao.publish")
-Loader = Callable[[BlobStore, Submission, dict[str, Institution]], FilingForPublication]
 
 
 @dataclass
@@ -49,23 +48,11 @@ class PublishResult:
     rounds: list[PeriodOutcome] = field(default_factory=list)
     delivery: DeliverySummary = field(default_factory=DeliverySummary)
     feedback: FeedbackSummary = field(default_factory=FeedbackSummary)
+    published: list[int] = field(default_factory=list)  # submissions that reached ``published``
 
     @property
     def last(self) -> PeriodOutcome | None:
         return self.rounds[-1] if self.rounds else None
-
-
-def filings_of_record(session: Session, period: str, institution_ids: Iterable[str] | None = None) -> list[Submission]:
-    """Each guarantor's filing of record for the period (accepted or published, highest sequence)."""
-    wanted = set(institution_ids) if institution_ids else None
-    latest: dict[str, Submission] = {}
-    for submission in repo.list_submissions(session, period=period):
-        if submission.state not in repo.ACCEPTED_STATES:
-            continue
-        if wanted is not None and submission.institution_id not in wanted:
-            continue
-        latest[submission.institution_id] = submission  # listed by sequence: the last one wins
-    return [latest[k] for k in sorted(latest)]
 
 
 def enqueue_period(
@@ -74,7 +61,7 @@ def enqueue_period(
     period: str,
     *,
     institution_ids: Iterable[str] | None = None,
-    load: Loader = from_store,
+    load: Loader,
 ) -> PeriodOutcome:
     """Queue each filing of record's feed and report (one transaction per filing), then the summary."""
     result = PeriodOutcome(period)
@@ -126,7 +113,7 @@ def publish_period(
     institution_ids: Iterable[str] | None = None,
     enqueue: bool = True,
     deliver: bool = True,
-    load: Loader = from_store,
+    load: Loader,
 ) -> PublishResult:
     result = PublishResult(period)
     ids = list(institution_ids) if institution_ids else None
@@ -144,7 +131,8 @@ def publish_period(
         _add_feedback(result.feedback, feedback)
         if not (enqueue and feedback.settled_feeds and result.rounds and result.rounds[-1].held()):
             break
-    with session_factory() as session:
+    with session_factory() as session, session.begin():
+        result.published = settle_published(session, period)
         counts = outbox.state_counts(session)
     result.delivery.open = counts.get("pending", 0) + counts.get("sending", 0)
     return result

@@ -1,0 +1,168 @@
+"""The one writer of versioned, write-once Parquet: the table archive and the published datasets both
+keep their partitions with it.
+
+A partition is a folder; each version of it is ``v=NNNN/`` holding one ``<table>.parquet`` per table
+and ``_manifest.json``, written last, so a version without its manifest is incomplete and never read.
+A version is written once: writing a version that exists raises ``VersionExistsError``, and a new
+version is claimed by creating its folder exclusively, so two writers never share one. Files of a
+local version are made read-only. Nothing is ever replaced: a correction is the next version.
+
+Any fsspec URL works (``universal_pathlib``); on object stores, where a folder cannot be claimed,
+one writer per partition is the caller's guarantee (Dagster runs one step per partition at a time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from upath import UPath
+
+MANIFEST = "_manifest.json"
+PARQUET = ".parquet"
+_VERSION = re.compile(r"^v=(\d{4,})$")
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+
+
+class VersionExistsError(FileExistsError):
+    """A write-once version is already there."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One complete version of a partition: where it is, its manifest, and its tables' digests."""
+
+    partition: str
+    number: int
+    path: UPath
+    meta: dict[str, Any] = field(default_factory=dict)  # what the writer was given
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # name → {"rows", "sha256"}
+
+    def rows(self, name: str) -> int:
+        return int(self.tables[name]["rows"])
+
+    def sha256(self, name: str) -> str:
+        return str(self.tables[name]["sha256"])
+
+
+def version_dir(number: int) -> str:
+    return f"v={number:04d}"
+
+
+class VersionedParquet:
+    """Versioned partitions under ``root`` (a folder or any fsspec URL)."""
+
+    def __init__(self, root: str | Path | UPath) -> None:
+        self.root = root if isinstance(root, UPath) else UPath(str(root))
+
+    def path(self, partition: str) -> UPath:
+        return self.root / partition if partition else self.root
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def versions(self, partition: str) -> list[Version]:
+        """Complete versions of ``partition``, oldest first."""
+        base = self.path(partition)
+        if not base.is_dir():
+            return []
+        found = []
+        for child in base.iterdir():
+            match = _VERSION.match(child.name)
+            if match and (child / MANIFEST).exists():
+                found.append(self._version(partition, int(match.group(1)), child))
+        return sorted(found, key=lambda v: v.number)
+
+    def version(self, partition: str, number: int) -> Version | None:
+        target = self.path(partition) / version_dir(number)
+        return self._version(partition, number, target) if (target / MANIFEST).exists() else None
+
+    def latest(self, partition: str) -> Version | None:
+        versions = self.versions(partition)
+        return versions[-1] if versions else None
+
+    def read(self, version: Version, tables: list[str] | None = None) -> dict[str, pa.Table]:
+        """The tables of ``version`` (``tables`` limits which are loaded)."""
+        wanted = list(version.tables) if tables is None else [n for n in version.tables if n in tables]
+        loaded = {}
+        for name in wanted:
+            with (version.path / f"{name}{PARQUET}").open("rb") as handle:
+                loaded[name] = pq.read_table(handle)
+        return loaded
+
+    @staticmethod
+    def _version(partition: str, number: int, path: UPath) -> Version:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        return Version(partition, number, path, manifest.get("meta", {}), manifest.get("tables", {}))
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def write(self, partition: str, tables: Mapping[str, pa.Table], meta: Mapping[str, Any] | None = None, *,
+              number: int | None = None, unless_same: bool = False) -> Version:
+        """Write ``tables`` and ``meta`` as version ``number`` of ``partition`` (default: the next one).
+
+        ``unless_same``: when the latest version holds exactly these tables (same Parquet bytes), write
+        nothing and return it, so that publishing the same content again is idempotent.
+        """
+        for name in tables:
+            if not _TABLE_NAME.match(name):
+                raise ValueError(f"not a table name: {name!r}")
+        encoded = {name: _parquet(table) for name, table in tables.items()}
+        digests = {name: {"rows": tables[name].num_rows, "sha256": hashlib.sha256(data).hexdigest()}
+                   for name, data in encoded.items()}
+        base = self.path(partition)
+        if unless_same and number is None:
+            latest = self.latest(partition)
+            if latest is not None and latest.tables == digests:
+                return latest
+        base.mkdir(parents=True, exist_ok=True)
+        target, number = self._claim(base, number)
+        for name, data in encoded.items():
+            with (target / f"{name}{PARQUET}").open("wb") as handle:
+                handle.write(data)
+        manifest = {"partition": partition, "version": number, "tables": digests, "meta": dict(meta or {}),
+                    "created_at": dt.datetime.now(dt.UTC).isoformat()}
+        (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, default=str, indent=1),
+                                       encoding="utf-8")
+        _read_only(target)
+        return Version(partition, number, target, dict(meta or {}), digests)
+
+    def _claim(self, base: UPath, number: int | None) -> tuple[UPath, int]:
+        """Create the version's folder exclusively; the next free number when none is asked for."""
+        if number is not None:
+            target = base / version_dir(number)
+            if (target / MANIFEST).exists():
+                raise VersionExistsError(f"{target} exists and is write-once")
+            target.mkdir(parents=True, exist_ok=True)  # a crash left it incomplete: completed now
+            return target, number
+        existing = [int(m.group(1)) for c in base.iterdir() if (m := _VERSION.match(c.name))]
+        number = max(existing, default=0) + 1
+        while True:
+            target = base / version_dir(number)
+            try:
+                target.mkdir(parents=False, exist_ok=False)
+                return target, number
+            except FileExistsError:
+                number += 1
+
+
+def _parquet(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def _read_only(target: UPath) -> None:
+    """Local files of a version become read-only (object stores have no such mode)."""
+    if getattr(target, "protocol", "") not in ("", "file", "local"):
+        return
+    for child in Path(target.path).iterdir():
+        child.chmod(0o444)
