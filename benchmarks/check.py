@@ -1,4 +1,4 @@
-"""Benchmark of `danbao check` (issue 2): a 1,000,000-row UTF-8 CSV package.
+"""Benchmark of `danbao check`: a 1,000,000-row UTF-8 CSV package.
 
 Prints (each timing the median of --repeat runs, 3 by default): wall time and peak RSS of `danbao check --json`; the time pyarrow alone takes to
 parse the same CSV; the time a plain GX 1.x pandas run of the same SCH expectations takes.

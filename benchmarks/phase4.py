@@ -1,4 +1,4 @@
-"""Benchmark of phase 4 (issue 4): on a 1,000,000-row filing, the time of phases 1–3 and of phase 4 in
+"""Benchmark of phase 4: on a 1,000,000-row filing, the time of phases 1–3 and of phase 4 in
 one process (target: phase 4 adds no more than phases 1–3), with peak RSS; then the per-period roll-up
 over 1,000 guarantors (each a real 100-row filing through the engine).
 

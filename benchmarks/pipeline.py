@@ -1,4 +1,4 @@
-"""Benchmark of the Dagster pipeline (issue 3): from a package landing to its validation result, through
+"""Benchmark of the Dagster pipeline: from a package landing to its validation result, through
 the intake sensor and ``filing_job``, on a persistent Dagster instance.
 
 1. one package of ``--rows`` (10,000) guarantee rows;

@@ -1,4 +1,4 @@
-"""Benchmark of publication (issue 5): credit-feed generation and delivery throughput.
+"""Benchmark of publication: credit-feed generation and delivery throughput.
 
 1. Feed generation for a period of --guarantors guarantors × --rows guarantees (default 1,000 × 10,000):
    per guarantor, the first feed (every account new: diff, 440 and 230 files, Parquet state) and the

@@ -4,8 +4,9 @@
 Loading it imports the domains and builds definitions; it opens no file, database or socket (resources
 resolve their environment variables and paths at run time) and does not import Great Expectations.
 
-Domains, each a package: ``intake`` (landing folder, pull, triage), ``validation`` (phases 1–3, the
-accepted filing, late filings), ``prudential`` (issue 4) and ``publication`` (issue 5), which plug in
+Domains, each a package: ``intake`` (landing folder, pull, triage), ``lifecycle`` (the sensor that plans
+runs from the store's state), ``validation`` (the one validation, the
+accepted filing, late filings), ``prudential`` and ``publication``, which plug in
 through their ``FILING_ASSETS``/``PERIOD_ASSETS`` lists (see ``pipelines.jobs``).
 """
 

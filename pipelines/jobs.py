@@ -24,7 +24,11 @@ filing_job = define_asset_job(
     selection=AssetSelection.assets(*FILING_ASSETS),
     executor_def=in_process_executor,
     tags={JOB_TAG: "filing"},
-    description="Validate one submission: received package → parsed tables → validation result (phase checks) → accepted filing.",
+    description=(
+        "One submission: received package → validation result (phases 1–4 once; blocking phase checks) → accepted "
+        "filing → its datasets and its queued PBOC/CBRC deliveries. Runs of only the last three take a submission "
+        "accepted outside its run (confirmed, or validated inline) the rest of the way."
+    ),
 )
 
 period_job = define_asset_job(
@@ -32,5 +36,5 @@ period_job = define_asset_job(
     selection=AssetSelection.assets(*PERIOD_ASSETS),
     executor_def=in_process_executor,
     tags={JOB_TAG: "period"},
-    description="A period's roll-ups across guarantors (late filings now; indicators, grades and publication later).",
+    description="A period across guarantors: late filings, every guarantor's grade (late filers D), the discipline list, the district roll-up.",
 )

@@ -110,6 +110,8 @@ class InProcessRunner:
         launched = []
         for request in requests:
             job = self.defs.resolve_job_def(request.job_name or "")
+            if request.asset_selection:  # e.g. an accepted submission's datasets and deliveries only
+                job = job.get_subset(asset_selection=set(request.asset_selection))
             started = time.perf_counter()
             result = job.execute_in_process(
                 run_config=self._config(request.run_config),

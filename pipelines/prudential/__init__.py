@@ -1,4 +1,4 @@
-"""Phase 4 (issue 4): prudential indicators, PRU/NEG/POL/SUB findings, grades and subsidies.
+"""Phase 4: prudential indicators, PRU/NEG/POL/SUB findings, grades and subsidies.
 
 The seam: add assets to the two lists and they join the graph and its jobs.
 

@@ -1,4 +1,4 @@
-"""Publication (issue 5): the PBOC credit-information feed and the CBRC supervisory report, queued per
+"""Publication: the PBOC credit-information feed and the CBRC supervisory report, queued per
 filing in the outbox and delivered per period (``delivery_job``) exactly once.
 
 Per-filing assets are in ``FILING_ASSETS`` (they join ``filing_job``); ``deliveries`` has its own job

@@ -15,7 +15,7 @@ from dagster import AssetCheckKey, AssetKey, DynamicPartitionsDefinition, MultiP
 from pipelines.definitions import defs
 
 ROOT = Path(__file__).resolve().parents[2]
-FILING_ASSETS = {"received_package", "parsed_tables", "validation_result", "accepted_filing", "filing_results",
+FILING_ASSETS = {"received_package", "validation_result", "accepted_filing", "filing_results",
                  "publication_outbox"}
 PERIOD_ASSETS = {"late_filings", "period_grades", "discipline", "district_rollup", "deliveries"}
 PHASE_CHECKS = {"phase_1_format", "phase_2_schema", "phase_3_consistency"}
@@ -27,11 +27,11 @@ def test_asset_graph_keys_checks_and_lineage():
     assert graph.asset_check_keys == {AssetCheckKey(AssetKey("validation_result"), name) for name in PHASE_CHECKS}
     for name in PHASE_CHECKS:
         assert graph.get(AssetCheckKey(AssetKey("validation_result"), name)).blocking
-    chain = ["received_package", "parsed_tables", "validation_result", "accepted_filing", "filing_results"]
+    chain = ["received_package", "validation_result", "accepted_filing", "filing_results"]
     for upstream, downstream in itertools.pairwise(chain):
         assert AssetKey(upstream) in graph.get(AssetKey(downstream)).parent_keys
     assert AssetKey("accepted_filing") in graph.get(AssetKey("late_filings")).parent_keys
-    # issue 4: the period's grades read every filing's results and the late filers
+    # the period's grades read every filing's results and the late filers
     assert {AssetKey("filing_results"), AssetKey("late_filings")} <= graph.get(AssetKey("period_grades")).parent_keys
     for name in ("discipline", "district_rollup"):
         assert AssetKey("period_grades") in graph.get(AssetKey(name)).parent_keys
@@ -96,3 +96,45 @@ def test_loading_does_no_io_and_keeps_great_expectations_out(tmp_path):
     assert report["assets"] == len(FILING_ASSETS | PERIOD_ASSETS)
     assert (report["pull_cron"], report["late_cron"]) == ("0 8 1-20 * *", "30 0 21 * *")  # the configured deadline
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no DANBAO_HOME, no DAGSTER_HOME created
+
+
+SNAPSHOT = Path(__file__).with_name("definitions.snapshot.json")
+
+
+def definitions_snapshot() -> dict:
+    """The shape of the code location: asset keys with their group, partitions, parents, checks and
+    descriptions; jobs with their selection and description; schedules and sensors."""
+    graph = defs.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "partitions": type(node.partitions_def).__name__ if node.partitions_def else None,
+            "parents": sorted(k.to_user_string() for k in node.parent_keys),
+            "checks": sorted(c.name for c in graph.asset_check_keys if c.asset_key == key),
+            "description": node.description,
+        }
+    jobs = {}
+    for job in sorted(defs.resolve_all_job_defs(), key=lambda j: j.name):
+        if job.name.startswith("__"):
+            continue
+        selected = job.asset_layer.selected_asset_keys if job.asset_layer else set()
+        jobs[job.name] = {"assets": sorted(k.to_user_string() for k in selected), "description": job.description}
+    return {
+        "assets": assets,
+        "jobs": jobs,
+        "schedules": {s.name: {"cron": s.cron_schedule, "timezone": s.execution_timezone, "job": s.job_name,
+                               "description": s.description} for s in sorted(defs.schedules, key=lambda s: s.name)},
+        "sensors": {s.name: {"jobs": sorted(j.name for j in s.jobs) if s.has_jobs else [],
+                             "description": s.description} for s in sorted(defs.sensors, key=lambda s: s.name)},
+    }
+
+
+def test_definitions_match_their_snapshot():
+    """A change to the asset graph, a check, a job, a schedule or a sensor (or a description) is a
+    reviewed change of tests/pipelines/definitions.snapshot.json: ``DANBAO_UPDATE_SNAPSHOT=1`` rewrites it."""
+    current = definitions_snapshot()
+    if os.environ.get("DANBAO_UPDATE_SNAPSHOT") == "1":
+        SNAPSHOT.write_text(json.dumps(current, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    assert current == json.loads(SNAPSHOT.read_text(encoding="utf-8"))

@@ -10,7 +10,7 @@ from store import repository as repo
 from store.models import SubmissionSource, SubmissionState
 from tests.pipelines.helpers import archive, check_results, materialized_in_run, with_manifest
 
-FILING_ASSETS = ["accepted_filing", "filing_results", "parsed_tables", "publication_outbox", "received_package",
+FILING_ASSETS = ["accepted_filing", "filing_results", "publication_outbox", "received_package",
                  "validation_result"]
 PHASES = {"phase_1_format", "phase_2_schema", "phase_3_consistency"}
 
@@ -53,14 +53,14 @@ def test_a_rejected_filing_blocks_everything_downstream(pipeline, generated):
     [run] = pipeline.runner.intake(settle_seconds=0)
 
     assert not run.success  # the blocking checks fail the run
-    assert materialized_in_run(pipeline.instance, run.run_id) == ["parsed_tables", "received_package", "validation_result"]
+    assert materialized_in_run(pipeline.instance, run.run_id) == ["received_package", "validation_result"]
     assert check_results(pipeline.instance, run.run_id) == {
         "phase_1_format": True, "phase_2_schema": False, "phase_3_consistency": False,
     }
     assert pipeline.materialized("accepted_filing", filing_key(generated.period, guarantor)) == 0
     [submission] = pipeline.submissions()
     assert submission.state == SubmissionState.REJECTED and submission.finding_counts["error"] > 0
-    result = archive(pipeline.home).latest(archive(pipeline.home).partition_dir("validation_result", generated.period, guarantor))
+    result = archive(pipeline.home).latest(archive(pipeline.home).partition("validation_result", generated.period, guarantor))
     assert result.meta["status"] == "rejected"
     assert set(result.tables["findings"]["rule_id"].to_pylist()) == {"SCH-003"}
     assert "guarantees" not in result.tables  # no typed tables from a rejected filing
@@ -80,7 +80,7 @@ def test_resubmission_replaces_the_accepted_filing_only_once_accepted(pipeline, 
     assert first.success
     warned = resubmit(generated.warned[0], "v2.zip")  # warnings only: needs confirmation
     assert warned.success
-    assert materialized_in_run(pipeline.instance, warned.run_id) == ["parsed_tables", "received_package", "validation_result"]
+    assert materialized_in_run(pipeline.instance, warned.run_id) == ["received_package", "validation_result"]
     assert store_archive.accepted(generated.period, guarantor).meta["sequence"] == 1
     rejected = resubmit(generated.rejected[0], "v3.zip")
     assert not rejected.success
@@ -91,10 +91,10 @@ def test_resubmission_replaces_the_accepted_filing_only_once_accepted(pipeline, 
     states = [(s.sequence, s.state) for s in pipeline.submissions(institution_id=guarantor)]
     assert states == [(1, SubmissionState.ACCEPTED), (2, SubmissionState.NEEDS_CONFIRMATION),
                       (3, SubmissionState.REJECTED), (4, SubmissionState.ACCEPTED)]
-    directory = store_archive.partition_dir("accepted_filing", generated.period, guarantor)
+    directory = store_archive.partition("accepted_filing", generated.period, guarantor)
     assert store_archive.versions(directory) == [1, 4]  # the first accepted version is still there
     assert store_archive.accepted(generated.period, guarantor).meta["sequence"] == 4
-    validation_dir = store_archive.partition_dir("validation_result", generated.period, guarantor)
+    validation_dir = store_archive.partition("validation_result", generated.period, guarantor)
     assert store_archive.versions(validation_dir) == [1, 2, 3, 4]  # one per submission, none overwritten
 
 
@@ -122,14 +122,14 @@ def test_the_table_archive_can_be_any_fsspec_url(danbao_env, generated):
     from dagster import DagsterInstance
 
     from connectors.archive import FilingArchive
-    from pipelines.io_managers import FilingIOManagerFactory
+    from pipelines.io_managers import FilingIOManager
     from pipelines.resources import ArchiveResource
     from tests.pipelines.conftest import make_pipeline
 
     url = f"memory://danbao-{danbao_env.parent.name}/tables"
     archive_resource = ArchiveResource(url=url)
     pipeline = make_pipeline(danbao_env, DagsterInstance.ephemeral(), generated.registry_csv, archive=archive_resource,
-                             filing_io_manager=FilingIOManagerFactory(archive=archive_resource))
+                             filing_io_manager=FilingIOManager(archive=archive_resource))
     pipeline.drop(generated.clean[3])
     [run] = pipeline.runner.intake(settle_seconds=0)
     assert run.success
@@ -179,7 +179,7 @@ def test_biz_010_compares_with_the_previous_periods_accepted_filing(pipeline, ge
     assert len(pipeline.runner.intake(settle_seconds=0)) == 1
 
     store_archive = archive(pipeline.home)
-    result = store_archive.latest(store_archive.partition_dir("validation_result", generated.period, guarantor))
+    result = store_archive.latest(store_archive.partition("validation_result", generated.period, guarantor))
     assert result.meta["previous_accepted"] == f"{before}#1"
     previous = store_archive.accepted(before, guarantor).tables["guarantees"]
     expected = validate(read_package(generated.clean[0]), read_registry_csv(generated.registry_csv),

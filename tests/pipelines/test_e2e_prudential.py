@@ -1,4 +1,4 @@
-"""End to end, issue 4: accepted filings publish their indicators, findings, grade, subsidies and ledger as
+"""End to end, accepted filings publish their indicators, findings, grade, subsidies and ledger as
 versioned datasets; the period job grades every guarantor (late filers D), lists D-twice guarantors for
 joint discipline, and rolls the district up."""
 
@@ -55,7 +55,7 @@ def test_filings_publish_datasets_and_the_period_grades_everyone(pipeline, gener
     assert sorted(listed["institution_id"].to_pylist()) == sorted(ids[2:])
     assert set(listed["previous_period"].to_pylist()) == {previous}
 
-    rollup = archive(pipeline.home).latest(archive(pipeline.home).partition_dir("district_rollup", period))
+    rollup = archive(pipeline.home).latest(archive(pipeline.home).partition("district_rollup", period))
     assert rollup.meta["grade_distribution"]["D"] == 2
     assert rollup.meta["guarantors"] == 2  # two published indicator rows
 

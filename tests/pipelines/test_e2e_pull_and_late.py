@@ -106,7 +106,7 @@ def test_late_filing_schedule_records_guarantors_without_an_accepted_filing(pipe
     with pipeline.store.session() as session:
         recorded = [(x.institution_id, x.deadline) for x in repo.list_late_filings(session, period)]
     assert recorded == [(i, deadline) for i in sorted(ids[1:])]
-    late = archive(pipeline.home).latest(archive(pipeline.home).partition_dir("late_filings", period))
+    late = archive(pipeline.home).latest(archive(pipeline.home).partition("late_filings", period))
     assert sorted(late.tables["late_filings"]["institution_id"].to_pylist()) == sorted(ids[1:])
 
 

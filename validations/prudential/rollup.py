@@ -1,4 +1,4 @@
-"""Per-period roll-ups across guarantors (issue 4 §6): district totals against the 75% target, the
+"""Per-period roll-ups across guarantors: district totals against the 75% target, the
 subsidy total by program, and the grade distribution, computed column-wise over the period's indicators.
 
 The district share is households over households (Σ small-micro-and-三农 households / Σ in-district

@@ -1,5 +1,5 @@
-"""Migration 0002 on each backend: the chain to head creates exactly the models' schema (0002's tables
-and constraint names included), and 0002 downgrades to 0001 and upgrades again on its own."""
+"""The migrations on each backend: one head; the chain to head creates exactly the models' schema; every
+revision downgrades and upgrades again."""
 
 from __future__ import annotations
 
@@ -44,5 +44,33 @@ def test_0002_matches_the_models_and_downgrades(empty_url: str) -> None:
             assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
         assert set(inspect(engine).get_table_names()) >= TABLES
         migrate(engine)
+    finally:
+        engine.dispose()
+
+
+def test_one_head_and_every_revision_downgrades_and_upgrades(empty_url: str) -> None:
+    """A single head, and each revision, on each backend, downgrades to the one before and upgrades
+    again, ending with the models' schema."""
+    from alembic.script import ScriptDirectory
+
+    config = alembic_config()
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1
+    revisions = [r.revision for r in reversed(list(script.walk_revisions()))]
+    assert revisions[0] == "0001" and len(revisions) >= 4
+    engine = make_engine(empty_url)
+    try:
+        for revision in revisions:
+            migrate(engine, revision)
+        for previous in reversed(["base", *revisions[:-1]]):
+            with engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.downgrade(config, previous)
+        assert "submissions" not in inspect(engine).get_table_names()
+        migrate(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == revisions[-1]
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
