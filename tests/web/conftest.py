@@ -178,9 +178,12 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
     return Published(base / "datasets", registry_csv, ids, late)
 
 
-def _publish(store: DatasetStore, result, submission_id: int) -> None:
-    institution_id, period = result.institution_id, result.period
-    graded = result.extras["grade"]
+def _publish(store: DatasetStore, checked, submission_id: int) -> None:
+    from validations.results import AcceptedFiling
+
+    institution_id, period = checked.institution_id, checked.period
+    result = AcceptedFiling.of(checked, submission_id=submission_id, sequence=1, period=period, accepted_at=None)
+    graded = result.grade
     tables = {
         "indicators": indicators_table(result, submission_id, PSEUDONYM_KEY),
         "findings": findings_table(result, submission_id, PSEUDONYM_KEY),
