@@ -73,16 +73,18 @@ async def login(request: Request) -> Response:
     set_principal(request, principal)
     note(request, "login")
     response = RedirectResponse(_home_for(principal), status_code=303)
-    start_session(request, response, token)
+    await run_in_threadpool(start_session, request, response, token)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """End the session on the server, not only in this browser: a copy of the cookie is dead too."""
     form = await request.form(max_files=0, max_fields=4)
     check_csrf(request, form.get(CSRF_FIELD))
     response = RedirectResponse("/login", status_code=303)
-    end_session(response)
+    token_id = await run_in_threadpool(end_session, request, response)
+    note(request, "logout" if token_id is not None else "logout_without_session", session_token_id=token_id)
     return response
 
 
