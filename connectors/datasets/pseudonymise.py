@@ -17,6 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from store.config import private_dir
+
 PREFIX = "ric:"
 RIC_SHAPE = r"^[0-9]{17}[0-9Xx]$"
 
@@ -27,8 +29,8 @@ class MissingKeyError(RuntimeError):
 
 def pseudonym_key(local_key_file: Path | None = None) -> bytes:
     """The pseudonymisation key: ``DANBAO_PSEUDONYM_KEY`` (production), else, for the embedded local
-    setup only, a random key kept in ``local_key_file`` (created once, mode 0600, under DANBAO_HOME,
-    never in the repository). With neither, publishing refuses to run."""
+    setup only, a random key kept in ``local_key_file`` (created once, mode 0600 in a 0700 folder, under
+    DANBAO_HOME, never in the repository). With neither, publishing refuses to run."""
     key = os.environ.get("DANBAO_PSEUDONYM_KEY", "")
     if key:
         if len(key) < 16:
@@ -37,8 +39,9 @@ def pseudonym_key(local_key_file: Path | None = None) -> bytes:
     if local_key_file is None:
         raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be set to publish datasets")
     if not local_key_file.exists():
-        local_key_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(local_key_file.parent)
         fd = os.open(local_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(fd, 0o600)  # whatever the umask
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return local_key_file.read_text().strip().encode()
