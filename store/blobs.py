@@ -2,7 +2,8 @@
 
 "Nothing filed is ever deleted or overwritten" (filing-template.md §1): a blob's key is the SHA-256 of
 its bytes, a blob is published by hard-linking a finished temporary file into place (which fails,
-rather than replaces, if the key exists), and published files are read-only.
+rather than replaces, if the key exists), and published files are read-only (0400, in 0700
+directories: a package holds resident ID numbers, so only the store's owner reads it).
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from store.config import danbao_home
+from store.config import danbao_home, private_dir
 
 _KEY = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{64})")
 _CHUNK = 1 << 20
 # Marks a folder index so that it can be told from a filed blob that happens to be JSON.
 _FOLDER_FORMAT = "danbao.folder/1"
+#: Blobs are read-only, and readable by the store's owner only (directories are 0700, store.config).
+BLOB_MODE = 0o400
 _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
 
@@ -43,8 +46,7 @@ class BlobStore:
     """Blobs under ``root`` (default ``$DANBAO_HOME/blobs``), keyed ``sha256/ab/<hex>``."""
 
     def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root is not None else danbao_home() / "blobs"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(Path(root) if root is not None else danbao_home() / "blobs")
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -105,8 +107,8 @@ class BlobStore:
             if final.exists():
                 self._check_existing(key, final, size)
                 return key
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, 0o444)  # read-only from the moment it is visible under its key
+            private_dir(final.parent)
+            os.chmod(tmp, BLOB_MODE)  # read-only from the moment it is visible under its key
             try:
                 os.link(tmp, final)  # atomic, and never replaces an existing file
             except FileExistsError:

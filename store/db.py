@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.config import danbao_home
+from store.config import danbao_home, private_dir, private_file
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -62,7 +62,7 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     if backend == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_files(Path(database).expanduser())
         connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, **kwargs.pop("connect_args", {})}
         engine = create_engine(parsed, connect_args=connect_args, **kwargs)
         _install_sqlite_hooks(engine)
@@ -70,6 +70,18 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     if backend == "postgresql":
         kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, **kwargs)
+
+
+def _private_sqlite_files(database: Path) -> None:
+    """The SQLite store readable by its owner only: the file is created 0600 before SQLite opens it
+    (SQLite would make it 0644 less the umask), and SQLite gives its WAL, shared-memory and journal
+    files the database file's mode. Existing files with looser modes are tightened."""
+    private_dir(database.parent)
+    private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sibling = database.with_name(database.name + suffix)
+        if sibling.exists():
+            private_file(sibling)
 
 
 def _install_sqlite_hooks(engine: Engine) -> None:

@@ -377,6 +377,23 @@ class ApiToken(Base):
         return f"ApiToken({self.id}, {self.prefix!r}, {self.role!s}, {self.institution_id!r})"
 
 
+class PortalSession(Base):
+    """A browser session, opened when a token is exchanged at the login form. The cookie carries a
+    random session id (signed); only its SHA-256 is stored, like a token's secret. Logging out ends the
+    session here, so a copy of the cookie taken before stops working at once; revoking the token ends
+    all of its sessions (every request checks the token too)."""
+
+    __tablename__ = "portal_sessions"
+    __table_args__ = (sa.UniqueConstraint("session_hash"), sa.Index(None, "token_id"))
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    session_hash: Mapped[str] = mapped_column(sa.String(64))  # SHA-256 hex of the cookie's session id
+    token_id: Mapped[int] = mapped_column(sa.ForeignKey("api_tokens.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    ended_at: Mapped[dt.datetime | None] = mapped_column()  # logged out
+
+
 class WarningConfirmation(Base):
     """A guarantor's written justification for a warning: one finding (``finding_id``), or every
     warning of ``rule_id`` in the submission (``finding_id`` null). ``finding_id`` has no foreign key

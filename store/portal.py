@@ -22,6 +22,7 @@ from store.models import (
     AuditEvent,
     Finding,
     Institution,
+    PortalSession,
     TokenRole,
     WarningConfirmation,
     utcnow,
@@ -120,6 +121,48 @@ def token_problem(token: ApiToken | None, now: dt.datetime | None = None) -> str
     if token.expires_at is not None and token.expires_at <= (now or utcnow()):
         return "expired"
     return None
+
+
+# -- browser sessions -----------------------------------------------------------------------------
+
+
+def open_session(session: Session, token_id: int, lifetime: dt.timedelta) -> tuple[PortalSession, str]:
+    """A new browser session for ``token_id``; returns it and its session id (for the cookie), of which
+    only the SHA-256 is stored."""
+    session_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = PortalSession(session_hash=hash_secret(session_id), token_id=token_id, created_at=now,
+                        expires_at=now + lifetime)
+    session.add(row)
+    session.flush()
+    return row, session_id
+
+
+def find_session(session: Session, session_id: str) -> PortalSession | None:
+    if not session_id or len(session_id) > 512:
+        return None
+    return session.scalars(select(PortalSession).where(PortalSession.session_hash == hash_secret(session_id))).first()
+
+
+def session_problem(row: PortalSession | None, token_id: int, now: dt.datetime | None = None) -> str | None:
+    """Why a browser session may not be used (``unknown``, ``ended``, ``expired``), or None when it may.
+    A session is ``unknown`` too when it belongs to another token than the cookie names."""
+    if row is None or row.token_id != token_id:
+        return "unknown"
+    if row.ended_at is not None:
+        return "ended"
+    if row.expires_at <= (now or utcnow()):
+        return "expired"
+    return None
+
+
+def close_session(session: Session, session_id: str) -> PortalSession | None:
+    """End a browser session (logout); idempotent: the first end time is kept."""
+    row = find_session(session, session_id)
+    if row is not None and row.ended_at is None:
+        row.ended_at = utcnow()
+        session.flush()
+    return row
 
 
 # -- findings with their ids ----------------------------------------------------------------------

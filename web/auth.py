@@ -5,8 +5,9 @@ Tokens are random secrets stored as SHA-256 hashes (``store.portal``), with a ro
 regulator, admin), a guarantor for guarantor tokens, an expiry and a revocation time. Every request
 looks its token up again, so revoking a token ends its browser sessions too.
 
-The session cookie holds only the token's id, signed (itsdangerous) and timed; it is HttpOnly and
-SameSite=Strict. HTML forms carry a CSRF token: an HMAC, under the server's secret, of a random value
+The session cookie holds only the token's id and a random session id, signed (itsdangerous) and timed;
+it is HttpOnly and SameSite=Strict. The session is also kept in the store (``portal_sessions``, the
+session id hashed): logging out ends it there, so a copy of the cookie taken before no longer works. HTML forms carry a CSRF token: an HMAC, under the server's secret, of a random value
 held in a second HttpOnly cookie (the signed double-submit pattern), so a page on another site can
 neither read nor forge it. JSON writes need a Bearer header, which a browser never adds on its own, so
 they need no CSRF token.
@@ -14,6 +15,7 @@ they need no CSRF token.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -115,14 +117,21 @@ def _from_session(request: Request, cookie: str) -> Principal:
     max_age = portal_of(request).settings.session_max_age_s
     try:
         data = _serializer(request).loads(cookie, max_age=max_age)
-        token_id = int(data["t"])
+        token_id, session_id = int(data["t"]), data["s"]
+        if not isinstance(session_id, str):
+            raise TypeError("session id")
     except SignatureExpired:
         raise Refused(401, "session_expired", "the session has expired: log in again") from None
     except (BadSignature, KeyError, TypeError, ValueError):
         raise Refused(401, "bad_session", "the session cookie is not valid: log in again") from None
     with portal_of(request).session() as session:
+        ended = store_portal.session_problem(store_portal.find_session(session, session_id), token_id)
         token = store_portal.get_token(session, token_id)
         problem = store_portal.token_problem(token)
+    if ended == "expired":
+        raise Refused(401, "session_expired", "the session has expired: log in again")
+    if ended:
+        raise Refused(401, "session_ended", "this session has ended: log in again")
     if problem:
         raise _refuse(problem)
     assert token is not None
@@ -130,14 +139,32 @@ def _from_session(request: Request, cookie: str) -> Principal:
 
 
 def start_session(request: Request, response: Response, token: ApiToken) -> None:
-    """Exchange a token for a session cookie (the browser never keeps the token itself)."""
-    value = _serializer(request).dumps({"t": token.id})
-    response.set_cookie(SESSION_COOKIE, value, max_age=portal_of(request).settings.session_max_age_s,
+    """Exchange a token for a session cookie (the browser never keeps the token itself): the session is
+    recorded in the store, and the cookie names it."""
+    portal = portal_of(request)
+    max_age = portal.settings.session_max_age_s
+    with portal.session() as session:
+        _, session_id = store_portal.open_session(session, token.id, dt.timedelta(seconds=max_age))
+    value = _serializer(request).dumps({"t": token.id, "s": session_id})
+    response.set_cookie(SESSION_COOKIE, value, max_age=max_age,
                         httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
 
 
-def end_session(response: Response) -> None:
+def end_session(request: Request, response: Response) -> int | None:
+    """Log out: end the request's session in the store (so that the cookie is dead wherever a copy of
+    it is) and drop the cookie. Returns the token id of the session ended, None when there was none."""
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    try:
+        data = _serializer(request).loads(cookie)  # an expired session is ended all the same
+        token_id, session_id = int(data["t"]), str(data["s"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    with portal_of(request).session() as session:
+        ended = store_portal.close_session(session, session_id)
+    return token_id if ended is not None and ended.token_id == token_id else None
 
 
 # -- dependencies ---------------------------------------------------------------------------------

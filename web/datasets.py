@@ -1,7 +1,8 @@
 """Reading the published datasets (outputs.md §2) for the API and the dashboard.
 
 Only what the pipeline published is read (``connectors.datasets.DatasetStore``: the latest version of
-each partition), never raw filings. A guarantor's token reads only its own rows: the rows are filtered
+each partition), never raw filings; natural persons' names in ``guarantees`` are masked on the way out
+as well (outputs.md 2.0 §2), for versions published before the names were masked at publication. A guarantor's token reads only its own rows: the rows are filtered
 on ``institution_id`` whatever the request asks, and a dataset without that column is refused.
 """
 
@@ -18,6 +19,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from connectors.datasets import DATASETS, SCHEMA_VERSION, DatasetStore
+from connectors.datasets.tables import mask_guarantees
 from web.auth import Principal
 from web.refusals import Refused, not_found
 
@@ -56,6 +58,8 @@ def read(store: DatasetStore, principal: Principal, name: str, period: str | Non
     table = store.read(name, period)
     if table is None:
         raise not_found("nothing published for this selection")
+    if name == "guarantees":
+        table = mask_guarantees(table)  # versions published before outputs.md 2.0 too
     if institution_id is not None:
         if "institution_id" not in table.column_names:
             raise Refused(403, "forbidden", f"{name} is not kept per guarantor") if principal.is_guarantor else not_found()

@@ -1,4 +1,5 @@
 """Resident ID numbers never leave Danbao in the clear: a keyed hash (HMAC-SHA256) stands in for them.
+Natural persons' names are masked to their first character (outputs.md 2.0 §2, :func:`mask_person_names`).
 
 The key comes from the environment (``DANBAO_PSEUDONYM_KEY``), so that the same person gets the same
 pseudonym in every period (regulators can follow a party) while nobody without the key can recover the
@@ -17,7 +18,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from store.config import private_dir
+
 PREFIX = "ric:"
+NAME_MASK = "*"
+ENTERPRISE_ID_TYPE = "USCC"
 RIC_SHAPE = r"^[0-9]{17}[0-9Xx]$"
 
 
@@ -27,8 +32,8 @@ class MissingKeyError(RuntimeError):
 
 def pseudonym_key(local_key_file: Path | None = None) -> bytes:
     """The pseudonymisation key: ``DANBAO_PSEUDONYM_KEY`` (production), else, for the embedded local
-    setup only, a random key kept in ``local_key_file`` (created once, mode 0600, under DANBAO_HOME,
-    never in the repository). With neither, publishing refuses to run."""
+    setup only, a random key kept in ``local_key_file`` (created once, mode 0600 in a 0700 folder, under
+    DANBAO_HOME, never in the repository). With neither, publishing refuses to run."""
     key = os.environ.get("DANBAO_PSEUDONYM_KEY", "")
     if key:
         if len(key) < 16:
@@ -37,8 +42,9 @@ def pseudonym_key(local_key_file: Path | None = None) -> bytes:
     if local_key_file is None:
         raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be set to publish datasets")
     if not local_key_file.exists():
-        local_key_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(local_key_file.parent)
         fd = os.open(local_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.fchmod(fd, 0o600)  # whatever the umask
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return local_key_file.read_text().strip().encode()
@@ -74,3 +80,19 @@ def pseudonymise_resident_ids(values: pa.ChunkedArray | pa.Array, key: bytes) ->
     if not pc.any(looks).as_py():
         return values
     return pc.if_else(looks, _hash_values(values, key), values)
+
+
+def mask_person_names(names: pa.ChunkedArray | pa.Array, id_types: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """outputs.md 2.0 §2: "The name of a natural person (a ``RIC`` party) is masked to its first character
+    followed by ``*`` (``赵*``)". One ``*`` whatever the name's length, so the mask tells nothing of it;
+    the first character is the first one after leading blanks (a code point: ``欧阳修`` → ``欧*``).
+    Enterprises' names (``USCC`` parties) stay as filed; a row whose id type is missing or unknown is
+    masked too (the template allows only the two, so that errs on the side of privacy only). Masking a
+    masked name gives it back unchanged."""
+    if len(names) == 0:
+        return names
+    enterprise = pc.fill_null(pc.equal(id_types, ENTERPRISE_ID_TYPE), False)
+    if pc.all(enterprise).as_py():
+        return names
+    first = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(names), 0, 1)
+    return pc.if_else(enterprise, names, pc.binary_join_element_wise(first, NAME_MASK, ""))

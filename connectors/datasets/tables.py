@@ -3,7 +3,8 @@
 
 Every row carries ``institution_id``, ``period`` and ``submission_id`` (and, for row-level tables, the
 filing's 1-based ``source_row``), so a published figure traces back to the bytes it came from.
-Resident ID numbers are pseudonymised here, before anything is written.
+Resident ID numbers are pseudonymised here, before anything is written, and natural persons' names
+masked to their first character (outputs.md 2.0 §2).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.datasets.pseudonymise import pseudonymise_party_ids, pseudonymise_resident_ids
+from connectors.datasets.pseudonymise import (
+    mask_person_names,
+    pseudonymise_party_ids,
+    pseudonymise_resident_ids,
+)
 from schemas.codes import SUBSIDY_PROGRAMS
 from validations.results import AcceptedFiling
 
@@ -51,10 +56,30 @@ def indicators_table(result: AcceptedFiling, submission_id: int | None, key: byt
 
 
 def findings_table(result: AcceptedFiling, submission_id: int | None, key: bytes) -> pa.Table:
+    """The filing's findings; a value that looks like a resident ID is pseudonymised, and a value of a
+    natural person's ``party_name`` is masked as the ledger's is."""
     findings = result.findings
+    values = _mask_name_values(findings, result.tables.get("guarantees"))
     findings = findings.set_column(findings.schema.get_field_index("value"), "value",
-                                   pseudonymise_resident_ids(findings["value"], key))
+                                   pseudonymise_resident_ids(values, key))
     return _stamp(findings, result.institution_id or "", result.period or "", submission_id)
+
+
+def _mask_name_values(findings: pa.Table, guarantees: pa.Table | None) -> pa.ChunkedArray:
+    """``value`` with the findings about a ``party_name`` masked unless their row is an enterprise's
+    (a row that cannot be found in the ledger is masked)."""
+    values = findings["value"]
+    on_name = pc.fill_null(pc.and_(pc.equal(findings["file"], "guarantees"),
+                                   pc.equal(findings["column"], "party_name")), False)
+    if findings.num_rows == 0 or not pc.any(on_name).as_py():
+        return values
+    if guarantees is None or "party_id_type" not in guarantees.column_names:
+        types = pa.nulls(findings.num_rows, pa.string())
+    else:
+        index = pc.subtract(findings["row"], 1)
+        inside = pc.fill_null(pc.and_(pc.greater_equal(index, 0), pc.less(index, guarantees.num_rows)), False)
+        types = pc.take(guarantees["party_id_type"], pc.if_else(inside, index, pa.scalar(None, pa.int64())))
+    return pc.if_else(on_name, mask_person_names(values, types), values)
 
 
 def grades_table(institution_id: str, period: str, grade: str, measures_zh: str, measures_en: str,
@@ -73,12 +98,23 @@ def subsidies_table(result: AcceptedFiling, submission_id: int | None) -> pa.Tab
 
 
 def guarantees_table(result: AcceptedFiling, submission_id: int | None, key: bytes) -> pa.Table:
-    """The accepted ledger with ``source_row`` and RIC party ids replaced by their keyed hash."""
-    g = result.tables["guarantees"]
+    """The accepted ledger with ``source_row``, RIC party ids replaced by their keyed hash and RIC
+    party names masked to their first character (outputs.md 2.0 §2)."""
+    g = mask_guarantees(result.tables["guarantees"])
     g = g.set_column(g.schema.get_field_index("party_id"), "party_id",
                      pseudonymise_party_ids(g["party_id"], g["party_id_type"], key))
     g = g.add_column(0, "source_row", pa.array(range(1, g.num_rows + 1), pa.int64()))
     return _stamp(g, result.institution_id or "", result.period or "", submission_id)
+
+
+def mask_guarantees(table: pa.Table) -> pa.Table:
+    """Natural persons' names in a ``guarantees`` table masked (outputs.md 2.0 §2). Idempotent, so the
+    portal applies it again to what it serves: versions published before 2.0 are never rewritten, and
+    are never served with the names in clear either."""
+    if "party_name" not in table.column_names or "party_id_type" not in table.column_names:
+        return table
+    return table.set_column(table.schema.get_field_index("party_name"), "party_name",
+                            mask_person_names(table["party_name"], table["party_id_type"]))
 
 
 def discipline_table(period: str, entries: list[tuple[str, str, str]]) -> pa.Table:

@@ -1,7 +1,9 @@
-"""Published datasets (outputs.md §2): versioned, never rewritten, RIC ids pseudonymised."""
+"""Published datasets (outputs.md §2): versioned, never rewritten, RIC ids pseudonymised, natural
+persons' names masked (outputs.md 2.0 §2)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pyarrow as pa
@@ -9,9 +11,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.datasets import DatasetStore, pseudonym_key, pseudonymise_party_ids
+from connectors.datasets import DatasetStore, mask_person_names, pseudonym_key, pseudonymise_party_ids
 from connectors.datasets.pseudonymise import MissingKeyError
-from connectors.datasets.tables import findings_table, guarantees_table, indicators_table, subsidies_table
+from connectors.datasets.tables import (
+    findings_table,
+    guarantees_table,
+    indicators_table,
+    mask_guarantees,
+    subsidies_table,
+)
 from connectors.intake import read_package
 from tests.packages import SAMPLES
 from tests.validations.vcheck import NOW
@@ -104,3 +112,67 @@ def test_indicators_table_flattens_subsidies_by_program(sample_result):
     assert row["subsidy_sme_fee"] == pytest.approx(1657.53)
     assert row["subsidy_rural_startup"] == pytest.approx(98.63)
     assert row["grade"] == "B" and row["institution_id"] == "91500113095M34E68F" and row["period"] == "2026-10"
+
+
+# -- natural persons' names (outputs.md 2.0 §2) ---------------------------------------------------
+
+
+def test_natural_persons_names_are_masked_to_their_first_character(sample_result):
+    """outputs.md 2.0 §2: "The name of a natural person (a `RIC` party) is masked to its first character
+    followed by `*` (`赵*`)"; enterprises (`USCC` parties) keep their names. The PBOC feed, which carries
+    the full identity where the law provides for it, is not a published dataset and is not masked."""
+    filed = sample_result.tables["guarantees"]
+    table = guarantees_table(sample_result, 1, KEY)
+    is_ric = pc.equal(filed["party_id_type"], "RIC").to_pylist()
+    assert any(is_ric) and not all(is_ric)
+    for ric, before, after in zip(is_ric, filed["party_name"].to_pylist(), table["party_name"].to_pylist(), strict=True):
+        assert after == (before[0] + "*" if ric else before)
+    ric_names = {n for n, r in zip(filed["party_name"].to_pylist(), is_ric, strict=True) if r}
+    for published in (table, findings_table(sample_result, 1, KEY), indicators_table(sample_result, 1, KEY),
+                      subsidies_table(sample_result, 1)):
+        for column in published.columns:
+            if pa.types.is_string(column.type):
+                assert not ric_names & set(column.to_pylist()), published.column_names
+
+
+@pytest.mark.parametrize(("name", "masked"), [
+    ("赵四", "赵*"), ("赵", "赵*"), ("欧阳修", "欧*"), ("  王小明", "王*"), ("𠀋一", "𠀋*"), ("Zhao Si", "Z*"),
+    ("", "*"), (None, None), ("赵*", "赵*"),
+])
+def test_mask_person_names_cases(name, masked):
+    """One `*` whatever the length (the mask tells nothing of the name), the first character a code
+    point after leading blanks, and masking twice changes nothing (outputs.md 2.0 §2: `赵*`)."""
+    assert mask_person_names(pa.array([name], pa.string()), pa.array(["RIC"])).to_pylist() == [masked]
+    assert mask_person_names(pa.array([name], pa.string()), pa.array(["USCC"])).to_pylist() == [name]
+
+
+def test_a_name_without_an_id_type_is_masked_and_empty_columns_pass():
+    names = pa.chunked_array([["赵四", "重庆某某有限公司"], ["钱五"]])
+    types = pa.chunked_array([[None, "USCC"], ["RIC"]], pa.string())
+    assert mask_person_names(names, types).to_pylist() == ["赵*", "重庆某某有限公司", "钱*"]
+    assert mask_person_names(pa.array([], pa.string()), pa.array([], pa.string())).to_pylist() == []
+
+
+def test_findings_about_a_persons_name_carry_the_masked_name(sample_result):
+    """A finding's value on `party_name` is the name as filed: masked as in the ledger for a RIC row,
+    kept for an enterprise's row, masked when the row is not in the ledger."""
+    filed = sample_result.tables["guarantees"]
+    types = filed["party_id_type"].to_pylist()
+    ric_row, uscc_row = types.index("RIC") + 1, types.index("USCC") + 1
+    names = filed["party_name"].to_pylist()
+    extra = pa.table({
+        "rule_id": ["SCH-009"] * 4, "severity": ["warning"] * 4, "file": ["guarantees"] * 3 + ["financials"],
+        "row": pa.array([ric_row, uscc_row, 10_000, 1], pa.int64()),
+        "column": ["party_name", "party_name", "party_name", "party_name"],
+        "value": [names[ric_row - 1], names[uscc_row - 1], "孙六", "x"],
+        "message_zh": ["…"] * 4, "message_en": ["…"] * 4,
+    }).cast(sample_result.findings.schema)
+    result = dataclasses.replace(sample_result, findings=pa.concat_tables([sample_result.findings, extra]))
+    values = findings_table(result, 1, KEY)["value"].to_pylist()[-4:]
+    assert values == [names[ric_row - 1][0] + "*", names[uscc_row - 1], "孙*", "x"]
+
+
+def test_a_guarantees_table_published_in_clear_is_masked_again_idempotently(sample_result):
+    table = guarantees_table(sample_result, 1, KEY)
+    assert mask_guarantees(table).equals(table)
+    assert mask_guarantees(pa.table({"grade": ["A"]})).equals(pa.table({"grade": ["A"]}))

@@ -28,7 +28,8 @@ def test_put_get_round_trips_bytes_exactly(blob_store: BlobStore) -> None:
 
 def test_blobs_are_read_only_and_no_temporary_files_remain(blob_store: BlobStore) -> None:
     path = blob_store.open_path(blob_store.put(b"manifest"))
-    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400  # read-only, and the owner's only
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert [p.name for p in blob_store.root.iterdir()] == ["sha256"]
 
 

@@ -39,6 +39,7 @@ from tests.packages import GOV_ID, REGISTRY_CSV, SAMPLES, Package
 from tests.pg import fresh_database
 from validations.engine import validate
 from web.app import create_app
+from web.server import ServerLimits, uvicorn_config
 from web.settings import WebSettings
 
 OTHER_ID = "915001133H3C325718"  # the samples' commercial guarantor: guarantor B of these tests
@@ -208,7 +209,8 @@ def _database(backend: str, request: pytest.FixtureRequest, folder: Path) -> Ite
 
 
 def start_live(request: pytest.FixtureRequest, folder: Path, published: Published, backend: str, *,
-               inline_validation: bool = True) -> Iterator[Live]:
+               inline_validation: bool = True, limits: ServerLimits | None = None) -> Iterator[Live]:
+    """The portal served as ``danbao serve`` serves it (``web.server.uvicorn_config``), on a free port."""
     for url in _database(backend, request, folder):
         settings = WebSettings(
             database_url=url,
@@ -233,7 +235,8 @@ def start_live(request: pytest.FixtureRequest, folder: Path, published: Publishe
             session.get(ApiToken, token_ids["expired"]).expires_at = utcnow() - dt.timedelta(minutes=1)
             store_portal.revoke_token(session, token_ids["revoked"])
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        server = uvicorn.Server(uvicorn_config(app, host="127.0.0.1", port=port, limits=limits, log_level="warning",
+                                               lifespan="off"))
         thread = threading.Thread(target=server.run, name=f"portal-{backend}", daemon=True)
         thread.start()
         deadline = time.monotonic() + 20

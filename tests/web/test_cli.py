@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -96,6 +97,7 @@ def test_tokens_create_list_revoke(danbao, tmp_path, monkeypatch, capsys):
 
 
 def test_serve_runs_the_portal_until_stopped(tmp_path):
+    """`danbao serve` in its own process, with its timeouts given on the command line."""
     port = free_port()
     env = {**os.environ, "DANBAO_HOME": str(tmp_path / "home"), "DANBAO_WEB_SECRET": "s" * 40}
     env.pop("DANBAO_DATABASE_URL", None)
@@ -103,7 +105,8 @@ def test_serve_runs_the_portal_until_stopped(tmp_path):
             f"cli.SUBCOMMANDS = tuple(dict.fromkeys((*cli.SUBCOMMANDS, *{PORTAL_COMMANDS!r}))); "
             "sys.exit(cli.main(sys.argv[1:]))")
     process = subprocess.Popen(
-        [sys.executable, "-c", code, "serve", "--port", str(port), "--inline-validation", "--registry", str(REGISTRY_CSV)],
+        [sys.executable, "-c", code, "serve", "--port", str(port), "--inline-validation", "--registry", str(REGISTRY_CSV),
+         "--request-timeout", "2", "--keep-alive-timeout", "1"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -120,6 +123,10 @@ def test_serve_runs_the_portal_until_stopped(tmp_path):
         page = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
         assert page.status_code == 200 and csrf_of(page.text)
         assert (tmp_path / "home" / "danbao.db").exists()  # the store of DANBAO_HOME, migrated
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:  # --request-timeout 2
+            slow.sendall(b"GET /api/hea")
+            started = time.monotonic()
+            assert slow.recv(4096).startswith(b"HTTP/1.1 408 ") and time.monotonic() - started < 6
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)

@@ -4,14 +4,22 @@ dashboard's charts drawn from them."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from tests.packages import GOV_ID
-from tests.web.conftest import PUBLISHED_PERIODS, as_json
+from connectors.datasets import DatasetStore
+from connectors.datasets.tables import guarantees_table
+from connectors.intake import read_package
+from connectors.registry import read_registry_csv
+from tests.packages import GOV_ID, REGISTRY_CSV, SAMPLES
+from tests.web.conftest import PSEUDONYM_KEY, PUBLISHED_PERIODS, as_json, start_live
+from validations.engine import validate
 
 
 @pytest.fixture
@@ -80,3 +88,33 @@ def test_the_dashboard_draws_every_chart_from_the_published_data(live, published
     assert late == {"2026-08": "0", "2026-09": "1", "2026-10": "0"}
     september = browser.get(live.url + "/dashboard?period=2026-09").text
     assert published.late[0] in september  # the late filer is named under its chart
+
+
+def test_guarantees_are_served_with_natural_persons_names_masked(request, tmp_path_factory, published):
+    """outputs.md 2.0 §2: a natural person's name (a `RIC` party) is masked to its first character
+    followed by `*` (`赵*`). Also in a version published before 2.0 with the names in clear: versions are
+    never rewritten, so the portal masks on the way out (in every format)."""
+    folder = tmp_path_factory.mktemp("portal-masked")
+    result = validate(read_package(SAMPLES / "valid-2026-10"), read_registry_csv(REGISTRY_CSV))
+    filed = result.tables["guarantees"]
+    ric_names = set(pc.filter(filed["party_name"], pc.equal(filed["party_id_type"], "RIC")).to_pylist())
+    uscc_names = set(pc.filter(filed["party_name"], pc.equal(filed["party_id_type"], "USCC")).to_pylist())
+    assert ric_names and uscc_names
+    store = DatasetStore(folder / "datasets")
+    store.write("guarantees", "2026-10", guarantees_table(result, 1, PSEUDONYM_KEY), institution_id=GOV_ID)
+    in_clear = guarantees_table(result, 1, PSEUDONYM_KEY)  # as published before 2.0: names in clear
+    for name, column in (("party_name", filed["party_name"]), ("period", pa.array(["2026-09"] * len(filed)))):
+        in_clear = in_clear.set_column(in_clear.schema.get_field_index(name), name, column)
+    store.write("guarantees", "2026-09", in_clear, institution_id=GOV_ID)
+    assert ric_names <= set(store.read("guarantees", "2026-09")["party_name"].to_pylist())  # on disk in clear
+    masked = {n[0] + "*" for n in ric_names}
+    for live in start_live(request, folder, dataclasses.replace(published, root=folder / "datasets"), "sqlite"):
+        for period in ("2026-10", "2026-09"):
+            for who in ("regulator", "a"):
+                rows = as_json(live.get(f"/api/datasets/guarantees?period={period}&format=json", who))
+                names = {r["party_name"] for r in rows}
+                assert not ric_names & names and masked <= names and uscc_names <= names, (period, who)
+            text = live.get(f"/api/datasets/guarantees?period={period}&format=csv", "regulator").content.decode("utf-8-sig")
+            assert not any(n in text for n in ric_names)
+            parquet = pq.read_table(io.BytesIO(live.get(f"/api/datasets/guarantees?period={period}", "regulator").content))
+            assert not ric_names & set(parquet["party_name"].to_pylist())

@@ -233,6 +233,51 @@ def test_revoking_a_token_ends_its_browser_session(live):
     assert page.status_code == 303 and page.headers["location"] == "/login"
 
 
+def test_logout_ends_the_session_on_the_server(live):
+    """A session cookie copied before logout (by a shared machine's next user, a proxy log, malware) is
+    dead after it: the session is ended in the store, not only dropped by this browser."""
+    import requests
+
+    browser = live.login("a")
+    stolen = browser.cookies.get("danbao_session")
+    assert stolen
+    thief = requests.Session()
+    thief.cookies.set("danbao_session", stolen)
+    assert thief.get(live.url + "/api/me").status_code == 200  # the copy works while the session is open
+    another = live.login("a")  # the same token in a second browser: its own session
+    logout = browser.post(live.url + "/logout", data={"csrf_token": csrf_of(browser.get(live.url + "/login").text)},
+                          allow_redirects=False)
+    assert logout.status_code == 303 and logout.headers["location"] == "/login"
+    assert "danbao_session" not in browser.cookies
+    response = thief.get(live.url + "/api/me")
+    assert response.status_code == 401 and as_json(response)["error"] == "session_ended"
+    page = thief.get(live.url + "/submissions", allow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+    assert another.get(live.url + "/api/me").status_code == 200  # only the session logged out of ended
+    event = next(e for e in live.audit(10) if e.route == "/logout")
+    assert event.outcome == "logout" and event.detail == {"session_token_id": live.token_ids["a"]}
+
+
+def test_a_session_cookie_without_a_stored_session_is_refused(live):
+    """A cookie signed with the server's secret but naming no stored session (the format before
+    sessions were stored, or a forged session id) does not authenticate."""
+    import requests
+    from itsdangerous import URLSafeTimedSerializer
+
+    serializer = URLSafeTimedSerializer(live.portal.settings.secret, salt="danbao.session")
+    for data in ({"t": live.token_ids["a"]}, {"t": live.token_ids["a"], "s": "made-up"}, {"t": "x", "s": 1}):
+        client = requests.Session()
+        client.cookies.set("danbao_session", serializer.dumps(data))
+        response = client.get(live.url + "/api/me")
+        assert response.status_code == 401 and as_json(response)["error"] in ("bad_session", "session_ended"), data
+    # a real session id under another token's id is no session of that token
+    browser = live.login("a")
+    session_id = serializer.loads(browser.cookies.get("danbao_session"))["s"]
+    client = requests.Session()
+    client.cookies.set("danbao_session", serializer.dumps({"t": live.token_ids["regulator"], "s": session_id}))
+    assert client.get(live.url + "/api/me").status_code == 401
+
+
 # -- CSRF and cookies -----------------------------------------------------------------------------
 
 

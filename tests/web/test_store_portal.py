@@ -1,4 +1,4 @@
-"""The portal's tables (migration 0003) and ``store.portal`` on SQLite and PostgreSQL."""
+"""The portal's tables (migrations 0003 and 0004) and ``store.portal`` on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -61,6 +61,41 @@ def test_migration_0003_matches_the_models_and_downgrades(engine: Engine) -> Non
         command.downgrade(config, "0002")
     assert not PORTAL_TABLES & set(inspect(engine).get_table_names())
     migrate(engine)
+
+
+def test_migration_0004_adds_the_sessions_and_downgrades(engine: Engine) -> None:
+    migrate(engine)
+    inspector = inspect(engine)
+    assert {uc["name"] for uc in inspector.get_unique_constraints("portal_sessions")} == {
+        "uq_portal_sessions_session_hash"}
+    assert {fk["name"] for fk in inspector.get_foreign_keys("portal_sessions")} == {
+        "fk_portal_sessions_token_id_api_tokens"}
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+    assert "portal_sessions" not in inspect(engine).get_table_names()
+    assert set(inspect(engine).get_table_names()) >= PORTAL_TABLES
+    migrate(engine)
+    assert "portal_sessions" in inspect(engine).get_table_names()
+
+
+def test_browser_sessions_are_stored_hashed_and_end_at_logout(session: Session) -> None:
+    token, _ = store_portal.create_token(session, "regulator", label="监管处")
+    row, session_id = store_portal.open_session(session, token.id, dt.timedelta(hours=8))
+    assert row.session_hash == store_portal.hash_secret(session_id) and session_id not in row.session_hash
+    assert store_portal.find_session(session, session_id) is row
+    assert store_portal.session_problem(row, token.id) is None
+    assert store_portal.session_problem(row, token.id + 1) == "unknown"  # another token's cookie
+    assert store_portal.session_problem(store_portal.find_session(session, session_id + "x"), token.id) == "unknown"
+    assert store_portal.session_problem(row, token.id, now=row.expires_at) == "expired"
+    other, _ = store_portal.open_session(session, token.id, dt.timedelta(hours=8))
+    assert store_portal.close_session(session, session_id) is row and row.ended_at is not None
+    first = row.ended_at
+    store_portal.close_session(session, session_id)
+    assert row.ended_at == first and store_portal.session_problem(row, token.id) == "ended"
+    assert store_portal.session_problem(other, token.id) is None  # one logout ends one session
+    assert store_portal.close_session(session, "no-such-session") is None
 
 
 def test_tokens_are_stored_hashed_and_checked(session: Session) -> None:

@@ -17,6 +17,7 @@ from store import repository as repo
 from store.models import ApiToken, TokenRole, utcnow
 from web.audit import note
 from web.auth import AdminPrincipal, AnyPrincipal, RegulatorPrincipal
+from web.bounds import Offset, TokenId, TokenIdQuery
 from web.context import portal_of
 from web.refusals import Refused, not_found
 from web.views import iso
@@ -73,7 +74,7 @@ def list_tokens(request: Request, _: AdminPrincipal) -> dict[str, Any]:
 
 
 @router.post("/admin/tokens/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int, _: AdminPrincipal) -> dict[str, Any]:
+def revoke_token(request: Request, token_id: TokenId, _: AdminPrincipal) -> dict[str, Any]:
     """Revoke a token: its API calls and browser sessions stop at once."""
     with portal_of(request).session() as session:
         token = store_portal.revoke_token(session, token_id)
@@ -113,7 +114,7 @@ def registry(request: Request, _: RegulatorPrincipal) -> dict[str, Any]:
 
 @router.get("/audit")
 def audit(request: Request, _: RegulatorPrincipal, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-          offset: Annotated[int, Query(ge=0)] = 0, token_id: int | None = None) -> dict[str, Any]:
+          offset: Offset = 0, token_id: TokenIdQuery = None) -> dict[str, Any]:
     """The audit trail, newest first."""
     with portal_of(request).session() as session:
         events = store_portal.list_audit(session, limit=limit, offset=offset, token_id=token_id)

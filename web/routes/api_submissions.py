@@ -17,6 +17,7 @@ from store import repository as repo
 from store.models import SubmissionState
 from web.audit import note
 from web.auth import AnyPrincipal, BearerPrincipal, Principal
+from web.bounds import FindingId, Offset, SubmissionId
 from web.context import portal_of
 from web.filings import confirm_warnings, visible_submission, visible_submissions
 from web.refusals import Refused
@@ -53,7 +54,7 @@ class Receipt(BaseModel):
 
 
 class ConfirmRequest(BaseModel):
-    finding_ids: list[int] = Field(default_factory=list, max_length=10_000, description="single warnings")
+    finding_ids: list[FindingId] = Field(default_factory=list, max_length=10_000, description="single warnings")
     rule_ids: list[str] = Field(default_factory=list, max_length=100, description="every warning of these rules")
     justification: str = Field(min_length=store_portal.MIN_JUSTIFICATION_CHARS,
                                max_length=store_portal.MAX_JUSTIFICATION_CHARS)
@@ -119,7 +120,7 @@ async def _upload(request: Request, response: Response, principal: Principal) ->
 def list_submissions(
     request: Request, principal: AnyPrincipal, period: Period = None, state: SubmissionState | None = None,
     institution_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Offset = 0,
 ) -> dict[str, Any]:
     """Submissions newest first: a guarantor sees its own, a regulator every guarantor's."""
     with portal_of(request).session() as session:
@@ -129,7 +130,7 @@ def list_submissions(
 
 
 @router.get("/submissions/{submission_id}")
-def get_submission(request: Request, submission_id: int, principal: AnyPrincipal) -> dict[str, Any]:
+def get_submission(request: Request, submission_id: SubmissionId, principal: AnyPrincipal) -> dict[str, Any]:
     """State, counts, warnings confirmed and outstanding, and whether it is the filing of record."""
     with portal_of(request).session() as session:
         return submission_json(session, visible_submission(session, principal, submission_id))
@@ -137,9 +138,9 @@ def get_submission(request: Request, submission_id: int, principal: AnyPrincipal
 
 @router.get("/submissions/{submission_id}/findings")
 def list_findings(
-    request: Request, submission_id: int, principal: AnyPrincipal, rule_id: RuleId = None,
+    request: Request, submission_id: SubmissionId, principal: AnyPrincipal, rule_id: RuleId = None,
     severity: Severity = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """One page of findings, with each rule's Chinese and English title and its citation."""
     with portal_of(request).session() as session:
@@ -151,7 +152,7 @@ def list_findings(
     return {"total": total, "limit": limit, "offset": offset, "items": [finding_json(r, confirmed) for r in rows]}
 
 
-def _all_findings(request: Request, submission_id: int, rule_id: str | None, severity: str | None) -> Iterator[dict[str, Any]]:
+def _all_findings(request: Request, submission_id: SubmissionId, rule_id: str | None, severity: str | None) -> Iterator[dict[str, Any]]:
     """Every matching finding, a chunk per short transaction (a download may be large)."""
     portal = portal_of(request)
     with portal.session() as session:
@@ -167,7 +168,7 @@ def _all_findings(request: Request, submission_id: int, rule_id: str | None, sev
         offset += DOWNLOAD_CHUNK
 
 
-def _download_start(request: Request, submission_id: int, principal: Principal, fmt: str) -> str:
+def _download_start(request: Request, submission_id: SubmissionId, principal: Principal, fmt: str) -> str:
     with portal_of(request).session() as session:
         submission = visible_submission(session, principal, submission_id)
         name = f"findings-{submission.institution_id}-{submission.period}-{submission.sequence}.{fmt}"
@@ -177,7 +178,7 @@ def _download_start(request: Request, submission_id: int, principal: Principal, 
 
 @router.get("/submissions/{submission_id}/findings.csv", response_class=StreamingResponse,
             responses={200: {"content": {"text/csv": {}}}})
-def download_findings_csv(request: Request, submission_id: int, principal: AnyPrincipal, rule_id: RuleId = None,
+def download_findings_csv(request: Request, submission_id: SubmissionId, principal: AnyPrincipal, rule_id: RuleId = None,
                           severity: Severity = None) -> StreamingResponse:
     """Every matching finding as CSV (UTF-8 with BOM)."""
     name = _download_start(request, submission_id, principal, "csv")
@@ -189,7 +190,7 @@ def download_findings_csv(request: Request, submission_id: int, principal: AnyPr
 
 @router.get("/submissions/{submission_id}/findings.json", response_class=StreamingResponse,
             responses={200: {"content": {"application/json": {}}}})
-def download_findings_json(request: Request, submission_id: int, principal: AnyPrincipal, rule_id: RuleId = None,
+def download_findings_json(request: Request, submission_id: SubmissionId, principal: AnyPrincipal, rule_id: RuleId = None,
                            severity: Severity = None) -> StreamingResponse:
     """Every matching finding as one JSON array."""
     name = _download_start(request, submission_id, principal, "json")
@@ -205,7 +206,7 @@ def download_findings_json(request: Request, submission_id: int, principal: AnyP
 
 
 @router.get("/submissions/{submission_id}/confirmations")
-def list_confirmations(request: Request, submission_id: int, principal: AnyPrincipal) -> dict[str, Any]:
+def list_confirmations(request: Request, submission_id: SubmissionId, principal: AnyPrincipal) -> dict[str, Any]:
     """The guarantor's justifications for its warnings, as regulators read them."""
     with portal_of(request).session() as session:
         submission = visible_submission(session, principal, submission_id)
@@ -217,7 +218,7 @@ def list_confirmations(request: Request, submission_id: int, principal: AnyPrinc
 @router.post("/submissions/{submission_id}/confirmations",
              responses={403: {"description": "not the guarantor's token"}, 404: {"description": "no such submission"},
                         409: {"description": "not waiting for confirmation"}})
-def confirm(request: Request, submission_id: int, body: ConfirmRequest,
+def confirm(request: Request, submission_id: SubmissionId, body: ConfirmRequest,
             principal: BearerPrincipal) -> dict[str, Any]:
     """Confirm warnings (single findings and/or whole rules) with a written justification; when the last
     warning is confirmed the filing is accepted."""

@@ -27,6 +27,7 @@ from web.auth import (
     start_session,
     token_from_secret,
 )
+from web.bounds import SubmissionId, in_range
 from web.context import portal_of
 from web.filings import confirm_warnings, visible_submission, visible_submissions
 from web.pages import render
@@ -72,16 +73,18 @@ async def login(request: Request) -> Response:
     set_principal(request, principal)
     note(request, "login")
     response = RedirectResponse(_home_for(principal), status_code=303)
-    start_session(request, response, token)
+    await run_in_threadpool(start_session, request, response, token)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """End the session on the server, not only in this browser: a copy of the cookie is dead too."""
     form = await request.form(max_files=0, max_fields=4)
     check_csrf(request, form.get(CSRF_FIELD))
     response = RedirectResponse("/login", status_code=303)
-    end_session(response)
+    token_id = await run_in_threadpool(end_session, request, response)
+    note(request, "logout" if token_id is not None else "logout_without_session", session_token_id=token_id)
     return response
 
 
@@ -165,7 +168,7 @@ def _detail_context(request: Request, principal: Principal, submission_id: int, 
 
 @router.get("/submissions/{submission_id}")
 def submission_page(
-    request: Request, submission_id: int, principal: AnyPrincipal,
+    request: Request, submission_id: SubmissionId, principal: AnyPrincipal,
     rule_id: Annotated[str | None, Query(pattern=r"^([A-Z]{3}-\d{3})?$")] = None,
     severity: Annotated[str | None, Query(pattern=r"^(error|warning)?$")] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
@@ -175,7 +178,7 @@ def submission_page(
 
 
 @router.post("/submissions/{submission_id}/confirm")
-async def confirm_page(request: Request, submission_id: int, principal: AnyPrincipal) -> Response:
+async def confirm_page(request: Request, submission_id: SubmissionId, principal: AnyPrincipal) -> Response:
     """Confirm the ticked warnings and/or every warning of a rule, with one justification."""
     form = await request.form(max_files=0, max_fields=10_100)
     check_csrf(request, form.get(CSRF_FIELD))
@@ -183,6 +186,8 @@ async def confirm_page(request: Request, submission_id: int, principal: AnyPrinc
         finding_ids = [int(v) for v in form.getlist("finding_id") if isinstance(v, str) and v.strip()]
     except ValueError:
         raise Refused(422, "invalid_confirmation", "finding ids are numbers") from None
+    if not all(map(in_range, finding_ids)):
+        raise Refused(422, "invalid_confirmation", "no such finding id")
     rule_ids = [v for v in form.getlist("rule_id") if isinstance(v, str) and v.strip()]
     justification = form.get("justification")
     try:
