@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,10 @@ import pyarrow.csv as pacsv
 
 from schemas.template import FileSpec
 from schemas.v1_0 import COMPENSATIONS, FINANCIALS, GUARANTEES
+from tests.packages import SAMPLES
 from validations.context import Institution, Period
 from validations.prudential import Phase4Result, ReferenceData, evaluate
 
-from tests.packages import SAMPLES
 GOV_ID = "91500113095M34E68F"  # government, not focus
 COMMERCIAL_ID = "915001133H3C325718"  # commercial, not focus
 FOCUS_ID = "915001136455F73G3Y"  # mixed, focus_small_micro_agri
@@ -109,14 +110,26 @@ GUARANTEE_DEFAULTS: dict[str, Any] = {
 }
 
 
+def exact(record: dict[str, Any], spec: FileSpec) -> dict[str, Any]:
+    """A record whose numbers are written as Python floats, with each decimal column's value read as
+    the decimal it prints as (``0.1`` → Decimal("0.1")): what a filed cell holds, never the binary float."""
+    out = dict(record)
+    for column in spec.columns:
+        value = out.get(column.name)
+        if isinstance(value, float) and pa.types.is_decimal(column.arrow_type):
+            out[column.name] = Decimal(repr(value))
+    return out
+
+
 def guarantees(*rows: dict[str, Any]) -> pa.Table:
     """A typed guarantees table; each row overrides the defaults (a large, in-district, active loan
-    of 1,000,000.00 at 1.5%); ids and party ids default to one per row."""
+    of 1,000,000.00 at 1.5%); ids and party ids default to one per row. Numbers may be given as floats
+    or Decimals; either is read as the decimal it writes."""
     records = []
     for number, row in enumerate(rows, start=1):
         record = {**GUARANTEE_DEFAULTS, "guarantee_id": f"G{number:04d}", "party_id": f"P{number:017d}"}
         record.update(row)
-        records.append(record)
+        records.append(exact(record, GUARANTEES))
     return pa.Table.from_pylist(records, schema=GUARANTEES.arrow_schema)
 
 
@@ -135,14 +148,14 @@ FINANCIAL_DEFAULTS: dict[str, float] = {
 }
 
 
-def financials(**changes: float) -> pa.Table:
+def financials(**changes: float | Decimal) -> pa.Table:
     """A one-row financials table that passes every PRU rule unless changed."""
     record: dict[str, Any] = {"period_end": dt.date(2026, 10, 31), **FINANCIAL_DEFAULTS, **changes}
-    return pa.Table.from_pylist([record], schema=FINANCIALS.arrow_schema)
+    return pa.Table.from_pylist([exact(record, FINANCIALS)], schema=FINANCIALS.arrow_schema)
 
 
 def compensations(*rows: dict[str, Any]) -> pa.Table:
-    return pa.Table.from_pylist(list(rows), schema=COMPENSATIONS.arrow_schema)
+    return pa.Table.from_pylist([exact(r, COMPENSATIONS) for r in rows], schema=COMPENSATIONS.arrow_schema)
 
 
 # ------------------------------------------------------------------ running phase 4
