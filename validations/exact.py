@@ -107,8 +107,7 @@ def narrow(values: Values) -> pa.Array:
     array = flat(values)
     if len(array) == array.null_count:
         return pc.cast(array, pa.decimal128(1, 0))
-    largest = max(abs(pc.min(array).as_py()), abs(pc.max(array).as_py()))
-    digits = len(str(int(largest)))
+    digits = _integer_digits(array)
     low, high = 0, array.type.scale  # the answer lies in [low, high]
     while low < high:
         middle = (low + high) // 2
@@ -168,6 +167,21 @@ def int_total(values: np.ndarray) -> int:
     return (int(high.sum()) << 32) + int(low.sum())
 
 
+def _integer_digits(array: pa.Array) -> int:
+    """Integer digits the values of a decimal array need (from the data: Arrow's sums report 38 or 76)."""
+    if len(array) == array.null_count:
+        return 1
+    largest = max(abs(pc.min(array).as_py()), abs(pc.max(array).as_py()))
+    return len(str(int(largest)))
+
+
+def tight(values: Values) -> pa.Array:
+    """A decimal column cast to the precision its values need, same scale: Arrow gives every sum the
+    largest precision, which would make the next product or comparison overflow its type needlessly."""
+    array = flat(values)
+    return pc.cast(array, _decimal_type(_integer_digits(array) + array.type.scale, array.type.scale))
+
+
 def compare(values: Values, op: str, bound: Exact) -> np.ndarray:
     """``values op bound`` for every row, exactly: the column and the bound are brought to one decimal
     type that holds both (decimal256 when needed). Null is false. ``bound`` must be a finite decimal
@@ -176,7 +190,7 @@ def compare(values: Values, op: str, bound: Exact) -> np.ndarray:
     limit = to_decimal(bound)
     bound_scale = max(0, -int(limit.as_tuple().exponent))
     scale = max(array.type.scale, bound_scale)
-    integer_digits = max(array.type.precision - array.type.scale, len(str(abs(int(limit)))))
+    integer_digits = max(_integer_digits(array), len(str(abs(int(limit)))))
     common = _decimal_type(integer_digits + scale, scale)
     result = _COMPARE[op](pc.cast(array, common), pa.scalar(limit, common))
     return np.asarray(pc.fill_null(result, False).to_numpy(zero_copy_only=False), dtype=bool)

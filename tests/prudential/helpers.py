@@ -192,3 +192,46 @@ def found(result: Phase4Result, rule_id: str) -> list[dict[str, Any]]:
 
 def rows_of(result: Phase4Result, rule_id: str) -> list[int]:
     return sorted(f["row"] for f in found(result, rule_id))
+
+
+# ------------------------------------------------------------------ filed text through the parser
+
+
+def _filed_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def filed(spec: FileSpec, records: list[dict[str, Any]]) -> pa.Table:
+    """A typed table made the way the engine makes it: every value written as the text a filing
+    carries ("466658955.90") and read by the phase-1 parser, so numbers take exactly a filing's path."""
+    from validations.findings import Findings
+    from validations.parse import parse_file
+
+    raw = pa.table({c.name: pa.array([_filed_text(r.get(c.name)) for r in records], pa.string()) for c in spec.columns})
+    findings = Findings()
+    parsed = parse_file(spec, raw, findings)
+    assert parsed is not None and findings.to_table().num_rows == 0, findings.to_table().to_pylist()
+    return parsed.typed
+
+
+def filed_guarantees(*rows: dict[str, Any]) -> pa.Table:
+    """``guarantees(*rows)`` as filed text read by the parser (numbers best given as strings)."""
+    records = []
+    for number, row in enumerate(rows, start=1):
+        record = {**GUARANTEE_DEFAULTS, "guarantee_id": f"G{number:04d}", "party_id": f"P{number:017d}"}
+        record.update(row)
+        records.append(record)
+    return filed(GUARANTEES, records)
+
+
+def filed_financials(**changes: Any) -> pa.Table:
+    """``financials(**changes)`` as filed text read by the parser."""
+    return filed(FINANCIALS, [{"period_end": dt.date(2026, 10, 31), **FINANCIAL_DEFAULTS, **changes}])

@@ -44,6 +44,7 @@ from validations.exact import (
     multiply,
     narrow,
     summable,
+    tight,
     total,
     unscaled,
     zero_filled,
@@ -243,11 +244,11 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
             ("row", "list"),
         ]
     )
-    household = grouped["loan_exposure_sum"]
+    household = tight(grouped["loan_exposure_sum"])
     parties = pa.table(
         {
             "party_id": grouped["party_id"],
-            "exposure": grouped["exposure_sum"],
+            "exposure": tight(grouped["exposure_sum"]),
             "household_balance": household,
             "in_district": grouped["in_district_any"],
             "in_district_sma": grouped["in_district_sma_any"],
@@ -297,7 +298,7 @@ def _groups(table: pa.Table, parties: pa.Table) -> pa.Table:
         {"group_id": joined["group_id"], "exposure": summable(joined["exposure"].combine_chunks())}
     ).group_by("group_id").aggregate([("exposure", "sum")])
     alone = exposures.filter(pc.invert(pc.is_in(parties["party_id"], value_set=pairs["party_id"].combine_chunks())))
-    grouped_exposure = in_groups["exposure_sum"].combine_chunks()
+    grouped_exposure = tight(in_groups["exposure_sum"])
     alone_exposure = alone["exposure"].combine_chunks()
     widest = max((grouped_exposure.type, alone_exposure.type), key=lambda t: (t.bit_width, t.precision))
     return pa.table(

@@ -350,7 +350,7 @@ def high_interest(m: Measures, ref: ReferenceValues, findings: Findings) -> None
         return
     lpr_index = ref.lpr_index(start)
     multiple = ref.decimal("lpr_multiple_high_interest")
-    for index in np.unique(lpr_index[breach]):  # one message per LPR in force
+    for index in sorted(np.unique(lpr_index[breach]), key=lambda i: ref.lpr[int(i) - 1][1]):  # one per LPR
         where = breach & (lpr_index == index)
         lpr = ref.lpr[int(index) - 1][1]
         lpr_text, limit_text = percent(lpr), percent(Fraction(lpr) * Fraction(multiple))
