@@ -99,8 +99,6 @@ def test_guarantees_table_traces_rows_and_keeps_amounts(sample_result):
 def test_published_amounts_and_rates_are_exact_decimals(sample_result, tmp_path):
     """rules.md 1.1: the ledger publishes amounts as decimal(18, 2) (whole fen) and rates and shares as
     decimal(38, 18), and they come back from Parquet unchanged."""
-    import pyarrow.parquet as pq
-
     table = guarantees_table(sample_result, 7, KEY)
     for name in ("loan_amount", "guaranteed_amount", "outstanding_balance"):
         assert table.schema.field(name).type == pa.decimal128(18, 2)
