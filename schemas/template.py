@@ -24,13 +24,19 @@ class ColumnType(StrEnum):
     DATE = "date"
 
 
+#: Amounts are exact (rules.md 1.1): yuan as decimal128(18, 2), whole fen, at most 16 integer digits so
+#: that every amount in fen fits an int64. Never float64: a binary float is not a whole number of fen.
+AMOUNT_TYPE = pa.decimal128(18, 2)
+#: Rates and shares are exact too: any filed decimal with at most 18 decimals and 20 integer digits.
+RATIO_TYPE = pa.decimal128(38, 18)
+
 ARROW_TYPES: dict[ColumnType, pa.DataType] = {
     ColumnType.STRING: pa.string(),
     ColumnType.CODE: pa.string(),
     ColumnType.BOOL: pa.bool_(),
-    ColumnType.AMOUNT: pa.float64(),
-    ColumnType.RATE: pa.float64(),
-    ColumnType.DECIMAL: pa.float64(),
+    ColumnType.AMOUNT: AMOUNT_TYPE,
+    ColumnType.RATE: RATIO_TYPE,
+    ColumnType.DECIMAL: RATIO_TYPE,
     ColumnType.DATE: pa.date32(),
 }
 

@@ -1,4 +1,4 @@
-"""The rule catalog (rules.md, version 1.0): one ``Rule`` object per ID.
+"""The rule catalog (rules.md, version 1.1): one ``Rule`` object per ID.
 
 The implementations live in the phase modules and cite these IDs; this module is the single place
 that says what each rule is, how severe it is, where it comes from, and how it speaks.
@@ -94,6 +94,8 @@ RULES: tuple[Rule, ...] = (
     _rule("BIZ-008", 3, E, "财务数据不平衡", "the financials do not add up", _TEMPLATE, _P3),
     _rule("BIZ-009", 3, E, "政府性或混合所有制机构未填核算类别（分账核算）", "account_type empty for a government or mixed guarantor", _TEMPLATE, _P3),
     _rule("BIZ-010", 3, W, "与上期已接受报送不一致", "inconsistent with the last accepted filing", _TEMPLATE, _P3),
+    _rule("BIZ-011", 3, W, "同一被担保人对应多个关联集团标识", "one party_id carries more than one related_group_id", f"{_TEMPLATE}; rules.md 1.1", _P3),
+    _rule("BIZ-012", 3, E, "报告期末不是报告期的最后一天", "financials.period_end is not the last day of the period", f"{_TEMPLATE}; rules.md 1.1", _P3),
     # Phase 4 — prudential, negative list, policy, subsidy
     _rule("PRU-001", 4, E, "融资担保放大倍数超过上限", "financing guarantee leverage above its cap", f"{_REGS} 第十五条", _P4),
     _rule("PRU-002", 4, E, "单一被担保人责任余额超过净资产的10%", "one party's exposure above 10% of net assets", f"{_REGS} 第十六条", _P4),

@@ -11,6 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from validations.exact import decimal_text
+
 
 class Severity(StrEnum):
     ERROR = "error"
@@ -92,7 +94,9 @@ class Findings:
             value_col = pa.nulls(n, pa.string())
         else:
             value_col = pc.take(values, indices)
-            if not pa.types.is_string(value_col.type):
+            if pa.types.is_decimal(value_col.type):  # exact numbers show as their shortest decimal text
+                value_col = decimal_text(value_col)
+            elif not pa.types.is_string(value_col.type):
                 value_col = pc.cast(value_col, pa.string())
             value_col = _as_array(value_col)
         rows = pc.add(pc.cast(indices, pa.int64()), 1)

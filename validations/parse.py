@@ -13,18 +13,23 @@ import pyarrow.compute as pc
 
 from schemas.template import Column, ColumnType, FileSpec
 from validations.catalog import rule
+from validations.exact import AMOUNT, AMOUNT_INTEGER_DIGITS, RATIO, RATIO_INTEGER_DIGITS, RATIO_SCALE
 from validations.findings import Findings
 
-_AMOUNT = r"^[+-]?([0-9]{1,18}(\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)$"  # 12.340 is 12.34: trailing zeros are fine
-_DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"
+# exactly what the decimal types hold (leading zeros and trailing zeros are fine: 012.340 is 12.34)
+_AMOUNT = rf"^[+-]?(0*[0-9]{{1,{AMOUNT_INTEGER_DIGITS}}}(\.[0-9]{{0,2}}0*)?|\.[0-9]{{1,2}}0*)$"
+_DECIMAL = (
+    rf"^[+-]?(0*[0-9]{{1,{RATIO_INTEGER_DIGITS}}}(\.[0-9]{{0,{RATIO_SCALE}}}0*)?|\.[0-9]{{1,{RATIO_SCALE}}}0*)$"
+)
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TRUE_VALUES = ("true", "1", "yes", "y", "t", "是")
 FALSE_VALUES = ("false", "0", "no", "n", "f", "否")
 
 _TYPE_TEXT = {
-    ColumnType.AMOUNT: ("金额（元，最多两位小数）", "an amount in yuan with at most two decimals"),
-    ColumnType.RATE: ("小数形式的年利率", "a decimal rate"),
-    ColumnType.DECIMAL: ("小数", "a decimal number"),
+    ColumnType.AMOUNT: (f"金额（元，最多两位小数、{AMOUNT_INTEGER_DIGITS} 位整数）",
+                        f"an amount in yuan with at most two decimals and {AMOUNT_INTEGER_DIGITS} integer digits"),
+    ColumnType.RATE: (f"小数形式的年利率（最多 {RATIO_SCALE} 位小数）", f"a decimal rate (at most {RATIO_SCALE} decimals)"),
+    ColumnType.DECIMAL: (f"小数（最多 {RATIO_SCALE} 位小数）", f"a decimal number (at most {RATIO_SCALE} decimals)"),
     ColumnType.DATE: ("YYYY-MM-DD 格式的有效日期", "a valid date YYYY-MM-DD"),
     ColumnType.BOOL: ("布尔值（true/false）", "a boolean (true/false)"),
 }
@@ -119,23 +124,23 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
 def _parse_numbers(
     values: pa.ChunkedArray, empty: pa.ChunkedArray, kind: ColumnType
 ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """(float64 values, mask of parsed cells). Fast path: one Arrow cast of the whole column (to
-    decimal(20,2) for amounts, which refuses a third decimal) plus a literal scan that refuses exponents,
-    NaN and inf; only a column that fails it pays for the regular expression that finds the bad cells."""
+    """(exact decimal values, mask of parsed cells): amounts as decimal128(18, 2), rates and shares as
+    decimal128(38, 18), never through a binary float (rules.md 1.1: amounts are exact).
+
+    Fast path: one Arrow cast of the whole column, which refuses a digit the type cannot hold (a third
+    decimal of an amount, a 17th integer digit), NaN and inf, plus a literal scan that refuses exponents
+    (the cast would read ``1e3``); only a column that fails it pays for the regular expression that finds
+    the bad cells, and that expression accepts exactly what the cast can hold."""
+    target = AMOUNT if kind == ColumnType.AMOUNT else RATIO
     candidates = pc.if_else(empty, pa.scalar(None, pa.string()), values)
     exponent = pc.or_(pc.match_substring(candidates, "e"), pc.match_substring(candidates, "E"))
     if not pc.any(exponent).as_py():
         try:
-            if kind == ColumnType.AMOUNT:  # decimal(20,2) refuses a third decimal, NaN and inf
-                typed = pc.cast(pc.cast(candidates, pa.decimal128(20, 2)), pa.float64())
-            else:
-                typed = pc.cast(candidates, pa.float64())
-            if pc.all(pc.is_finite(typed)).as_py() is not False:  # NaN, inf, Infinity parse as floats
-                return typed, pc.invert(empty)
+            return pc.cast(candidates, target), pc.invert(empty)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     ok = pc.fill_null(pc.match_substring_regex(candidates, _AMOUNT if kind == ColumnType.AMOUNT else _DECIMAL), False)
-    typed = pc.cast(pc.if_else(ok, candidates, pa.scalar(None, pa.string())), pa.float64())
+    typed = pc.cast(pc.if_else(ok, candidates, pa.scalar(None, pa.string())), target)
     return typed, ok
 
 

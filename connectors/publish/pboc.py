@@ -183,8 +183,14 @@ def _yyyymmdd(values: pa.Array) -> pa.Array:
 
 
 def _amount(values: pa.Array, column: str) -> pa.Array:
-    """Yuan with two decimals as text (``220000.00``): through decimal, so 0.1 is ``0.10``."""
-    text = pc.cast(pc.cast(values, pa.decimal128(17, 2), safe=False), pa.string())
+    """Yuan with two decimals as text (``220000.00``): the filing's exact decimal (amounts are whole fen
+    from the parse on), checked to fit the field; a float column (an older archive) goes through
+    decimal too, so 0.1 is ``0.10``."""
+    exact = pa.types.is_decimal(values.type)
+    try:
+        text = pc.cast(pc.cast(values, pa.decimal128(17, 2), safe=exact), pa.string())
+    except pa.ArrowInvalid as exc:
+        raise FeedError(f"{column} does not fit the feed's amount field") from exc
     if pc.any(pc.starts_with(pc.fill_null(text, ""), "-")).as_py():
         raise FeedError(f"negative {column}")
     return _required(text, column)

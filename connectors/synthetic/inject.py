@@ -379,6 +379,40 @@ def _missing_account_type(ij: _Injector, count: int) -> list[Expected]:
     return [] if ij.institution_kind == "commercial" else _expect("missing_account_type", rows)
 
 
+@_kind("party_in_two_groups", "BIZ-011", "guarantees", "a later row of a party in a related group names "
+       "another group (warning)")
+def _party_in_two_groups(ij: _Injector, count: int) -> list[Expected]:
+    """Only parties already in a group with two or more rows qualify: one of their later rows gets the
+    group id + "X", so that exactly that row differs from the party's first row. Every row of a chosen
+    party is reserved, so that no other kind moves a row into or out of it."""
+    encoded = pc.dictionary_encode(ij.column("party_id").combine_chunks())
+    party = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    n_parties = len(encoded.dictionary)
+    rows_per_party = np.bincount(party, minlength=n_parties)
+    grouped = np.zeros(n_parties, dtype=bool)
+    grouped[party[~ij.equals("related_group_id", "")]] = True
+    touched = np.zeros(n_parties, dtype=bool)
+    touched[party[ij.used]] = True
+    candidates = np.flatnonzero((rows_per_party >= 2) & grouped & ~touched)
+    if len(candidates) < count:
+        raise ValueError(f"party_in_two_groups: only {len(candidates)} eligible part(ies) left for {count} "
+                         "injection(s) (parties in a related group with two or more rows)")
+    rows = []
+    for chosen in np.sort(ij.rng.choice(candidates, size=count, replace=False)):
+        own = np.flatnonzero(party == chosen)  # in file order: own[0] is the party's first row
+        row = int(own[1 + int(ij.rng.integers(0, len(own) - 1))])
+        ij.used[own] = True
+        ij.set("related_group_id", row, ij.cell("related_group_id", row) + "X")
+        rows.append(row)
+    return _expect("party_in_two_groups", sorted(rows))
+
+
+@_kind("wrong_period_end", "BIZ-012", "financials", "period_end becomes the day before the period's last day")
+def _wrong_period_end(ij: _Injector, count: int) -> list[Expected]:
+    ij.set("period_end", 0, _date(day_number(ij.period.end) - 1), "financials")
+    return [Expected("BIZ-012", "financials", 1)]
+
+
 def parse_kinds(kinds: Iterable[str] | Mapping[str, int]) -> dict[str, int]:
     """``["bad_uscc", "bad_ric:3"]`` or ``{"bad_ric": 3}`` → counts per kind, checked against ``KINDS``."""
     counts: Counter[str] = Counter()

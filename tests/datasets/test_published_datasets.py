@@ -106,6 +106,18 @@ def test_guarantees_table_traces_rows_and_keeps_amounts(sample_result):
     assert table["guaranteed_amount"].to_pylist() == sample_result.tables["guarantees"]["guaranteed_amount"].to_pylist()
 
 
+def test_published_amounts_and_rates_are_exact_decimals(sample_result, tmp_path):
+    """rules.md 1.1: the ledger publishes amounts as decimal(18, 2) (whole fen) and rates and shares as
+    decimal(38, 18), and they come back from Parquet unchanged."""
+    table = guarantees_table(sample_result, 7, KEY)
+    for name in ("loan_amount", "guaranteed_amount", "outstanding_balance"):
+        assert table.schema.field(name).type == pa.decimal128(18, 2)
+    for name in ("liability_share", "fee_rate", "loan_interest_rate"):
+        assert table.schema.field(name).type == pa.decimal128(38, 18)
+    pq.write_table(table, tmp_path / "g.parquet")
+    assert pq.read_table(tmp_path / "g.parquet").equals(table)
+
+
 def test_indicators_table_flattens_subsidies_by_program(sample_result):
     row = indicators_table(sample_result, 1, KEY).to_pylist()[0]
     assert row["subsidy_land_income"] == pytest.approx(1868.49)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -109,14 +110,26 @@ GUARANTEE_DEFAULTS: dict[str, Any] = {
 }
 
 
+def exact(record: dict[str, Any], spec: FileSpec) -> dict[str, Any]:
+    """A record whose numbers are written as Python floats, with each decimal column's value read as
+    the decimal it prints as (``0.1`` → Decimal("0.1")): what a filed cell holds, never the binary float."""
+    out = dict(record)
+    for column in spec.columns:
+        value = out.get(column.name)
+        if isinstance(value, float) and pa.types.is_decimal(column.arrow_type):
+            out[column.name] = Decimal(repr(value))
+    return out
+
+
 def guarantees(*rows: dict[str, Any]) -> pa.Table:
     """A typed guarantees table; each row overrides the defaults (a large, in-district, active loan
-    of 1,000,000.00 at 1.5%); ids and party ids default to one per row."""
+    of 1,000,000.00 at 1.5%); ids and party ids default to one per row. Numbers may be given as floats
+    or Decimals; either is read as the decimal it writes."""
     records = []
     for number, row in enumerate(rows, start=1):
         record = {**GUARANTEE_DEFAULTS, "guarantee_id": f"G{number:04d}", "party_id": f"P{number:017d}"}
         record.update(row)
-        records.append(record)
+        records.append(exact(record, GUARANTEES))
     return pa.Table.from_pylist(records, schema=GUARANTEES.arrow_schema)
 
 
@@ -135,14 +148,14 @@ FINANCIAL_DEFAULTS: dict[str, float] = {
 }
 
 
-def financials(**changes: float) -> pa.Table:
+def financials(**changes: float | Decimal) -> pa.Table:
     """A one-row financials table that passes every PRU rule unless changed."""
     record: dict[str, Any] = {"period_end": dt.date(2026, 10, 31), **FINANCIAL_DEFAULTS, **changes}
-    return pa.Table.from_pylist([record], schema=FINANCIALS.arrow_schema)
+    return pa.Table.from_pylist([exact(record, FINANCIALS)], schema=FINANCIALS.arrow_schema)
 
 
 def compensations(*rows: dict[str, Any]) -> pa.Table:
-    return pa.Table.from_pylist(list(rows), schema=COMPENSATIONS.arrow_schema)
+    return pa.Table.from_pylist([exact(r, COMPENSATIONS) for r in rows], schema=COMPENSATIONS.arrow_schema)
 
 
 # ------------------------------------------------------------------ running phase 4
@@ -179,3 +192,46 @@ def found(result: Phase4Result, rule_id: str) -> list[dict[str, Any]]:
 
 def rows_of(result: Phase4Result, rule_id: str) -> list[int]:
     return sorted(f["row"] for f in found(result, rule_id))
+
+
+# ------------------------------------------------------------------ filed text through the parser
+
+
+def _filed_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def filed(spec: FileSpec, records: list[dict[str, Any]]) -> pa.Table:
+    """A typed table made the way the engine makes it: every value written as the text a filing
+    carries ("466658955.90") and read by the phase-1 parser, so numbers take exactly a filing's path."""
+    from validations.findings import Findings
+    from validations.parse import parse_file
+
+    raw = pa.table({c.name: pa.array([_filed_text(r.get(c.name)) for r in records], pa.string()) for c in spec.columns})
+    findings = Findings()
+    parsed = parse_file(spec, raw, findings)
+    assert parsed is not None and findings.to_table().num_rows == 0, findings.to_table().to_pylist()
+    return parsed.typed
+
+
+def filed_guarantees(*rows: dict[str, Any]) -> pa.Table:
+    """``guarantees(*rows)`` as filed text read by the parser (numbers best given as strings)."""
+    records = []
+    for number, row in enumerate(rows, start=1):
+        record = {**GUARANTEE_DEFAULTS, "guarantee_id": f"G{number:04d}", "party_id": f"P{number:017d}"}
+        record.update(row)
+        records.append(record)
+    return filed(GUARANTEES, records)
+
+
+def filed_financials(**changes: Any) -> pa.Table:
+    """``financials(**changes)`` as filed text read by the parser."""
+    return filed(FINANCIALS, [{"period_end": dt.date(2026, 10, 31), **FINANCIAL_DEFAULTS, **changes}])

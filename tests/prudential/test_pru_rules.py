@@ -99,6 +99,33 @@ def test_pru_003_empty_group_id_is_no_group():
     assert "PRU-003" not in rule_ids(result)  # two groups of 9% each, not one of 18%
 
 
+def test_pru_003_a_group_named_on_any_row_of_the_party_counts_its_whole_exposure():
+    # rules.md 1.1: P-A's released row names G1, so P-A belongs to G1 with its whole (active) exposure:
+    # G1 = P-A 10,000,000.00 + P-B 5,000,000.01 = 15,000,000.01 > 15% of 100,000,000
+    result = run(guarantees(
+        {"party_id": "P-A", "outstanding_balance": 10_000_000.0},
+        {"party_id": "P-A", "related_group_id": "G1", "status": "released", "outstanding_balance": 0.0,
+         "closed_date": day("2026-10-02")},
+        {"party_id": "P-B", "related_group_id": "G1", "outstanding_balance": 5_000_000.01},
+    ))  # fmt: skip
+    (finding,) = found(result, "PRU-003")
+    assert "related group G1" in finding["message_en"] and finding["value"] == "0.1500000001"
+    assert result.indicators["max_group_id"] == "G1"
+
+
+def test_pru_003_groups_are_not_merged_through_a_party_naming_both():
+    # P-A names G1 and G2 (500,000 counts in each); P-B in G1, P-C in G2 (8,000,000 each):
+    # G1 = G2 = 8,500,000 (8.5%); merged they would be 16,500,000 (16.5%), above 15%
+    result = run(guarantees(
+        {"party_id": "P-A", "related_group_id": "G1", "outstanding_balance": 250_000.0},
+        {"party_id": "P-A", "related_group_id": "G2", "outstanding_balance": 250_000.0},
+        {"party_id": "P-B", "related_group_id": "G1", "outstanding_balance": 8_000_000.0},
+        {"party_id": "P-C", "related_group_id": "G2", "outstanding_balance": 8_000_000.0},
+    ))  # fmt: skip
+    assert "PRU-003" not in rule_ids(result)
+    assert result.indicators["max_group_ratio"] == 0.085 and result.indicators["max_group_id"] == "G1"
+
+
 # ---------------------------------------------------------------- PRU-004/005 related parties
 
 

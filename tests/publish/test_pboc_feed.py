@@ -181,3 +181,16 @@ def test_the_documented_layout_is_the_code_layout() -> None:
     assert f"{pboc.RECORD_BYTES} bytes" in text
     header = [(m[1], int(m[2])) for m in re.finditer(r"^\| h\d+ \| `(\w+)` \| (\d+) \|", text, re.M)]
     assert header == [(name, width) for name, width, _ in pboc.HEADER_LAYOUT]
+
+
+def test_amounts_are_the_filed_decimals() -> None:
+    """rules.md 1.1: 466658955.90 is sent as 466658955.90, whatever its nearest float (466658955.90000004
+    through Arrow's decimal→float cast); an amount too wide for the 18-character field is refused."""
+    records = pboc.diff(None, guarantees(guarantee("G0001", party_id=PARTY_A, guaranteed_amount="466658955.90",
+                                                   loan_amount="466658955.90", outstanding_balance="466658955.90")))
+    assert records["guaranteed_amount"].to_pylist() == ["466658955.90"]
+    assert records["balance"].to_pylist() == ["466658955.90"]
+    wide = guarantees(guarantee("G0001", party_id=PARTY_A, guaranteed_amount="1000000000000000.00",
+                                loan_amount="1000000000000000.00"))
+    with pytest.raises(pboc.FeedError, match="guaranteed_amount"):
+        pboc.fields(wide)

@@ -66,3 +66,14 @@ def test_wired_into_the_danbao_command(tmp_path, capsys):
     cli = pytest.importorskip("pipelines.cli")
     assert cli.main(["generate", str(tmp_path), "--guarantors", "1", "--rows", "20", "--period", "2026-10"]) == 0
     assert (tmp_path / "registry.csv").is_file()
+
+
+def test_inject_kinds_of_rules_1_1(tmp_path, capsys):
+    """BIZ-011 and BIZ-012 kinds write their expected findings next to the package."""
+    out = tmp_path / "v11"
+    args = parse([str(out), "--guarantors", "1", "--rows", "1000", "--period", "2026-10",
+                  "--inject", "party_in_two_groups:2", "--inject", "wrong_period_end", "--seed", "3"])
+    assert command.run(args) == 0
+    (sidecar_path,) = out.glob("*.expected.json")
+    sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
+    assert sorted(f["rule_id"] for f in sidecar["findings"]) == ["BIZ-011", "BIZ-011", "BIZ-012"]

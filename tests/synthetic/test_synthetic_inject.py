@@ -20,7 +20,7 @@ from connectors.synthetic import (
 )
 from tests.synthetic.helpers import PERIOD, check, filing, found
 
-SINGLE = {"financials_unbalanced", "bad_sha", "bad_manifest"}  # one per package whatever the count
+SINGLE = {"financials_unbalanced", "wrong_period_end", "bad_sha", "bad_manifest"}  # one per package whatever the count
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +133,24 @@ def test_inputs_are_not_modified(base):
     before = {name: table for name, table in base.items()}
     inject(base, list(KINDS)[:5], seed=1)
     assert all(base[name] is before[name] for name in before)
+
+
+def test_party_in_two_groups_gives_a_grouped_party_a_second_group(base):
+    """BIZ-011: the broken row keeps its party, names the party's group + "X", and is not its first row."""
+    tables, expected = inject(base, ["party_in_two_groups:3"], seed=7)
+    g0, g1 = base["guarantees"], tables["guarantees"]
+    parties = g0["party_id"].to_pylist()
+    for e in expected:
+        assert (e.rule_id, e.file) == ("BIZ-011", "guarantees")
+        row = e.row - 1
+        before, after = g0["related_group_id"][row].as_py(), g1["related_group_id"][row].as_py()
+        assert before and after == before + "X"
+        assert parties.index(parties[row]) < row  # a later row of the party
+        first = parties.index(parties[row])
+        assert g1["related_group_id"][first].as_py() == before
+
+
+def test_wrong_period_end_is_the_day_before_the_last_day(base):
+    tables, expected = inject(base, ["wrong_period_end"], seed=1)
+    assert expected == [Expected("BIZ-012", "financials", 1)]
+    assert tables["financials"]["period_end"].to_pylist() == ["2026-10-30"]

@@ -1,4 +1,4 @@
-"""Phase 3 (BIZ-001..009): each rule at its boundary, on a copy of the valid sample (period 2026-10)."""
+"""Phase 3 (BIZ-001..012): each rule at its boundary, on a copy of the valid sample (period 2026-10)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from tests.packages import GOV_ID
-from tests.validations.vcheck import rule_ids, run, where
+from tests.validations.vcheck import hits, rule_ids, run, where
 from validations.engine import FilingStatus
 
 # row 2 of the valid sample: active loan, start 2025-02-02, maturity 2027-02-15, guaranteed 260700, loan 296250
@@ -119,3 +119,62 @@ def test_biz010_against_the_last_accepted_filing(pkg, sample_registry):
     assert found == [(0, "guarantee_id", "GONE"), (3, "status", "BN202600002")]
     assert all(f["severity"] == "warning" for f in hits(result, "BIZ-010"))
     assert result.status == "needs_confirmation"
+
+
+# --- rules 1.1: BIZ-011 (one party, several related groups) and BIZ-012 (period_end) ----------------
+
+# rows 25 and 26 of the valid sample are one farmer party (张三, BNF0 and BNF1), without group
+ZHANG = 25, 26
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "reported"),
+    [
+        ("G1", "G2", [(26, "G2")]),  # two groups: the row that differs from the first row is reported
+        ("G1", "G1", []),  # one group on both rows
+        ("G1", "", []),  # one group named, one row naming none: a single related_group_id
+        ("", "G1", []),
+    ],
+)
+def test_biz011_one_party_with_two_groups(pkg, first, second, reported):
+    pkg.set("guarantees", ZHANG[0], "related_group_id", first)
+    pkg.set("guarantees", ZHANG[1], "related_group_id", second)
+    result = run(pkg.root)
+    assert [(f["row"], f["value"]) for f in hits(result, "BIZ-011")] == reported
+    assert all(f["severity"] == "warning" and f["column"] == "related_group_id" for f in hits(result, "BIZ-011"))
+    assert result.status != FilingStatus.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("groups", "reported"),
+    [
+        # rows 1, 7, 13 made one party: every row whose group differs from the first row's, "" included
+        (("", "G1", "G2"), [(7, "G1"), (13, "G2")]),
+        (("G1", "", "G2"), [(7, ""), (13, "G2")]),
+        (("G1", "G2", "G1"), [(7, "G2")]),
+    ],
+)
+def test_biz011_rows_that_differ_from_the_first_row(pkg, groups, reported):
+    party = pkg.get("guarantees", 1, "party_id")  # a micro USCC party; rows 7 and 13 are USCC parties too
+    for row, group in zip((1, 7, 13), groups, strict=True):
+        pkg.set("guarantees", row, "party_id", party)
+        pkg.set("guarantees", row, "related_group_id", group)
+    result = run(pkg.root)
+    assert sorted((f["row"], f["value"]) for f in hits(result, "BIZ-011")) == reported
+    first_group = groups[0] or "(empty)"
+    assert all(f"{party}'s first row names related group {first_group}" in f["message_en"]
+               for f in hits(result, "BIZ-011"))
+
+
+@pytest.mark.parametrize(
+    ("period_end", "fails"),
+    [("2026-10-31", False), ("2026-10-30", True), ("2026-11-01", True), ("2026-09-30", True)],
+)
+def test_biz012_period_end_is_the_last_day_of_the_manifest_period(pkg, period_end, fails):
+    pkg.set("financials", 1, "period_end", period_end)
+    result = run(pkg.root)
+    assert (where(result, "BIZ-012") == [("financials", 1, "period_end")]) is fails
+    assert (result.status == FilingStatus.REJECTED) is fails
+    if fails:
+        (finding,) = hits(result, "BIZ-012")
+        assert finding["value"] == period_end and "2026-10-31" in finding["message_en"]

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from decimal import Decimal
 
 import openpyxl
 import pyarrow as pa
@@ -303,7 +304,8 @@ def test_xlsx_and_parquet_files_are_read(pkg):
     pkg.write_bytes("financials.parquet", sink.getvalue(), "financials")
     result = run(pkg.root)
     assert result.status != FilingStatus.REJECTED, result.findings.to_pylist()[:3]
-    assert result.tables["guarantees"]["fee_rate"][0].as_py() == pytest.approx(0.008)
+    # an XLSX number cell is read as the decimal it shows, exactly (rules.md 1.1)
+    assert result.tables["guarantees"]["fee_rate"][0].as_py() == Decimal("0.008")
 
 
 def test_xlsx_formulas_and_merged_header_cells(pkg):

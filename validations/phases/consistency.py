@@ -1,7 +1,18 @@
-"""Phase 3 — consistency (BIZ-001..009) within the filing and against the registry."""
+"""Phase 3 — consistency (BIZ-001..012) within the filing, against the registry and the manifest.
+
+Readings (docs/phase4-readings.md, "Phase 3 in rules 1.1"):
+
+- BIZ-011 looks at every row of the party, whatever its status or business type, as PRU-003 does. A
+  party "carries more than one related_group_id" when its rows name at least two different non-empty
+  ids (a row that names none carries none). Then every row of that party whose ``related_group_id``
+  differs from the one on the party's first row is reported, an empty one included: the first row is
+  what the guarantor is asked to agree with.
+- BIZ-012: ``period_end`` is compared with the last day of the manifest's ``period``.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -24,12 +35,14 @@ def check_consistency(
     """``previous`` is the guarantees table of the guarantor's last accepted filing (BIZ-010)."""
     if "guarantees" in files:
         _guarantees(files["guarantees"], findings, period, institution)
+        _party_groups(files["guarantees"], findings)
         if previous is not None:
             _against_previous(files["guarantees"], previous, findings)
     if "compensations" in files:
         _compensations(files["compensations"], files.get("guarantees"), findings, period)
     if "financials" in files:
         _financials(files["financials"], findings)
+        _period_end(files["financials"], findings, period)
 
 
 def _guarantees(g: ParsedFile, findings: Findings, period: Period, institution: Institution) -> None:
@@ -115,3 +128,60 @@ def _financials(f: ParsedFile, findings: Findings) -> None:
             f"class I+II+III assets {classes:.2f} exceed total_assets − receivable_compensation {base:.2f} by more than 1 yuan",
             file="financials", row=1, column="class_iii_assets", value=f"{classes:.2f}",
         ))
+
+
+def _period_end(f: ParsedFile, findings: Findings, period: Period) -> None:
+    """BIZ-012: the financials' period_end is the last day of the manifest's period."""
+    period_end = f.typed["period_end"]
+    wrong = pc.not_equal(period_end, pa.scalar(period.end, pa.date32()))
+    flag(findings, "BIZ-012", "financials", "period_end", wrong, f.text["period_end"],
+         f"报告期 {period} 的最后一天是 {period.end}", f"the last day of the period {period} is {period.end}")
+
+
+def _party_groups(g: ParsedFile, findings: Findings) -> None:
+    """BIZ-011: a party whose rows name two or more related groups; each of its rows whose group
+    differs from its first row's is reported. Column-wise: parties and groups as dictionary codes,
+    each party's first row by ``np.unique``, its distinct named groups by unique (party, group) pairs."""
+    parties, groups = g.text["party_id"], g.text["related_group_id"]
+    if len(parties) == 0:
+        return
+    party = _codes(parties)
+    group = _codes(groups)
+    named = np.asarray(pc.not_equal(groups, "").to_numpy(zero_copy_only=False), dtype=bool)
+    pairs = np.unique(party[named] * (int(group.max()) + 1) + group[named])
+    per_party = np.bincount(pairs // (int(group.max()) + 1), minlength=int(party.max()) + 1)
+    several = per_party[party] >= 2
+    if not several.any():
+        return
+    _, first = np.unique(party, return_index=True)  # codes are 0..k-1: first[c] is party c's first row
+    first_group = group[first][party]
+    differs = several & (group != first_group)
+    first_value = pc.take(groups, pa.array(first[party]))
+    shown = pc.if_else(pc.equal(first_value, ""), "（空）", first_value)
+    shown_en = pc.if_else(pc.equal(first_value, ""), "(empty)", first_value)
+    r = rule("BIZ-011")
+    where = pa.array(differs)
+    rows = pc.indices_nonzero(where)
+    message_zh = pc.binary_join_element_wise(
+        f"{r.title_zh}：被担保人 ", pc.take(parties, rows), " 首行的关联集团标识为 ", pc.take(shown, rows), ""
+    )
+    message_en = pc.binary_join_element_wise(
+        f"{r.title_en}: party ", pc.take(parties, rows), "'s first row names related group ",
+        pc.take(shown_en, rows), "",
+    )
+    findings.extend_table(pa.table({
+        "rule_id": pa.repeat(pa.scalar(r.id), len(rows)),
+        "severity": pa.repeat(pa.scalar(str(r.severity)), len(rows)),
+        "file": pa.repeat(pa.scalar("guarantees"), len(rows)),
+        "row": pc.add(pc.cast(rows, pa.int64()), 1),
+        "column": pa.repeat(pa.scalar("related_group_id"), len(rows)),
+        "value": pc.take(groups, rows),
+        "message_zh": message_zh,
+        "message_en": message_en,
+    }))
+
+
+def _codes(values: pa.ChunkedArray) -> np.ndarray:
+    """Dictionary codes of a text column (0..k-1 in order of first appearance)."""
+    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
+    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -1,20 +1,24 @@
-"""Phase-4 measures (rules.md, "Phase 4" definitions), column-wise over one filing.
+"""Phase-4 measures (rules.md, "Phase 4" definitions), column-wise over one filing, exactly.
 
 Readings, also in docs/phase4-readings.md:
 
 - Balances and ratios count only ``active`` financing rows ("counted" rows). Ended rows carry a zero
   balance anyway (BIZ-005), so the choice only matters for what is grouped.
 - A party is its ``party_id``. Its household balance (单户在保余额) is the sum of exposures over its
-  counted ``loan`` rows; the 75% weights test it per party, inclusive (≤ 5,000,000.00 / 2,000,000.00).
+  counted ``loan`` rows; the 75% weights test it per party, inclusive and exactly (5,000,000.00 is
+  within the limit, 5,000,000.004 is not).
 - Small-micro and farmer are read from each row's ``party_category`` (SCH-004 ties it to the id type).
 - A bond is "AA or better" when its rating is at or above the ``bond_rating_floor`` parameter in the
   order of ``schemas.codes.BOND_RATINGS``.
-- Related groups (PRU-003): a party belongs to the group named by its counted rows' non-empty
-  ``related_group_id`` (the smallest one if its rows disagree: groups are not merged transitively); a
-  party without one is a group of its own, reported by its ``party_id``.
-- Amounts are compared at fen precision: sums of float products are rounded to 0.01 yuan before a
-  threshold is applied, and thresholds are products of Decimals, so a boundary such as exactly 10% of
-  net assets is decided exactly, not by float noise.
+- Related groups (PRU-003, rules.md 1.1): a party belongs to every group that one of its rows names
+  (a non-empty ``related_group_id``, whatever the row's status or business type: naming is identity,
+  not balance), and its whole exposure counts in each, the reading that never understates a group. A
+  party that names none is a group of its own, reported by its ``party_id``. Groups are not merged
+  transitively (a party naming G1 and G2 does not make G1's other parties members of G2).
+- Amounts are exact (rules.md 1.1, ``validations.exact``): an exposure is ``outstanding_balance ×
+  liability_share`` as an exact decimal (not a whole fen when the share has decimals), the weights are
+  exact decimals, and every sum is exact; limits are decided on these exact values, and an amount is
+  rounded to the fen only where it is reported.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +34,21 @@ import pyarrow.compute as pc
 
 from schemas.codes import BOND_RATINGS, FINANCING_BUSINESS_TYPES
 from validations.context import Institution
+from validations.exact import (
+    AMOUNT,
+    RATIO,
+    RATIO_SCALE,
+    as_decimal,
+    compare,
+    decimal_array,
+    multiply,
+    narrow,
+    summable,
+    tight,
+    total,
+    unscaled,
+    zero_filled,
+)
 from validations.prudential.reference import ReferenceValues
 
 SMALL_MICRO = ("micro", "small", "individual_business")
@@ -50,10 +70,6 @@ def equals(values: pa.ChunkedArray | pa.Array, code: str) -> np.ndarray:
     return mask(pc.equal(values, pa.scalar(code, pa.string())))
 
 
-def floats(values: pa.ChunkedArray | pa.Array, fill: float = np.nan) -> np.ndarray:
-    return np.asarray(pc.fill_null(values, fill).to_numpy(zero_copy_only=False), dtype=np.float64)
-
-
 def day_numbers(values: pa.ChunkedArray | pa.Array, fill: int = 0) -> np.ndarray:
     """date32 as int64 days since 1970-01-01 (nulls as ``fill``)."""
     days = pc.fill_null(pc.cast(values, pa.int32()), fill)
@@ -63,16 +79,6 @@ def day_numbers(values: pa.ChunkedArray | pa.Array, fill: int = 0) -> np.ndarray
 def epoch_days(day: dt.date) -> int:
     """A date as days since 1970-01-01, the unit of Arrow's date32."""
     return (day - _EPOCH).days
-
-
-def to_fen(value: float) -> float:
-    """An amount rounded to the fen: the precision at which amounts are reported and compared."""
-    return round(float(value), 2)
-
-
-def dec(value: float | int) -> Decimal:
-    """A float read back as the decimal it prints as (the filed text for a parsed amount)."""
-    return Decimal(repr(float(value)))
 
 
 class Codes:
@@ -111,8 +117,9 @@ class Rows:
     active: np.ndarray
     counted: np.ndarray  # active financing guarantees: what balances and ratios count
     loan: np.ndarray
-    exposure: np.ndarray  # outstanding_balance × liability_share, every row
-    fee_rate: np.ndarray
+    exposure: pa.Array  # outstanding_balance × liability_share, an exact decimal, every row (null → 0)
+    fee_rate: np.ndarray  # int64 units of 10⁻¹⁸ (RATIO_SCALE), for exact comparisons with limits
+    fee_rate_decimal: pa.Array  # the same as the narrowest exact decimal, for exposure-weighted sums
     start: np.ndarray  # start_date as days since 1970-01-01
     small_micro: np.ndarray
     farmer: np.ndarray
@@ -126,7 +133,9 @@ class Rows:
         active = codes.eq("status", "active")
         small_micro = codes.is_in("party_category", SMALL_MICRO)
         farmer = codes.eq("party_category", "farmer")
-        exposure = floats(guarantees["outstanding_balance"], 0.0) * floats(guarantees["liability_share"], 0.0)
+        balance = zero_filled(as_decimal(guarantees["outstanding_balance"], AMOUNT))
+        share = narrow(zero_filled(as_decimal(guarantees["liability_share"], RATIO)))
+        fee_rate = zero_filled(as_decimal(guarantees["fee_rate"], RATIO))
         return cls(
             table=guarantees,
             codes=codes,
@@ -134,8 +143,9 @@ class Rows:
             active=active,
             counted=financing & active,
             loan=codes.eq("business_type", "loan"),
-            exposure=exposure,
-            fee_rate=floats(guarantees["fee_rate"], 0.0),
+            exposure=multiply(balance, share),
+            fee_rate=unscaled(fee_rate, RATIO_SCALE),
+            fee_rate_decimal=narrow(fee_rate),
             start=day_numbers(guarantees["start_date"]),
             small_micro=small_micro,
             farmer=farmer,
@@ -171,8 +181,9 @@ class Financials:
 
     @classmethod
     def of(cls, financials: pa.Table) -> Financials:
-        row = financials.slice(0, 1).to_pylist()[0]
-        return cls(**{name: dec(row[name] or 0.0) for name in cls.__dataclass_fields__})
+        first = financials.slice(0, 1)
+        values = {name: as_decimal(first[name], AMOUNT)[0].as_py() for name in cls.__dataclass_fields__}
+        return cls(**{name: value if value is not None else Decimal(0) for name, value in values.items()})
 
     @property
     def net_assets_for_leverage(self) -> Decimal:
@@ -188,13 +199,13 @@ class Financials:
 class Measures:
     rows: Rows
     financials: Financials
-    weight: np.ndarray  # per row; 0 where not counted
-    household_balance: np.ndarray  # per row: its party's household balance on counted rows, else NaN
-    parties: pa.Table  # party_id, exposure, household_balance, in_district, in_district_sma, group_id
+    weight: pa.Array  # per row, an exact decimal; 0 where not counted
+    fee_weighted: pa.Array  # per row, exposure × fee_rate, exact (the weighted fee rates' numerators)
+    parties: pa.Table  # party_id, exposure, household_balance (exact decimals), in_district, in_district_sma
     groups: pa.Table  # group_id (or the party_id of a party without group), is_group, exposure
-    financing_exposure: float  # fen
-    measured_financing_liability: float  # fen
-    non_financing_exposure: float  # fen
+    financing_exposure: Fraction  # exact, in yuan
+    measured_financing_liability: Fraction
+    non_financing_exposure: Fraction
 
     @property
     def net_assets_for_leverage(self) -> Decimal:
@@ -202,25 +213,25 @@ class Measures:
 
 
 def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
-    """Exposure, household balances, weights and the party and group aggregates.
+    """Exposure, household balances, weights and the party and group aggregates, exactly.
 
     Hashing the party ids is the costly step on a large filing, so it is done once: one group_by over
     the counted rows gives every per-party sum and, with the list of each party's rows, the way back
-    from a party to its rows.
+    from a party to its rows (for the household limits of the 75% weights).
     """
     table = rows.table
     counted = rows.counted
-    group_ids = table["related_group_id"]
-    group_ids = pc.if_else(pc.equal(group_ids, ""), pa.scalar(None, pa.string()), group_ids)
+    exposure = rows.exposure
     counted_index = np.flatnonzero(counted)
+    take = pa.array(counted_index, pa.int64())
+    loan_exposure = pc.if_else(pa.array(rows.loan, pa.bool_()), exposure, pa.scalar(Decimal(0), exposure.type))
     sub = pa.table(
         {
-            "party_id": table["party_id"].filter(counted),
-            "exposure": rows.exposure[counted],
-            "loan_exposure": np.where(rows.loan, rows.exposure, 0.0)[counted],
+            "party_id": table["party_id"].take(take),
+            "exposure": summable(exposure.take(take)),
+            "loan_exposure": summable(loan_exposure.take(take)),
             "in_district": rows.in_district[counted],
             "in_district_sma": (rows.in_district & rows.small_micro_agri)[counted],
-            "group_id": pc.cast(group_ids, pa.string()).filter(counted),
             "row": counted_index,
         }
     )
@@ -230,84 +241,102 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
             ("loan_exposure", "sum"),
             ("in_district", "any"),
             ("in_district_sma", "any"),
-            ("group_id", "min"),
             ("row", "list"),
         ]
     )
-    household = np.round(floats(grouped["loan_exposure_sum"], 0.0), 2)
+    household = tight(grouped["loan_exposure_sum"])
     parties = pa.table(
         {
             "party_id": grouped["party_id"],
-            "exposure": np.round(floats(grouped["exposure_sum"], 0.0), 2),
+            "exposure": tight(grouped["exposure_sum"]),
             "household_balance": household,
             "in_district": grouped["in_district_any"],
             "in_district_sma": grouped["in_district_sma_any"],
-            "group_id": grouped["group_id_min"],
         }
     )
-    # each party's household balance back onto its rows (for the 75% weights)
+    # each party's household limits, decided exactly per party, back onto its rows
     row_lists = grouped["row_list"].combine_chunks()
-    household_balance = np.full(len(rows), np.nan)
-    household_balance[pc.list_flatten(row_lists).to_numpy()] = household[
-        pc.list_parent_indices(row_lists).to_numpy()
-    ]
+    rows_of_parties = np.asarray(pc.list_flatten(row_lists).to_numpy(), dtype=np.int64)
+    party_of_rows = np.asarray(pc.list_parent_indices(row_lists).to_numpy(), dtype=np.int64)
 
-    weight = _weights(rows, household_balance, ref)
+    def within(limit_name: str) -> np.ndarray:
+        per_party = compare(household, "<=", ref.decimal(limit_name))
+        per_row = np.zeros(len(rows), dtype=bool)
+        per_row[rows_of_parties] = per_party[party_of_rows]
+        return per_row
 
-    groups = (
-        pa.table(
-            {
-                "group_id": pc.coalesce(parties["group_id"], parties["party_id"]),
-                "is_group": pc.is_valid(parties["group_id"]),
-                "exposure": parties["exposure"],
-            }
-        )
-        .group_by(["group_id", "is_group"])
-        .aggregate([("exposure", "sum")])
-    )
-    groups = pa.table(
-        {
-            "group_id": groups["group_id"],
-            "is_group": groups["is_group"],
-            "exposure": np.round(floats(groups["exposure_sum"], 0.0), 2),
-        }
-    )
+    weight = _weights(rows, within("household_limit_small_micro"), within("household_limit_farmer"), ref)
     non_financing = rows.active & ~rows.financing
     return Measures(
         rows=rows,
         financials=Financials.of(financials),
         weight=weight,
-        household_balance=household_balance,
+        fee_weighted=multiply(exposure, rows.fee_rate_decimal),
         parties=parties,
-        groups=groups,
-        financing_exposure=to_fen(np.sum(rows.exposure[counted])),
-        measured_financing_liability=to_fen(np.sum((rows.exposure * weight)[counted])),
-        non_financing_exposure=to_fen(np.sum(rows.exposure[non_financing])),
+        groups=_groups(table, parties),
+        financing_exposure=total(exposure, counted),
+        measured_financing_liability=total(multiply(exposure, weight), counted),
+        non_financing_exposure=total(exposure, non_financing),
     )
 
 
-def _weights(rows: Rows, household_balance: np.ndarray, ref: ReferenceValues) -> np.ndarray:
-    """《融资担保责任余额计量办法》 weights per counted row (0 elsewhere)."""
+def _groups(table: pa.Table, parties: pa.Table) -> pa.Table:
+    """PRU-003's groups (rules.md 1.1): every (party, group) a row names, with the party's whole
+    exposure in each group it names; a party that names none is a group of its own. Column-wise: the
+    distinct pairs, one join with the party totals, one group_by."""
+    named = table["related_group_id"]
+    names = pc.and_(pc.is_valid(named), pc.not_equal(named, ""))
+    pairs = (
+        pa.table({"party_id": table["party_id"], "group_id": pc.cast(named, pa.string())})
+        .filter(pc.fill_null(names, False))
+        .group_by(["party_id", "group_id"])
+        .aggregate([])
+    )
+    exposures = parties.select(["party_id", "exposure"])
+    joined = pairs.join(exposures, keys="party_id", join_type="inner")
+    in_groups = pa.table(
+        {"group_id": joined["group_id"], "exposure": summable(joined["exposure"].combine_chunks())}
+    ).group_by("group_id").aggregate([("exposure", "sum")])
+    alone = exposures.filter(pc.invert(pc.is_in(parties["party_id"], value_set=pairs["party_id"].combine_chunks())))
+    grouped_exposure = tight(in_groups["exposure_sum"])
+    alone_exposure = alone["exposure"].combine_chunks()
+    widest = max((grouped_exposure.type, alone_exposure.type), key=lambda t: (t.bit_width, t.precision))
+    return pa.table(
+        {
+            "group_id": pa.concat_arrays(
+                [in_groups["group_id"].combine_chunks(), alone["party_id"].combine_chunks()]
+            ),
+            "is_group": pa.concat_arrays(
+                [pa.repeat(pa.scalar(True), in_groups.num_rows), pa.repeat(pa.scalar(False), alone.num_rows)]
+            ),
+            "exposure": pa.concat_arrays(
+                [pc.cast(grouped_exposure, widest), pc.cast(alone_exposure, widest)]
+            ),
+        }
+    )
+
+
+def _weights(
+    rows: Rows, small_micro_within: np.ndarray, farmer_within: np.ndarray, ref: ReferenceValues
+) -> pa.Array:
+    """《融资担保责任余额计量办法》 weights per row as exact decimals (0 where not counted): each row picks
+    one of the weight parameters, so the weights are a ``take`` from a six-value decimal array."""
     floor = BOND_RATINGS.index(ref.text("bond_rating_floor"))
     rated = rows.is_in("bond_issuer_rating", BOND_RATINGS[: floor + 1])
-    # household balances are fen-rounded, limits are whole yuan: ≤ is exact
-    small_micro_loan = (
-        rows.loan & rows.small_micro & (household_balance <= ref.number("household_limit_small_micro"))
-    )
-    farmer_loan = rows.loan & rows.farmer & (household_balance <= ref.number("household_limit_farmer"))
-    weight = np.select(
+    names = (
+        "weight_small_micro_loan", "weight_farmer_loan", "weight_housing_loan", "weight_bond_rated",
+        "weight_other_financing",
+    )  # fmt: skip
+    values = decimal_array([*(ref.decimal(name) for name in names), Decimal(0)])
+    choice = np.select(
         [
-            small_micro_loan,
-            farmer_loan,
+            rows.loan & rows.small_micro & small_micro_within,
+            rows.loan & rows.farmer & farmer_within,
             rows.eq("business_type", "housing_loan"),
             rows.eq("business_type", "bond") & rated,
         ],
-        [
-            ref.number("weight_small_micro_loan"),
-            ref.number("weight_farmer_loan"),
-            ref.number("weight_housing_loan"),
-            ref.number("weight_bond_rated"),
-        ],
-        default=ref.number("weight_other_financing"),
+        [0, 1, 2, 3],
+        default=4,
     )
-    return np.where(rows.counted, weight, 0.0)
+    choice = np.where(rows.counted, choice, len(names))
+    return values.take(pa.array(choice, pa.int64()))

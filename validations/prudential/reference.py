@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from validations.exact import scaled
+
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "reference"
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -112,6 +114,10 @@ class ReferenceValues:
     def number(self, name: str) -> float:
         return float(self.decimal(name))
 
+    def scaled(self, name: str, scale: int) -> int:
+        """A parameter × 10^scale as an int, exact (a rate limit in the units of ``Rows.fee_rate``)."""
+        return scaled(self.decimal(name), scale)
+
     def integer(self, name: str) -> int:
         value = self.decimal(name)
         if value != value.to_integral_value():
@@ -122,7 +128,8 @@ class ReferenceValues:
         return self.lists.get(rule_id, frozenset())
 
     def lpr_on(self, days: np.ndarray) -> np.ndarray:
-        """The LPR in force on each date (int days since 1970-01-01); NaN before the first LPR.
+        """The LPR in force on each date (int days since 1970-01-01), as floats for messages; NaN before
+        the first LPR.
 
         ``searchsorted(side="right") - 1`` picks the last change on or before the date, so a guarantee
         starting on a change day gets the new rate.
@@ -130,16 +137,28 @@ class ReferenceValues:
         return self._lookup(days, [float(r) for _, r in self.lpr])
 
     def high_interest_limit(self, days: np.ndarray) -> np.ndarray:
-        """NEG-003's limit per date: multiple × LPR, multiplied in Decimal (4 × 0.0300 is exactly 0.12,
-        the float a filed ``0.12`` parses to); NaN before the first LPR."""
+        """NEG-003's limit per date as floats, for display: multiple × LPR, multiplied in Decimal; NaN
+        before the first LPR. The rule itself decides on ``high_interest_limit_scaled``."""
         multiple = self.decimal("lpr_multiple_high_interest")
         return self._lookup(days, [float(multiple * r) for _, r in self.lpr])
 
-    def _lookup(self, days: np.ndarray, values: list[float]) -> np.ndarray:
+    def high_interest_limit_scaled(self, days: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
+        """NEG-003's limit per date as exact integers: (multiple × LPR × 10^scale as int64, whether an LPR
+        was in force). 4 × 0.0310 is exactly 124 × 10^15 at scale 18, and a filed ``0.124`` is the same
+        integer, so "exceeds" is decided without a float."""
+        multiple = self.decimal("lpr_multiple_high_interest")
+        limits = np.array([0, *(scaled(multiple * r, scale) for _, r in self.lpr)], dtype=np.int64)
+        index = self.lpr_index(days)
+        return limits[index], index > 0
+
+    def lpr_index(self, days: np.ndarray) -> np.ndarray:
+        """Per date, 1 + the index of the LPR change in force (0 before the first LPR)."""
         changes = np.array([(d - _EPOCH).days for d, _ in self.lpr], dtype=np.int64)
+        return np.searchsorted(changes, np.asarray(days, dtype=np.int64), side="right")
+
+    def _lookup(self, days: np.ndarray, values: list[float]) -> np.ndarray:
         table = np.array([np.nan, *values], dtype=np.float64)
-        index = np.searchsorted(changes, np.asarray(days, dtype=np.int64), side="right")
-        return table[index]
+        return table[self.lpr_index(days)]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

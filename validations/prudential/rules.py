@@ -7,6 +7,10 @@ amount) and the message gives it with its limit. Readings (docs/phase4-readings.
 
 - Limits are strict where the rule says "above"/"exceeds" (PRU-001/002/003/011, NEG-003, POL-002) and
   "below" means strictly below (PRU-005..010, POL-001, POL-003): a value exactly at the limit passes.
+- Every decision is exact (rules.md 1.1): amounts, exposures and their sums are exact decimals or
+  Fractions, limits are exact products of decimal parameters and amounts, and rates are compared as
+  integers in units of 10⁻¹⁸ (``loan_interest_rate > 4 × LPR`` is ``rate·10¹⁸ > 4·LPR·10¹⁸``). Ratios
+  and amounts in messages and finding values are rounded for display only, after the decision.
 - PRU-001 with net assets for leverage ≤ 0: any measured liability above zero is a breach.
 - PRU-002/003: one finding per party / group above the limit, over ``net_assets``.
 - PRU-005: the median is over every row of the same ``business_type`` with ``guarantor_relation`` none,
@@ -20,6 +24,7 @@ amount) and the message gives it with its limit. Readings (docs/phase4-readings.
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import pyarrow as pa
@@ -28,9 +33,10 @@ import pyarrow.compute as pc
 from schemas.codes import FINANCING_BUSINESS_TYPES
 from validations.catalog import Rule, rule
 from validations.context import Institution, Period
+from validations.exact import RATIO, RATIO_SCALE, as_decimal, compare, floats, holds, to_decimal, unscaled
 from validations.findings import FINDINGS_SCHEMA, Findings
 from validations.prudential import indicators
-from validations.prudential.measures import Measures, dec, epoch_days, floats
+from validations.prudential.measures import Measures, epoch_days, mask
 from validations.prudential.reference import ReferenceValues
 from validations.prudential.subsidy import PROGRAMS, SubsidyResult, sub_001_detail
 from validations.prudential.text import amount, number, percent
@@ -74,14 +80,15 @@ def _rows(findings: Findings, r: Rule, m: Measures, where: np.ndarray, column: s
 
 
 def leverage(m: Measures, institution: Institution, ref: ReferenceValues, findings: Findings) -> None:
-    """PRU-001: measured financing liability / net assets for leverage > 10 (15 for focus guarantors)."""
-    cap = Decimal(indicators.leverage_cap(institution, ref))
-    measured = dec(m.measured_financing_liability)
+    """PRU-001: measured financing liability / net assets for leverage > 10 (15 for focus guarantors),
+    decided as ``measured > cap × base`` on exact values."""
+    cap = ref.decimal("leverage_cap_focus" if institution.focus_small_micro_agri else "leverage_cap")
+    measured = m.measured_financing_liability
     base = m.net_assets_for_leverage
-    breach = measured > cap * base if base > 0 else measured > 0
+    breach = holds(measured, ">", Fraction(cap) * Fraction(base)) if base > 0 else measured > 0
     if not breach:
         return
-    multiple = number(measured / base) if base > 0 else None
+    multiple = number(measured / Fraction(base)) if base > 0 else None
     shown = multiple if multiple is not None else "—"
     findings.add(
         rule("PRU-001").finding(
@@ -98,25 +105,29 @@ def leverage(m: Measures, institution: Institution, ref: ReferenceValues, findin
 
 
 def concentration(m: Measures, ref: ReferenceValues, findings: Findings) -> None:
-    """PRU-002 per party, PRU-003 per related group: unweighted exposure over net_assets, strict >."""
+    """PRU-002 per party, PRU-003 per related group: unweighted exposure over net_assets, strict >,
+    decided exactly (``exposure > limit × net_assets`` on decimals); the shares in the messages are
+    display figures computed after the decision."""
     net_assets = m.financials.net_assets
     for rule_id, table, id_column, limit_name in (
         ("PRU-002", m.parties, "party_id", "party_exposure_limit"),
         ("PRU-003", m.groups, "group_id", "group_exposure_limit"),
     ):
         limit = ref.decimal(limit_name)
-        breach = floats(table["exposure"], 0.0) > float(limit * net_assets)  # fen-rounded vs exact product
+        breach = compare(table["exposure"], ">", to_decimal(Fraction(limit) * Fraction(net_assets)))
         if not breach.any():
             continue
         over = table.filter(pa.array(breach)).sort_by(id_column)  # by id: group_by order is not stable
-        ids, exposure = over[id_column], floats(over["exposure"], 0.0)
+        ids = over[id_column]
+        exact_exposure = floats(over["exposure"], 0.0)
+        exposure = floats(pc.round(over["exposure"].combine_chunks(), 2, round_mode="half_up"), 0.0)
         if rule_id == "PRU-003":
             is_group = over["is_group"]
             label_zh = pc.if_else(is_group, "关联集团 ", "被担保人（无关联集团）")
             label_en = pc.if_else(is_group, "related group ", "party (no group) ")
         else:
             label_zh, label_en = pa.scalar("被担保人 "), pa.scalar("party ")
-        shares = exposure / float(net_assets) if net_assets > 0 else np.full(len(exposure), np.inf)
+        shares = exact_exposure / float(net_assets) if net_assets > 0 else np.full(len(exposure), np.inf)
         _institution_rows(
             findings,
             rule(rule_id),
@@ -197,13 +208,16 @@ def related_parties(m: Measures, findings: Findings) -> None:
     other_related = m.rows.eq("guarantor_relation", "other_related")
     if not other_related.any():
         return
+    fee = m.rows.fee_rate  # units of 10⁻¹⁸
     for business_type in FINANCING_BUSINESS_TYPES:
         of_type = m.rows.eq("business_type", business_type)
-        peers = m.rows.fee_rate[of_type & unrelated]
+        peers = fee[of_type & unrelated]
         if len(peers) == 0:
             continue
-        median = median_exact(peers)
-        below = of_type & other_related & (m.rows.fee_rate < median)
+        low, high = middle_values(peers)
+        # fee < (low + high) / 2, in integers without overflow: fee − low < high − fee
+        below = of_type & other_related & (fee - low < high - fee)
+        median = Fraction(int(low) + int(high), 2 * 10**RATIO_SCALE)
         if below.any():
             _rows(
                 findings,
@@ -216,13 +230,12 @@ def related_parties(m: Measures, findings: Findings) -> None:
             )
 
 
-def median_exact(values: np.ndarray) -> float:
-    """The median; for an even count the mean of the two middle values, taken in Decimal so that
-    (0.01 + 0.02) / 2 is the float of 0.015."""
+def middle_values(values: np.ndarray) -> tuple[np.int64, np.int64]:
+    """The two middle values of integer fee rates (the same one twice for an odd count): the median
+    is their mean, kept as the pair so that "below the median" is decided in integers."""
     n = len(values)
     middle = np.partition(values, [(n - 1) // 2, n // 2])
-    low, high = middle[(n - 1) // 2], middle[n // 2]
-    return float(low) if low == high else float((dec(low) + dec(high)) / 2)
+    return middle[(n - 1) // 2], middle[n // 2]
 
 
 # ---------------------------------------------------------------- PRU-006..011 financials
@@ -239,7 +252,7 @@ def financials(m: Measures, ref: ReferenceValues, findings: Findings) -> None:
                 value=number(f.paid_in_capital),
             )
         )
-    measured = dec(m.measured_financing_liability)
+    measured = m.measured_financing_liability
     base = f.asset_base
     base_zh, base_en = "资产总额扣除应收代偿款", "total assets less receivable compensation"
     for rule_id, value, zh, en, of, of_zh, of_en, name, below in (
@@ -257,7 +270,8 @@ def financials(m: Measures, ref: ReferenceValues, findings: Findings) -> None:
          base, base_zh, base_en, "class_iii_max_share", False),
     ):  # fmt: skip
         limit = ref.decimal(name)
-        if (value < limit * of) if below else (value > limit * of):
+        bound = Fraction(limit) * Fraction(of)
+        if holds(value, "<", bound) if below else holds(value, ">", bound):
             bound_zh, bound_en = ("下限", "minimum") if below else ("上限", "maximum")
             share = _share(value, of)
             findings.add(
@@ -271,12 +285,12 @@ def financials(m: Measures, ref: ReferenceValues, findings: Findings) -> None:
             )
 
 
-def _ratio(numerator: Decimal, denominator: Decimal) -> str | None:
-    return number(numerator / denominator) if denominator > 0 else None
+def _ratio(numerator: Decimal | Fraction, denominator: Decimal | Fraction) -> str | None:
+    return number(Fraction(numerator) / Fraction(denominator)) if denominator > 0 else None
 
 
-def _share(numerator: Decimal, denominator: Decimal) -> str:
-    return percent(numerator / denominator) if denominator > 0 else "—"
+def _share(numerator: Decimal | Fraction, denominator: Decimal | Fraction) -> str:
+    return percent(Fraction(numerator) / Fraction(denominator)) if denominator > 0 else "—"
 
 
 # ---------------------------------------------------------------- NEG-001..005 negative list
@@ -320,30 +334,34 @@ def negative_list(m: Measures, period: Period, ref: ReferenceValues, findings: F
 
 
 def high_interest(m: Measures, ref: ReferenceValues, findings: Findings) -> None:
-    """NEG-003: loan_interest_rate > multiple × the LPR in force on start_date (strict)."""
+    """NEG-003: loan_interest_rate > multiple × the LPR in force on start_date (strict), decided on
+    integers in units of 10⁻¹⁸: the filed rate and the Decimal product multiple × LPR, both exact."""
     table = m.rows.table
     loans = m.rows.is_in("business_type", ("loan", "housing_loan"))
     if not loans.any():
         return
     start = m.rows.start
-    rate = floats(table["loan_interest_rate"], np.nan)
-    limit = ref.high_interest_limit(start)
-    breach = loans & (rate > limit)  # NaN (no rate, no LPR yet) is never a breach
+    column = as_decimal(table["loan_interest_rate"], RATIO)
+    rate = unscaled(column, RATIO_SCALE)
+    limit, has_lpr = ref.high_interest_limit_scaled(start, RATIO_SCALE)
+    # no rate, or no LPR yet (a loan that started before 2019-08-20), is never a breach
+    breach = loans & has_lpr & mask(pc.is_valid(column)) & (rate > limit)
     if not breach.any():
         return
-    lpr = ref.lpr_on(start)
-    multiple = number(ref.decimal("lpr_multiple_high_interest"))
-    for value in np.unique(lpr[breach]):  # one message per LPR in force
-        where = breach & (lpr == value)
-        lpr_text, limit_text = percent(dec(value)), percent(dec(value) * Decimal(multiple))
+    lpr_index = ref.lpr_index(start)
+    multiple = ref.decimal("lpr_multiple_high_interest")
+    for index in sorted(np.unique(lpr_index[breach]), key=lambda i: ref.lpr[int(i) - 1][1]):  # one per LPR
+        where = breach & (lpr_index == index)
+        lpr = ref.lpr[int(index) - 1][1]
+        lpr_text, limit_text = percent(lpr), percent(Fraction(lpr) * Fraction(multiple))
         _rows(
             findings,
             rule("NEG-003"),
             m,
             where,
             "loan_interest_rate",
-            f"高于起始日一年期LPR {lpr_text} 的{multiple}倍（{limit_text}）",
-            f"above {multiple} × the one-year LPR {lpr_text} in force on start_date ({limit_text})",
+            f"高于起始日一年期LPR {lpr_text} 的{number(multiple)}倍（{limit_text}）",
+            f"above {number(multiple)} × the one-year LPR {lpr_text} in force on start_date ({limit_text})",
         )
 
 
@@ -354,8 +372,8 @@ def policy(m: Measures, institution: Institution, ref: ReferenceValues, findings
     if institution.kind == "government":  # POL-001
         households, qualifying = indicators.household_counts(m)
         minimum = ref.decimal("household_share_min")
-        if households > 0 and qualifying < minimum * households:
-            share = Decimal(qualifying) / Decimal(households)
+        if households > 0 and holds(qualifying, "<", Fraction(minimum) * households):
+            share = Fraction(qualifying, households)
             findings.add(
                 rule("POL-001").finding(
                     f"区内在保融资担保户数 {households} 户，其中小微和三农 {qualifying} 户，"
@@ -368,8 +386,8 @@ def policy(m: Measures, institution: Institution, ref: ReferenceValues, findings
     if institution.kind in ("government", "mixed"):  # POL-002
         rate = indicators.weighted_fee_rate(m, m.rows.counted & m.rows.small_micro_agri)
         maximum = ref.decimal("small_micro_agri_fee_rate_max")
-        # a weighted mean of floats: compared at 1e-10 so that all rows at exactly 1% pass
-        if rate is not None and dec(round(rate, 10)) > maximum:
+        # Σ exposure × fee / Σ exposure as an exact Fraction: every row at exactly 1% is exactly 1%
+        if rate is not None and holds(rate, ">", maximum):
             findings.add(
                 rule("POL-002").finding(
                     f"小微和三农融资担保加权平均费率 {percent(rate)}，上限 {percent(maximum)}",
@@ -379,10 +397,10 @@ def policy(m: Measures, institution: Institution, ref: ReferenceValues, findings
                 )
             )
     if institution.focus_small_micro_agri:  # POL-003
-        total = dec(m.financing_exposure)
-        qualifying_exposure = dec(indicators.small_micro_agri_exposure(m))
+        total = m.financing_exposure
+        qualifying_exposure = indicators.small_micro_agri_exposure(m)
         minimum = ref.decimal("small_micro_agri_exposure_share_min")
-        if total > 0 and qualifying_exposure < minimum * total:
+        if total > 0 and holds(qualifying_exposure, "<", Fraction(minimum) * total):
             share = qualifying_exposure / total
             findings.add(
                 rule("POL-003").finding(

@@ -19,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from validations.context import Period
-from validations.prudential.measures import Rows, day_numbers, epoch_days, equals, floats
+from validations.exact import RATIO_SCALE, fen, int_total
+from validations.prudential.measures import Rows, day_numbers, epoch_days, equals
 from validations.prudential.reference import ReferenceValues
 from validations.prudential.text import percent
 
@@ -61,15 +62,15 @@ class SubsidyResult:
 def eligible(rows: Rows, ref: ReferenceValues) -> dict[str, np.ndarray]:
     """Per program, the rows eligible for it (whether or not they claim it)."""
     fee = rows.fee_rate
-    # fee_rate and the maxima are the floats nearest the same decimals, so ≤ is exact at 2% and 1%
+    # fee_rate and the maxima as integers in units of 10⁻¹⁸: ≤ is exact at 2% and 1%
     return {
         "sme_fee": rows.loan
         & rows.is_in("party_category", ("micro", "small", "medium"))
         & rows.eq("district_code", ref.text("subsidy_district"))
-        & (fee <= ref.number("sme_fee_max_fee_rate")),
+        & (fee <= ref.scaled("sme_fee_max_fee_rate", RATIO_SCALE)),
         "rural_startup": rows.eq("party_category", "micro")
-        & (fee <= ref.number("rural_startup_max_fee_rate")),
-        "land_income": rows.farmer & (fee <= ref.number("land_income_max_fee_rate")),
+        & (fee <= ref.scaled("rural_startup_max_fee_rate", RATIO_SCALE)),
+        "land_income": rows.farmer & (fee <= ref.scaled("land_income_max_fee_rate", RATIO_SCALE)),
     }
 
 
@@ -85,13 +86,15 @@ def subsidy_days(guarantees: pa.Table, period: Period) -> np.ndarray:
 
 
 def half_up_fen(amount_fen: np.ndarray, points: tuple[int, int], days: np.ndarray, basis: int) -> np.ndarray:
-    """round_half_up(G · p/q · days / basis) in int64 (exact: no amount a float can carry overflows it)."""
+    """round_half_up(G · p/q · days / basis), exactly: in int64 when no intermediate can overflow it,
+    else in Python ints (an object array, still column-wise); the result, at most G, fits int64."""
     p, q = points
     denominator = q * basis
-    if 2 * int(amount_fen.max(initial=0)) * p * int(days.max(initial=0)) + denominator >= 2**63:
-        raise OverflowError("subsidy amount too large for exact int64 arithmetic")
-    numerator = amount_fen.astype(np.int64) * p * days.astype(np.int64)
-    return (2 * numerator + denominator) // (2 * denominator)
+    if 2 * int(amount_fen.max(initial=0)) * p * int(days.max(initial=0)) + denominator < 2**63:
+        numerator = amount_fen.astype(np.int64) * p * days.astype(np.int64)
+        return (2 * numerator + denominator) // (2 * denominator)
+    numerator = amount_fen.astype(object) * p * days.astype(object)
+    return ((2 * numerator + denominator) // (2 * denominator)).astype(np.int64)
 
 
 def compute(rows: Rows, period: Period, ref: ReferenceValues) -> SubsidyResult:
@@ -101,19 +104,19 @@ def compute(rows: Rows, period: Period, ref: ReferenceValues) -> SubsidyResult:
     index = np.flatnonzero(np.logical_or.reduce([claims[name] & ok[name] for name in PROGRAMS]))
     sub = rows.table.take(pa.array(index, pa.int64()))
     days = subsidy_days(sub, period)
-    amount_fen = np.rint(floats(sub["guaranteed_amount"], 0.0) * 100).astype(np.int64)  # ≤ 2 decimals: exact
+    amount_fen = fen(sub["guaranteed_amount"])  # exact: amounts are whole fen from the parse on
     basis = ref.integer("subsidy_day_basis")
-    fen = np.zeros(len(index), dtype=np.int64)
+    paid = np.zeros(len(index), dtype=np.int64)
     firsts: list[tuple[int, str, int]] = []  # (first eligible row, program, total fen)
     for name in PROGRAMS:
         where = equals(sub["subsidy_program"], name)
         if where.any():
             points = ref.decimal(f"{name}_subsidy_rate").as_integer_ratio()
-            fen[where] = half_up_fen(amount_fen[where], points, days[where], basis)
-            firsts.append((int(np.argmax(where)), name, int(fen[where].sum())))
+            paid[where] = half_up_fen(amount_fen[where], points, days[where], basis)
+            firsts.append((int(np.argmax(where)), name, int_total(paid[where])))
     firsts.sort()
     # fen → yuan exactly: the same 128-bit integers read with scale 2
-    whole = pa.array(fen, pa.int64()).cast(pa.decimal128(19, 0)).cast(pa.decimal128(18, 0))
+    whole = pa.array(paid, pa.int64()).cast(pa.decimal128(19, 0)).cast(pa.decimal128(18, 0))
     amounts = pa.Array.from_buffers(pa.decimal128(18, 2), len(whole), whole.buffers())
     table = pa.table(
         [
@@ -128,7 +131,7 @@ def compute(rows: Rows, period: Period, ref: ReferenceValues) -> SubsidyResult:
     return SubsidyResult(
         table=table,
         ineligible={name: claims[name] & ~ok[name] for name in PROGRAMS},
-        total_fen=int(fen.sum()),
+        total_fen=int_total(paid),
         by_program_fen={name: total for _, name, total in firsts},
     )
 

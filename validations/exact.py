@@ -1,0 +1,267 @@
+"""Exact numbers from parse to published figure (rules.md 1.1, "Amounts are exact").
+
+Every amount is a whole number of fen, and sums, weights and limits are computed and compared in exact
+decimal arithmetic, never through binary floats: Arrow's decimal→float64 cast is not even correctly
+rounded (466658955.90 becomes 466658955.90000004, one step too high), which put a guarantor whose Ⅲ
+assets are exactly 30% of its base above the limit. So:
+
+- Typed tables carry amounts as ``AMOUNT`` = decimal128(18, 2): yuan, exact to the fen, at most 16
+  integer digits so that every amount in fen fits an int64. Rates and shares (``fee_rate``,
+  ``loan_interest_rate``, ``liability_share``) are ``RATIO`` = decimal128(38, 18): any filed decimal with
+  up to 18 decimals, held exactly.
+- Products of a row's numbers (balance × share × weight × fee rate) need more digits than an int64
+  holds, so they stay Arrow decimals, each ``multiply`` widening to decimal256 when the precision asks.
+  Sums are Arrow's exact decimal sums, widened before they could overflow, and leave Arrow as Python
+  ``Fraction``s; every decision against a limit is made on Fractions, on scaled integers, or by
+  ``compare`` on decimals brought to a common scale.
+- Floats appear only in reported figures: an indicator is the float nearest its exact value
+  (``Fraction.__float__`` is correctly rounded), an amount is first rounded half-up to the fen.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.template import AMOUNT_TYPE as AMOUNT
+from schemas.template import RATIO_TYPE as RATIO
+
+AMOUNT_INTEGER_DIGITS = AMOUNT.precision - AMOUNT.scale
+RATIO_SCALE = RATIO.scale
+RATIO_INTEGER_DIGITS = RATIO.precision - RATIO.scale
+_MAX_128, _MAX_256 = 38, 76
+
+Exact = int | Decimal | Fraction
+Values = pa.Array | pa.ChunkedArray
+
+_COMPARE: dict[str, Callable[..., pa.Array]] = {
+    ">": pc.greater, ">=": pc.greater_equal, "<": pc.less, "<=": pc.less_equal, "==": pc.equal,
+}  # fmt: skip
+_OPERATOR = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le, "==": operator.eq}
+
+
+def flat(values: Values) -> pa.Array:
+    """One contiguous array (chunked columns are combined)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _decimal_type(precision: int, scale: int) -> pa.DataType:
+    if precision <= _MAX_128:
+        return pa.decimal128(max(precision, 1), scale)
+    if precision <= _MAX_256:
+        return pa.decimal256(precision, scale)
+    raise OverflowError(f"a decimal of {precision} digits does not fit decimal256")
+
+
+def _reinterpret(values: pa.Array, scale: int) -> pa.Array:
+    """The same unscaled integers read with another scale (no arithmetic, no copy)."""
+    kind = pa.decimal128 if pa.types.is_decimal128(values.type) else pa.decimal256
+    return pa.Array.from_buffers(kind(values.type.precision, scale), len(values), values.buffers(),
+                                 values.null_count, values.offset)
+
+
+def unscaled(values: Values, scale: int | None = None, fill: int = 0) -> np.ndarray:
+    """A decimal column as its unscaled integers at ``scale`` (its own scale by default) in int64: fen
+    for an amount, units of 10⁻¹⁸ for a rate. Nulls become ``fill``. The casts are checked: a value
+    that has more decimals than ``scale`` or does not fit an int64 raises instead of being cut."""
+    array = flat(values)
+    if scale is not None and array.type.scale != scale:
+        digits = array.type.precision - array.type.scale + scale
+        array = pc.cast(array, _decimal_type(digits, scale))
+    ints = pc.cast(_reinterpret(array, 0), pa.int64())
+    return np.asarray(pc.fill_null(ints, fill).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def fen(values: Values, fill: int = 0) -> np.ndarray:
+    """Amounts as int64 fen."""
+    return unscaled(values, 2, fill)
+
+
+def scaled(value: Exact, scale: int) -> int:
+    """``value × 10^scale`` as an int; raises when that is not whole (the value has more decimals)."""
+    product = Fraction(value) * 10**scale
+    if product.denominator != 1:
+        raise ValueError(f"{value} has more than {scale} decimals")
+    return product.numerator
+
+
+def decimal_array(values: list[Decimal] | tuple[Decimal, ...]) -> pa.Array:
+    """A short list of Decimals as the narrowest decimal array that holds each exactly."""
+    scale = max([0, *(-int(v.as_tuple().exponent) for v in values)])
+    digits = max([1, *(len(str(abs(int(v)))) for v in values)])
+    return pa.array(list(values), _decimal_type(digits + scale, scale))
+
+
+def narrow(values: Values) -> pa.Array:
+    """Lossless cast to the smallest scale that holds every value, and the precision that needs: a
+    column of ``0.4`` and ``0.25`` read as decimal128(38, 18) becomes decimal128(3, 2), so that its
+    products with amounts stay within 38 digits. The scale is found by bisection over Arrow's checked
+    rescaling (a cast that would drop a digit raises), a few vectorized casts at most."""
+    array = flat(values)
+    if len(array) == array.null_count:
+        return pc.cast(array, pa.decimal128(1, 0))
+    digits = _integer_digits(array)
+    low, high = 0, array.type.scale  # the answer lies in [low, high]
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            pc.cast(array, _decimal_type(digits + middle, middle))
+            high = middle
+        except pa.ArrowInvalid:
+            low = middle + 1
+    return pc.cast(array, _decimal_type(digits + low, low))
+
+
+def multiply(a: Values, b: Values) -> pa.Array:
+    """The exact elementwise product of two decimal columns (in decimal256 when 38 digits may not hold
+    it; Arrow refuses a product whose precision does not fit rather than cutting it)."""
+    a, b = flat(a), flat(b)
+    precision = a.type.precision + b.type.precision + 1
+    if precision > _MAX_128:
+        if precision > _MAX_256:
+            raise OverflowError(f"a product of {precision} digits does not fit decimal256")
+        a = pc.cast(a, pa.decimal256(a.type.precision, a.type.scale))
+        b = pc.cast(b, pa.decimal256(b.type.precision, b.type.scale))
+    return pc.multiply(a, b)
+
+
+def summable(values: Values) -> pa.Array:
+    """``values`` widened so that Arrow's decimal sum of all of them cannot overflow: a sum of n values
+    of p digits needs p + digits(n) digits; Arrow's sum keeps 38 (or 76), and does not check."""
+    array = flat(values)
+    needed = array.type.precision + len(str(max(len(array), 1)))
+    if pa.types.is_decimal128(array.type) and needed > _MAX_128:
+        array = pc.cast(array, pa.decimal256(_MAX_256, array.type.scale))
+    elif needed > _MAX_256:
+        raise OverflowError("too many values to sum exactly")
+    return array
+
+
+def total(values: Values, where: np.ndarray | None = None) -> Fraction:
+    """The exact sum of a decimal column (over the rows where ``where`` is true), nulls as zero."""
+    array = flat(values)
+    if where is not None:
+        array = array.filter(pa.array(where, pa.bool_()))
+    if len(array) == array.null_count:
+        return Fraction(0)
+    return Fraction(pc.sum(summable(array)).as_py())
+
+
+def int_total(values: np.ndarray) -> int:
+    """The exact sum of an int64 array as a Python int: split into 32-bit halves when the plain int64
+    sum could overflow."""
+    ints = np.asarray(values, dtype=np.int64)
+    if len(ints) == 0:
+        return 0
+    bound = int(np.max(np.abs(ints.astype(np.float64))))  # an upper bound is all that is needed
+    if bound * len(ints) < 2**62:
+        return int(ints.sum())
+    high, low = ints >> 32, ints & 0xFFFFFFFF
+    return (int(high.sum()) << 32) + int(low.sum())
+
+
+def _integer_digits(array: pa.Array) -> int:
+    """Integer digits the values of a decimal array need (from the data: Arrow's sums report 38 or 76)."""
+    if len(array) == array.null_count:
+        return 1
+    largest = max(abs(pc.min(array).as_py()), abs(pc.max(array).as_py()))
+    return len(str(int(largest)))
+
+
+def tight(values: Values) -> pa.Array:
+    """A decimal column cast to the precision its values need, same scale: Arrow gives every sum the
+    largest precision, which would make the next product or comparison overflow its type needlessly."""
+    array = flat(values)
+    return pc.cast(array, _decimal_type(_integer_digits(array) + array.type.scale, array.type.scale))
+
+
+def compare(values: Values, op: str, bound: Exact) -> np.ndarray:
+    """``values op bound`` for every row, exactly: the column and the bound are brought to one decimal
+    type that holds both (decimal256 when needed). Null is false. ``bound`` must be a finite decimal
+    (every limit is a decimal parameter times an amount)."""
+    array = flat(values)
+    limit = to_decimal(bound)
+    bound_scale = max(0, -int(limit.as_tuple().exponent))
+    scale = max(array.type.scale, bound_scale)
+    integer_digits = max(_integer_digits(array), len(str(abs(int(limit)))))
+    common = _decimal_type(integer_digits + scale, scale)
+    result = _COMPARE[op](pc.cast(array, common), pa.scalar(limit, common))
+    return np.asarray(pc.fill_null(result, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def holds(left: Exact, op: str, right: Exact) -> bool:
+    """A comparison of two exact scalars, on Fractions."""
+    return bool(_OPERATOR[op](Fraction(left), Fraction(right)))
+
+
+def to_decimal(value: Exact) -> Decimal:
+    """An exact number as a Decimal with every digit (a Fraction must be a finite decimal)."""
+    if isinstance(value, Decimal):
+        return value
+    fraction = Fraction(value)
+    places = 0
+    while (fraction * 10**places).denominator != 1:
+        places += 1
+        if places > _MAX_256:
+            raise ValueError(f"{value} is not a finite decimal")
+    return Decimal((fraction * 10**places).numerator).scaleb(-places)
+
+
+def round_half_up(value: Exact, places: int = 2) -> Decimal:
+    """``value`` rounded half-up (ties toward +∞) to ``places`` decimals, exactly: the subsidy's rule,
+    used for every amount that is reported rounded to the fen."""
+    units = math.floor(Fraction(value) * 10**places + Fraction(1, 2))
+    return Decimal(units).scaleb(-places)
+
+
+def amount_float(value: Exact) -> float:
+    """An amount as a reported figure: rounded half-up to the fen, then the nearest float."""
+    return float(round_half_up(value, 2))
+
+
+def ratio(numerator: Exact, denominator: Exact) -> float | None:
+    """The nearest float to an exact quotient; None when the denominator is not positive."""
+    if Fraction(denominator) <= 0:
+        return None
+    return float(Fraction(numerator) / Fraction(denominator))
+
+
+def floats(values: Values, fill: float = np.nan) -> np.ndarray:
+    """A decimal column as the nearest floats, for display only: through the exact text, because
+    Arrow's direct decimal→float64 cast is not correctly rounded."""
+    array = flat(values)
+    if pa.types.is_decimal(array.type):
+        array = pc.cast(pc.cast(array, pa.string()), pa.float64())
+    return np.asarray(pc.fill_null(array, fill).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def as_decimal(values: Values, target: pa.DataType) -> pa.Array:
+    """A numeric column as the decimal type ``target``: decimals are cast (checked), anything else goes
+    through its shortest text, so a float column that came from filed text gets that text back."""
+    array = flat(values)
+    if pa.types.is_decimal(array.type):
+        return array if array.type == target else pc.cast(array, target)
+    return pc.cast(pc.cast(array, pa.string()), target)
+
+
+def zero_filled(values: Values) -> pa.Array:
+    """Nulls as zero, same type."""
+    array = flat(values)
+    if array.null_count == 0:
+        return array
+    return pc.fill_null(array, pa.scalar(Decimal(0), array.type))
+
+
+def decimal_text(values: Values) -> pa.Array:
+    """A decimal column as its shortest exact text (``0.120100000000000000`` → ``0.1201``, ``1.00`` →
+    ``1``), the way a finding shows a value; column-wise."""
+    text = pc.cast(flat(values), pa.string())
+    text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
+    return pc.replace_substring_regex(text, r"\.$", "")
