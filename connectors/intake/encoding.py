@@ -31,7 +31,7 @@ _CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š�
 _CONT = "\u0080-\u00bf" + _CP1252_HIGH  # what a UTF-8 continuation byte becomes
 _MOJIBAKE = f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}"
 _MOJIBAKE_RE = re.compile(_MOJIBAKE)
-_MOJIBAKE_RE2 = "".join(f"\\x{{{ord(c):x}}}" if ord(c) > 0x7F else c for c in _MOJIBAKE)  # for Arrow (RE2)
+MOJIBAKE_RE2 = "".join(f"\\x{{{ord(c):x}}}" if ord(c) > 0x7F else c for c in _MOJIBAKE)  # for Arrow (RE2)
 
 
 class Mojibake(ValueError):
@@ -101,7 +101,7 @@ def refuse_mojibake(table: pa.Table) -> None:
         if fixed is not None:
             raise Mojibake(name, None, name, fixed)
     for name, column in zip(table.column_names, table.columns, strict=True):
-        hits = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(column, _MOJIBAKE_RE2), False))
+        hits = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(column, MOJIBAKE_RE2), False))
         for index in hits.to_pylist()[:100]:
             value = column[index].as_py()
             fixed = repaired(value)

@@ -8,10 +8,7 @@ then GB18030, and a GB18030 reading is accepted only if it yields plausible Chin
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import io
 import re
-import zipfile
 
 import numpy as np
 import pyarrow as pa
@@ -56,7 +53,7 @@ def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, s
         table, encoding = read_csv(data, limits)
         return table, encoding, []
     if fmt == "xlsx":
-        table, formulas = read_xlsx(data)
+        table, formulas = read_xlsx(data, limits)
         return table, None, formulas
     if fmt == "parquet":
         return read_parquet(data), None, []
@@ -203,10 +200,10 @@ def _parse_header(data: bytes) -> list[str]:
         names = [name.strip() for name in next(csv.reader([line], strict=True), [])]
     except csv.Error as exc:
         raise ReadError("表头行无法解析", f"the header line cannot be parsed ({exc})") from None
-    return _check_header(names)
+    return check_header(names)
 
 
-def _check_header(names: list[str]) -> list[str]:
+def check_header(names: list[str]) -> list[str]:
     if not names or all(not n for n in names):
         raise ReadError("缺少表头行", "no header row")
     for i, name in enumerate(names):
@@ -334,73 +331,17 @@ _ARROW_PREFIX = re.compile(r"^(CSV parse error: )+(Row #\d+: )?")
 
 # --- XLSX ------------------------------------------------------------------------------------------
 
-def read_xlsx(data: bytes) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """First sheet, header in row 1. Formula cells are returned apart: a filing holds values."""
-    import openpyxl  # imported here: only XLSX filings pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
+def read_xlsx(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The first visible sheet, streamed within the XLSX limits (``connectors.intake.xlsx``)."""
+    from connectors.intake.xlsx import XlsxError
+    from connectors.intake.xlsx import read_xlsx as stream_xlsx
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ReadError("XLSX 文件损坏或无法读取", f"corrupt or unreadable XLSX ({type(exc).__name__})") from None
-    try:
-        if not workbook.worksheets:
-            raise ReadError("XLSX 文件没有工作表", "the XLSX file has no sheet")
-        rows = workbook.worksheets[0].iter_rows()
-        header_cells = next(rows, None)
-        if header_cells is None:
-            raise ReadError("XLSX 工作表为空", "the first sheet is empty")
-        header = [_cell_text(c.value) for c in header_cells]
-        while header and not header[-1]:
-            header.pop()
-        names = _check_header([h.strip() for h in header])
-        width = len(names)
-        columns: list[list[str]] = [[] for _ in names]
-        formulas: list[tuple[int, str]] = []
-        pending_blank = 0
-        for row_number, cells in enumerate(rows, start=1):
-            values = [c.value for c in cells]
-            if all(v is None or v == "" for v in values):
-                pending_blank += 1
-                continue
-            for _ in range(pending_blank):  # an empty row inside the data stays a row
-                for col in columns:
-                    col.append("")
-            pending_blank = 0
-            for i, cell in enumerate(cells):
-                if i >= width:
-                    if cell.value not in (None, ""):
-                        raise ReadError(
-                            f"第 {row_number} 行在表头之外有值", f"row {row_number} has a value beyond the header",
-                            row=row_number,
-                        )
-                    continue
-                if getattr(cell, "data_type", None) == "f":
-                    formulas.append((row_number, names[i]))
-                columns[i].append(_cell_text(cell.value))
-            for i in range(len(cells), width):
-                columns[i].append("")
-    except ReadError:
-        raise
-    except Exception as exc:  # openpyxl raises many types on damaged parts
-        raise ReadError("XLSX 文件损坏或无法读取", f"corrupt or unreadable XLSX ({type(exc).__name__})") from None
-    finally:
-        workbook.close()
-    return pa.table({name: pa.array(col, pa.string()) for name, col in zip(names, columns, strict=True)}), formulas
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+        table, formulas = stream_xlsx(data, limits)
+    except XlsxError as exc:
+        raise ReadError(exc.message_zh, exc.message_en, rule_id=exc.rule_id, row=exc.row, column=exc.column) from None
+    _refuse_mojibake(table)
+    return table, formulas
 
 
 # --- Parquet ---------------------------------------------------------------------------------------
@@ -410,7 +351,7 @@ def read_parquet(data: bytes) -> pa.Table:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ReadError("不是有效的 Parquet 文件", f"not a valid Parquet file ({str(exc)[:120]})") from None
-    _check_header([name.strip() for name in table.column_names])
+    check_header([name.strip() for name in table.column_names])
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         columns[name.strip()] = _parquet_text(name, column)
