@@ -13,10 +13,10 @@ import pyarrow.csv as pacsv
 
 from schemas.template import FileSpec
 from schemas.v1_0 import COMPENSATIONS, FINANCIALS, GUARANTEES
+from tests.packages import SAMPLES
 from validations.context import Institution, Period
 from validations.prudential import Phase4Result, ReferenceData, evaluate
 
-from tests.packages import SAMPLES
 GOV_ID = "91500113095M34E68F"  # government, not focus
 COMMERCIAL_ID = "915001133H3C325718"  # commercial, not focus
 FOCUS_ID = "915001136455F73G3Y"  # mixed, focus_small_micro_agri
