@@ -35,6 +35,7 @@ from connectors.intake.receive import (
     manifest_from_folder,
     sha256_file,
 )
+from validations.manifest import path_problem
 
 TEMPORARY_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".filepart", ".download", ".swp", ".lock")
 DEFAULT_STALE_AFTER_S = 3600.0
@@ -191,16 +192,19 @@ def _complete(candidate: _Candidate) -> bool:
     files = manifest.get("files") if manifest else None
     if not isinstance(files, dict) or not files:
         return False
-    root = candidate.path.resolve()
-    for entry in files.values():
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            return True  # a manifest that is complete but wrong: FMT-001 is the finding, not a wait
-        member = (root / entry["path"]).resolve()
-        if not member.is_relative_to(root):
-            return True  # unsafe path: reported when read
-        if not member.is_file():
-            return False
-        expected = entry.get("sha256")
-        if isinstance(expected, str) and sha256_file(member) != expected.strip().lower():
-            return False
+    try:
+        root = candidate.path.resolve()
+        for entry in files.values():
+            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or path_problem(entry["path"]):
+                return True  # a manifest that is complete but wrong: FMT-001 is the finding, not a wait
+            member = (root / entry["path"]).resolve()
+            if not member.is_relative_to(root):
+                return True  # unsafe path: reported when read
+            if not member.is_file():
+                return False
+            expected = entry.get("sha256")
+            if isinstance(expected, str) and sha256_file(member) != expected.strip().lower():
+                return False
+    except (OSError, ValueError, RuntimeError):  # a link loop, a NUL: reported when read (FMT-003/FMT-001)
+        return True
     return True

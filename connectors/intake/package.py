@@ -1,25 +1,34 @@
 """Open a filing package (folder or ZIP), check its manifest and files, read each data file.
 
 Everything that goes wrong here becomes a phase-1 finding (FMT-001/002/003/007) on the returned
-``RawFiling``; nothing raises past this module for bad input.
+``RawFiling``; nothing raises past this module for bad input. The package is never extracted to disk:
+members are read into memory within the limits, counted while inflating.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
+import logging
+import os
+import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from connectors.intake.limits import IntakeLimits
 from connectors.intake.readers import ReadError, format_of, read_table
+from connectors.intake.receive import MAX_MANIFEST_BYTES, ManifestError, parse_manifest
 from schemas import SUPPORTED_VERSIONS, get_template
 from validations.catalog import rule
 from validations.filing import RawFile, RawFiling
-from validations.manifest import check_manifest
+from validations.manifest import check_manifest, path_problem
 
 MANIFEST = "manifest.json"
+log = logging.getLogger(__name__)
+
+# what zipfile and zlib raise on a damaged archive or member (zlib.error on corrupt deflate data)
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError, KeyError)
 
 
 class _Limit(Exception):
@@ -28,32 +37,73 @@ class _Limit(Exception):
         self.zh, self.en, self.rule_id = zh, en, rule_id
 
 
+def _member_key(name: str) -> str:
+    """A member's path as the manifest names it: POSIX separators, no ``./``."""
+    return PurePosixPath(name.replace("\\", "/")).as_posix()
+
+
 class _Source:
     """Members of a package by their POSIX path relative to the package root."""
 
     def names(self) -> list[str]:
         raise NotImplementedError
 
-    def read(self, name: str) -> bytes | None:
+    def read(self, name: str, max_bytes: int | None = None) -> bytes | None:
+        """The member's bytes (at most ``max_bytes``, when given), None when there is no such member."""
         raise NotImplementedError
 
 
 class _FolderSource(_Source):
+    """A package folder, walked once without following links: it may hold only regular files (a
+    symbolic link could read bytes from outside the package, or loop; a FIFO would block)."""
+
     def __init__(self, root: Path, limits: IntakeLimits) -> None:
-        self.root, self.limits = root.resolve(), limits
+        self.limits = limits
+        try:
+            self.root = root.resolve(strict=True)
+        except (OSError, RuntimeError):  # RuntimeError: a symbolic link loop (Python 3.11)
+            raise _Limit("无法打开报送包文件夹", "the package folder cannot be opened", "FMT-003") from None
+        self.sizes: dict[str, int] = {}
+        errors: list[OSError] = []
+        for current, dirnames, filenames in os.walk(self.root, onerror=errors.append, followlinks=False):
+            here = Path(current)
+            dirnames.sort()
+            for name in sorted([*dirnames, *filenames]):
+                path = here / name
+                relative = path.relative_to(self.root).as_posix()
+                try:
+                    st = path.lstat()
+                except OSError:
+                    errors.append(OSError(relative))
+                    continue
+                if stat.S_ISLNK(st.st_mode):
+                    raise _Limit(f"报送包含符号链接 {relative}（报送包只能包含文件）",
+                                 f"the package holds a symbolic link, {relative!r}: a package holds only files",
+                                 "FMT-003")
+                if stat.S_ISDIR(st.st_mode):
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    raise _Limit(f"报送包含特殊文件 {relative}", f"{relative!r} is not a regular file", "FMT-003")
+                self.sizes[relative] = st.st_size
+        if errors:
+            raise _Limit("报送包文件夹无法完整读取", "part of the package folder cannot be read", "FMT-003")
 
     def names(self) -> list[str]:
-        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        return sorted(self.sizes)
 
-    def read(self, name: str) -> bytes | None:
-        path = (self.root / name).resolve()
-        if not path.is_relative_to(self.root):
-            raise _Limit("文件路径越出报送包", f"path {name!r} leaves the package", "FMT-003")
-        if not path.is_file():
+    def read(self, name: str, max_bytes: int | None = None) -> bytes | None:
+        key = _member_key(name)
+        size = self.sizes.get(key)
+        if size is None:
             return None
-        if path.stat().st_size > self.limits.max_package_bytes:
+        if size > self.limits.max_package_bytes:
             raise _Limit("文件超过大小限制", f"{name} is larger than {self.limits.max_package_bytes} bytes")
-        return path.read_bytes()
+        try:
+            with open(self.root / key, "rb") as handle:
+                return handle.read(-1 if max_bytes is None else max_bytes)
+        except OSError as exc:
+            raise _Limit("文件无法读取", f"{name} cannot be read ({exc.strerror or type(exc).__name__})",
+                         "FMT-003") from None
 
 
 class _ZipSource(_Source):
@@ -62,23 +112,28 @@ class _ZipSource(_Source):
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self.zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise _Limit("ZIP 文件损坏", f"corrupt ZIP ({exc})", "FMT-003") from None
+        except (*ZIP_ERRORS, NotImplementedError, RuntimeError) as exc:
+            raise _Limit("ZIP 文件损坏", f"corrupt ZIP ({_plain(exc)})", "FMT-003") from None
         if len(infos) > limits.max_members:
             raise _Limit("ZIP 成员过多", f"the ZIP holds {len(infos)} members, more than {limits.max_members}")
         total = 0
-        self.infos: dict[str, zipfile.ZipInfo] = {}
+        self.infos: dict[str, list[zipfile.ZipInfo]] = {}
+        folded: dict[str, str] = {}
         for info in infos:
             name = info.filename
             pure = PurePosixPath(name.replace("\\", "/"))
-            if pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0]):
-                raise _Limit("ZIP 成员路径不安全", f"unsafe ZIP member path {name!r}", "FMT-003")
+            if (pure.is_absolute() or ".." in pure.parts or (pure.parts and ":" in pure.parts[0])
+                    or any(ord(c) < 32 or c == "\x7f" for c in name)):
+                raise _Limit("ZIP 成员路径不安全", f"unsafe ZIP member path {name[:120]!r}", "FMT-003")
             if info.is_dir():
                 continue
+            key = pure.as_posix()
             total += info.file_size
-            self.infos[pure.as_posix()] = info
+            # names that differ only in case are one file once extracted on Windows or macOS
+            self.infos.setdefault(folded.setdefault(key.casefold(), key), []).append(info)
         if total > limits.max_expanded_bytes:
             raise _Limit("ZIP 解压后超过大小限制", f"the ZIP expands to {total} bytes, past the limit")
+        self.expanded = 0
         # a single top-level folder holding the manifest is the root
         self.prefix = ""
         if MANIFEST not in self.infos:
@@ -89,10 +144,23 @@ class _ZipSource(_Source):
     def names(self) -> list[str]:
         return sorted(n[len(self.prefix):] for n in self.infos if n.startswith(self.prefix))
 
-    def read(self, name: str) -> bytes | None:
-        info = self.infos.get(self.prefix + str(PurePosixPath(name)))
-        if info is None:
+    def read(self, name: str, max_bytes: int | None = None) -> bytes | None:
+        found = self.infos.get(self.prefix + _member_key(name))
+        if found is None:
             return None
+        if len(found) > 1:
+            names = sorted({i.filename for i in found})
+            case = "" if len(names) == 1 else f" ({', '.join(map(repr, names))}: names equal up to case)"
+            raise _Limit(f"ZIP 中有 {len(found)} 个名为 {name} 的成员（重复成员），无法确定报送的是哪一个",
+                         f"duplicate ZIP member: the ZIP holds {len(found)} members named {name!r}{case}; "
+                         "which one is filed is ambiguous", "FMT-003")
+        info = found[0]
+        if info.flag_bits & 0x1:
+            raise _Limit(f"ZIP 成员 {name} 已加密（设有密码），请不加密重新打包",
+                         f"ZIP member {name!r} is encrypted (password-protected): send the package unencrypted",
+                         "FMT-003")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise _Limit(f"ZIP 成员 {name} 是符号链接", f"ZIP member {name!r} is a symbolic link, not a file", "FMT-003")
         budget = min(
             self.limits.max_expanded_bytes,
             max(int(info.compress_size * self.limits.max_expansion_ratio), 1 << 20),
@@ -107,25 +175,50 @@ class _ZipSource(_Source):
                             "ZIP 成员解压比例或大小超过限制",
                             f"{name} expands past the limit (ratio {self.limits.max_expansion_ratio:g})",
                         )
+                    if self.expanded + size > self.limits.max_expanded_bytes:
+                        raise _Limit("ZIP 解压后超过大小限制",
+                                     f"the ZIP's members expand past {self.limits.max_expanded_bytes} bytes")
                     chunks.append(chunk)
-        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
-            raise _Limit("ZIP 成员损坏", f"corrupt ZIP member {name} ({exc})", "FMT-003") from None
+                    if max_bytes is not None and size >= max_bytes:
+                        break
         except NotImplementedError:
-            raise _Limit("ZIP 压缩方式不受支持", f"unsupported compression in {name}", "FMT-003") from None
-        except RuntimeError as exc:  # encrypted members
-            raise _Limit("ZIP 成员已加密", f"cannot read {name} ({exc})", "FMT-003") from None
+            raise _Limit("ZIP 压缩方式不受支持", f"{name}: unsupported compression method {info.compress_type}",
+                         "FMT-003") from None
+        except (*ZIP_ERRORS, RuntimeError) as exc:
+            raise _Limit(f"ZIP 成员 {name} 已损坏", f"ZIP member {name!r} is damaged ({_plain(exc)})", "FMT-003") from None
+        self.expanded += size
         return b"".join(chunks)
+
+
+def _plain(exc: BaseException) -> str:
+    """An exception as a short sentence for a guarantor: never a Python repr."""
+    text = str(exc)
+    if not text or "<" in text or len(text) > 160:
+        return type(exc).__name__
+    return text
 
 
 def read_package(path: str | Path, limits: IntakeLimits | None = None) -> RawFiling:
     """Read a package from a folder or a ``.zip`` file."""
     limits = limits or IntakeLimits()
     path = Path(path)
-    if path.is_dir():
+    try:
+        return _read_path(path, limits)
+    except Exception:  # the last line of defence: a reader bug must not become a traceback
+        log.exception("reading the package %s failed unexpectedly", path)
+        return _unexpected(RawFiling(manifest=None))
+
+
+def _read_path(path: Path, limits: IntakeLimits) -> RawFiling:
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        is_dir = is_file = False
+    if is_dir:
         filing = RawFiling(manifest=None)
         try:
             source = _FolderSource(path, limits)
-            total = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+            total = sum(source.sizes.values())
             filing.package_bytes = total
             if total > limits.max_package_bytes:
                 raise _Limit("报送包超过大小限制", f"the package is {total} bytes, over {limits.max_package_bytes}")
@@ -134,9 +227,9 @@ def read_package(path: str | Path, limits: IntakeLimits | None = None) -> RawFil
             filing.findings.add(rule(exc.rule_id).finding(exc.zh, exc.en))
             return filing
         return _read(source, filing, limits)
-    if not path.is_file():
+    if not is_file:
         filing = RawFiling(manifest=None)
-        filing.findings.add(rule("FMT-001").finding("报送包不存在", f"no package at {path}"))
+        filing.findings.add(rule("FMT-001").finding("报送包不存在", f"no package at {str(path)[:200]}"))
         return filing
     size = path.stat().st_size
     if size > limits.max_package_bytes:
@@ -153,15 +246,25 @@ def read_package_bytes(data: bytes, limits: IntakeLimits | None = None) -> RawFi
     limits = limits or IntakeLimits()
     filing = RawFiling(manifest=None, package_sha256=hashlib.sha256(data).hexdigest(), package_bytes=len(data))
     try:
-        if len(data) > limits.max_package_bytes:
-            raise _Limit("报送包超过大小限制", f"the package is {len(data)} bytes, over {limits.max_package_bytes}")
-        if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise _Limit("报送包不是 ZIP 文件", "the package is not a ZIP file", "FMT-003")
-        source = _ZipSource(data, limits)
-    except _Limit as exc:
-        filing.findings.add(rule(exc.rule_id).finding(exc.zh, exc.en))
-        return filing
-    return _read(source, filing, limits)
+        try:
+            if len(data) > limits.max_package_bytes:
+                raise _Limit("报送包超过大小限制", f"the package is {len(data)} bytes, over {limits.max_package_bytes}")
+            if not zipfile.is_zipfile(io.BytesIO(data)):
+                raise _Limit("报送包不是 ZIP 文件", "the package is not a ZIP file", "FMT-003")
+            source = _ZipSource(data, limits)
+        except _Limit as exc:
+            filing.findings.add(rule(exc.rule_id).finding(exc.zh, exc.en))
+            return filing
+        return _read(source, filing, limits)
+    except Exception:  # the last line of defence: a reader bug must not become a traceback
+        log.exception("reading a %d-byte package failed unexpectedly", len(data))
+        return _unexpected(filing)
+
+
+def _unexpected(filing: RawFiling, file: str | None = None) -> RawFiling:
+    filing.findings.add(rule("FMT-003").finding(
+        "报送包无法读取（读取时发生意外错误，已记录）", "the package cannot be read (an unexpected error, logged)", file=file))
+    return filing
 
 
 def _folder_digest(source: _FolderSource) -> str:
@@ -176,7 +279,7 @@ def _folder_digest(source: _FolderSource) -> str:
 def _read(source: _Source, filing: RawFiling, limits: IntakeLimits) -> RawFiling:
     fmt001 = rule("FMT-001")
     try:
-        manifest_bytes = source.read(MANIFEST)
+        manifest_bytes = source.read(MANIFEST, max_bytes=MAX_MANIFEST_BYTES + 1)
     except _Limit as exc:
         filing.findings.add(rule(exc.rule_id).finding(exc.zh, exc.en, file=MANIFEST))
         return filing
@@ -184,12 +287,9 @@ def _read(source: _Source, filing: RawFiling, limits: IntakeLimits) -> RawFiling
         filing.findings.add(fmt001.finding("缺少 manifest.json", "manifest.json is missing", file=MANIFEST))
         return filing
     try:
-        manifest = json.loads(manifest_bytes.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        filing.findings.add(fmt001.finding("manifest.json 不是有效的 JSON", f"not valid JSON ({exc})", file=MANIFEST))
-        return filing
-    if not isinstance(manifest, dict):
-        filing.findings.add(fmt001.finding("manifest.json 不是 JSON 对象", "not a JSON object", file=MANIFEST))
+        manifest = parse_manifest(manifest_bytes)
+    except ManifestError as exc:
+        filing.findings.add(fmt001.finding(exc.message_zh, exc.message_en, file=MANIFEST, column=exc.key))
         return filing
     filing.manifest = manifest
     manifest_findings = check_manifest(manifest)
@@ -200,12 +300,16 @@ def _read(source: _Source, filing: RawFiling, limits: IntakeLimits) -> RawFiling
     template = get_template(version)
     for spec in template.files:
         entry = manifest["files"].get(spec.name)
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) or path_problem(entry["path"]):
             continue  # reported by check_manifest
-        _read_member(source, filing, spec.name, entry, limits)
+        try:
+            _read_member(source, filing, spec.name, entry, limits)
+        except Exception:  # the last line of defence: one file's reader bug is that file's finding
+            log.exception("reading %s of a package failed unexpectedly", spec.name)
+            filing.findings.add(rule("FMT-003").finding(
+                "文件无法读取（读取时发生意外错误，已记录）", "the file cannot be read (an unexpected error, logged)",
+                file=spec.name))
     return filing
-
-
 def _read_member(source: _Source, filing: RawFiling, name: str, entry: dict, limits: IntakeLimits) -> None:
     member = entry["path"]
     try:

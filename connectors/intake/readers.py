@@ -8,10 +8,7 @@ then GB18030, and a GB18030 reading is accepted only if it yields plausible Chin
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import io
 import re
-import zipfile
 
 import numpy as np
 import pyarrow as pa
@@ -19,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from connectors.intake.encoding import Mojibake, rare_ideographs, refuse_mojibake
 from connectors.intake.limits import IntakeLimits
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -55,7 +53,7 @@ def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, s
         table, encoding = read_csv(data, limits)
         return table, encoding, []
     if fmt == "xlsx":
-        table, formulas = read_xlsx(data)
+        table, formulas = read_xlsx(data, limits)
         return table, None, formulas
     if fmt == "parquet":
         return read_parquet(data), None, []
@@ -66,38 +64,108 @@ def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, s
 
 def read_csv(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, str]:
     if b"\x00" in data:
-        raise ReadError("文件含二进制内容，不是文本", "binary content (NUL bytes), not CSV text")
+        raise ReadError("文件含二进制内容，不是文本", "binary content (NUL bytes), not CSV text",
+                        row=_line_index(data, data.find(b"\x00")))
     encoding = "utf-8"
     if data.startswith(UTF8_BOM):
         encoding, data = "utf-8-sig", data[len(UTF8_BOM):]
-    header_end = data.find(b"\n")
-    header_bytes = data if header_end < 0 else data[:header_end]
+    _refuse_cr_only(data, limits)
     try:
-        header_bytes.decode("utf-8")
-        return _parse_csv(data, limits), encoding
-    except (UnicodeDecodeError, _NotUtf8):
+        table = _parse_csv(data, limits)
+    except _NotUtf8:
+        position = _first_invalid_utf8(data)
         if encoding == "utf-8-sig":
-            raise ReadError("带 BOM 的 UTF-8 文件含无效字节", "UTF-8 file with BOM holds invalid bytes") from None
-    return _parse_csv(_transcode_gb18030(data), limits), "gb18030"
+            raise ReadError("带 BOM 的 UTF-8 文件含无效字节", "UTF-8 file with BOM holds invalid bytes",
+                            row=_line_index(data, position)) from None
+        return _parse_csv(_transcode_gb18030(data, position), limits), "gb18030"
+    if b"\xc3" in data:  # text decoded from UTF-8 read as Latin-1 always holds U+00C2..U+00F4 (C3 xx)
+        _refuse_mojibake(table)
+    return table, encoding
+
+
+def _refuse_mojibake(table: pa.Table) -> None:
+    try:
+        refuse_mojibake(table)
+    except Mojibake as exc:
+        raise ReadError(
+            f"乱码：文本像是 UTF-8 被当作 Latin-1 读取后又保存（“{exc.value[:40]}”应为“{exc.repaired[:40]}”）",
+            f"mojibake: the text looks like UTF-8 once read as Latin-1/Windows-1252 and saved again "
+            f"({exc.value[:40]!r} would be {exc.repaired[:40]!r}); save the original as UTF-8",
+            row=exc.row, column=exc.column,
+        ) from None
 
 
 class _NotUtf8(Exception):
     pass
 
 
-def _transcode_gb18030(data: bytes) -> bytes:
+def _line_index(data: bytes, position: int) -> int | None:
+    """The 0-based physical line of a byte offset, which is the data row for a line after the header
+    (None for the header line itself)."""
+    return data.count(b"\n", 0, max(position, 0)) or None
+
+
+def _first_invalid_utf8(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return -1
+
+
+def _utf8_ok(data: bytes) -> bool:
+    """Whether the bytes are UTF-8, checked by Arrow without copying them into a Python string."""
+    offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    try:
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _refuse_cr_only(data: bytes, limits: IntakeLimits) -> None:
+    """FMT-003 for lines ending in a bare CR (classic Mac OS): the header line, read up to the first LF,
+    holds a CR that no LF follows."""
+    end = data.find(b"\n", 0, limits.max_line_bytes + 1)
+    head_end = min(len(data), limits.max_line_bytes + 1) if end < 0 else end
+    cr = data.find(b"\r", 0, head_end)
+    while cr >= 0:
+        if cr + 1 < len(data) and data[cr + 1] != 0x0A:
+            raise ReadError("行以单独的 CR 结尾（旧版 Mac 格式），请以 LF 或 CRLF 换行保存",
+                            "lines end in a bare CR (classic Mac OS): save the file with LF or CRLF line ends")
+        cr = data.find(b"\r", cr + 1, head_end)
+
+
+def _transcode_gb18030(data: bytes, utf8_error: int) -> bytes:
+    """The bytes as UTF-8 when they are plausible GB18030/GBK, else FMT-003 ("unknown encoding")."""
+    utf8_line = (_line_index(data, utf8_error) or 0) + 1
     try:
         text = data.decode("gb18030")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
         raise ReadError(
-            "无法识别的编码（应为 UTF-8 或 GB18030/GBK）", "unknown encoding (expected UTF-8 or GB18030/GBK)"
+            "无法识别的编码（应为 UTF-8 或 GB18030/GBK）",
+            f"unknown encoding (expected UTF-8 or GB18030/GBK): not UTF-8 (line {utf8_line}) "
+            f"and not GB18030 (line {(_line_index(data, exc.start) or 0) + 1})",
+            row=_line_index(data, exc.start),
         ) from None
     odd = _IMPLAUSIBLE.search(text)
     if odd:
         line = text.count("\n", 0, odd.start())
         raise ReadError(
             "无法识别的编码：按 GB18030 解码得到不合理的字符",
-            f"unknown encoding: read as GB18030 it yields implausible text ({odd.group()!r})",
+            f"unknown encoding: read as GB18030 it yields implausible text ({odd.group()!r}, line {line + 1})",
+            row=line or None,
+        )
+    rare = rare_ideographs(text)
+    if rare is not None:
+        count, total, position = rare
+        line = text.count("\n", 0, position)
+        sample = text[position: position + 6].split("\n")[0]
+        raise ReadError(
+            f"无法识别的编码：按 GB18030 解码，{total} 个汉字中有 {count} 个不在 GB2312 常用字中（第 {line + 1} 行“{sample}”），"
+            "疑为 Shift-JIS 等其他编码",
+            f"unknown encoding: read as GB18030, {count} of its {total} Chinese characters are outside GB2312 "
+            f"(line {line + 1}: {sample!r}): likely Shift-JIS or another encoding, not GBK",
             row=line or None,
         )
     return text.encode("utf-8")
@@ -124,12 +192,18 @@ def _check_line_length(data: bytes, max_line: int) -> None:
 
 def _parse_header(data: bytes) -> list[str]:
     end = data.find(b"\n")
-    line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
-    names = [name.strip() for name in next(csv.reader([line]), [])]
-    return _check_header(names)
+    try:
+        line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        raise _NotUtf8 from None
+    try:
+        names = [name.strip() for name in next(csv.reader([line], strict=True), [])]
+    except csv.Error as exc:
+        raise ReadError("表头行无法解析", f"the header line cannot be parsed ({exc})") from None
+    return check_header(names)
 
 
-def _check_header(names: list[str]) -> list[str]:
+def check_header(names: list[str]) -> list[str]:
     if not names or all(not n for n in names):
         raise ReadError("缺少表头行", "no header row")
     for i, name in enumerate(names):
@@ -152,22 +226,29 @@ def _parse_csv(data: bytes, limits: IntakeLimits) -> pa.Table:
         raise ReadError("表头行过长", f"the header line is longer than {limits.max_line_bytes} bytes", rule_id="FMT-007")
     names = _parse_header(data)
     try:
-        table, bad_rows = _arrow_csv(data, len(names), limits, use_threads=True)
+        table = _arrow_csv(data, len(names), limits, use_threads=True)
     except _Straddling:
         _check_line_length(data, limits.max_line_bytes)
         raise ReadError("行过长", "a line is longer than the reader's block", rule_id="FMT-007") from None
-    if bad_rows and bad_rows[0][0] is None:  # row numbers are known only to a single-threaded parse
-        _, bad_rows = _arrow_csv(data, len(names), limits, use_threads=False)
-    if bad_rows:
+    except _Ragged:
+        # Arrow hands a bad row to the handler as text: only valid UTF-8 may go there
+        if not _utf8_ok(data):
+            raise _NotUtf8 from None
+        bad_rows: list[tuple[int | None, int, int]] = []
+        _arrow_csv(data, len(names), limits, use_threads=False, bad_rows=bad_rows)
         number, expected, actual = bad_rows[0]
         row = number - 1 if number else None
         raise ReadError(
             f"{len(bad_rows)} 行的列数与表头不符（应为 {expected} 列，实为 {actual} 列）",
             f"{len(bad_rows)} row(s) do not have the header's {expected} columns (first has {actual})",
             row=row,
-        )
+        ) from None
     _check_row_lengths(table, limits.max_line_bytes)
     return table.rename_columns(names)
+
+
+class _Ragged(Exception):
+    pass
 
 
 class _Straddling(Exception):
@@ -193,23 +274,26 @@ def _check_row_lengths(table: pa.Table, max_line: int) -> None:
 
 
 def _arrow_csv(
-    data: bytes, width: int, limits: IntakeLimits, *, use_threads: bool
-) -> tuple[pa.Table, list[tuple[int | None, int, int]]]:
+    data: bytes, width: int, limits: IntakeLimits, *, use_threads: bool,
+    bad_rows: list[tuple[int | None, int, int]] | None = None,
+) -> pa.Table:
+    """Arrow's parse of the rows after the header, every column as text. Without ``bad_rows`` a row
+    with the wrong number of fields raises ``_Ragged``; with it, such rows are skipped and listed."""
     generated = [f"c{i}" for i in range(width)]
-    bad_rows: list[tuple[int | None, int, int]] = []
+    handler = None
+    if bad_rows is not None:
+        def handler(row: pacsv.InvalidRow) -> str:
+            bad_rows.append((row.number, row.expected_columns, row.actual_columns))
+            return "skip"
 
-    def on_invalid(row: pacsv.InvalidRow) -> str:
-        bad_rows.append((row.number, row.expected_columns, row.actual_columns))
-        return "skip"
-
-    try:
-        table = pacsv.read_csv(
+    def parse(threads: bool) -> pa.Table:
+        return pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(
-                column_names=generated, skip_rows=1, use_threads=use_threads,
+                column_names=generated, skip_rows=1, use_threads=threads,
                 block_size=max(4 << 20, 2 * limits.max_line_bytes),
             ),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(generated, pa.string()),
                 strings_can_be_null=False,
@@ -217,84 +301,47 @@ def _arrow_csv(
                 null_values=[],
             ),
         )
+
+    try:
+        return parse(use_threads)
     except pa.ArrowInvalid as exc:
-        if "utf8" in str(exc).lower():
+        message = str(exc)
+        lower = message.lower()
+        if "utf8" in lower or "utf-8" in lower:
             raise _NotUtf8 from None
-        if "straddl" in str(exc).lower():
+        if "straddl" in lower:
             raise _Straddling from None
-        raise ReadError("CSV 解析失败", f"CSV parse error: {str(exc)[:200]}") from None
-    return table, bad_rows
+        if bad_rows is None and _EXPECTED_COLUMNS.search(message):
+            raise _Ragged from None
+        if use_threads:  # row numbers are known only to a single-threaded parse
+            return _arrow_csv(data, width, limits, use_threads=False, bad_rows=bad_rows)
+        found = _ARROW_ROW.search(message)
+        row = int(found.group(1)) - 1 if found else None
+        detail = _ARROW_PREFIX.sub("", message).split("\n")[0][:200]
+        raise ReadError(
+            f"CSV 解析失败{f'（第 {row} 行）' if row else ''}", f"CSV parse error{f' in row {row}' if row else ''}: {detail}",
+            row=row or None,
+        ) from None
+
+
+_EXPECTED_COLUMNS = re.compile(r"Expected \d+ columns, got \d+")
+_ARROW_ROW = re.compile(r"Row #(\d+)")
+_ARROW_PREFIX = re.compile(r"^(CSV parse error: )+(Row #\d+: )?")
 
 
 # --- XLSX ------------------------------------------------------------------------------------------
 
-def read_xlsx(data: bytes) -> tuple[pa.Table, list[tuple[int, str]]]:
-    """First sheet, header in row 1. Formula cells are returned apart: a filing holds values."""
-    import openpyxl  # imported here: only XLSX filings pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
+def read_xlsx(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """The first visible sheet, streamed within the XLSX limits (``connectors.intake.xlsx``)."""
+    from connectors.intake.xlsx import XlsxError
+    from connectors.intake.xlsx import read_xlsx as stream_xlsx
 
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ReadError("XLSX 文件损坏或无法读取", f"corrupt or unreadable XLSX ({type(exc).__name__})") from None
-    try:
-        if not workbook.worksheets:
-            raise ReadError("XLSX 文件没有工作表", "the XLSX file has no sheet")
-        rows = workbook.worksheets[0].iter_rows()
-        header_cells = next(rows, None)
-        if header_cells is None:
-            raise ReadError("XLSX 工作表为空", "the first sheet is empty")
-        header = [_cell_text(c.value) for c in header_cells]
-        while header and not header[-1]:
-            header.pop()
-        names = _check_header([h.strip() for h in header])
-        width = len(names)
-        columns: list[list[str]] = [[] for _ in names]
-        formulas: list[tuple[int, str]] = []
-        pending_blank = 0
-        for row_number, cells in enumerate(rows, start=1):
-            values = [c.value for c in cells]
-            if all(v is None or v == "" for v in values):
-                pending_blank += 1
-                continue
-            for _ in range(pending_blank):  # an empty row inside the data stays a row
-                for col in columns:
-                    col.append("")
-            pending_blank = 0
-            for i, cell in enumerate(cells):
-                if i >= width:
-                    if cell.value not in (None, ""):
-                        raise ReadError(
-                            f"第 {row_number} 行在表头之外有值", f"row {row_number} has a value beyond the header",
-                            row=row_number,
-                        )
-                    continue
-                if getattr(cell, "data_type", None) == "f":
-                    formulas.append((row_number, names[i]))
-                columns[i].append(_cell_text(cell.value))
-            for i in range(len(cells), width):
-                columns[i].append("")
-    except ReadError:
-        raise
-    except Exception as exc:  # openpyxl raises many types on damaged parts
-        raise ReadError("XLSX 文件损坏或无法读取", f"corrupt or unreadable XLSX ({type(exc).__name__})") from None
-    finally:
-        workbook.close()
-    return pa.table({name: pa.array(col, pa.string()) for name, col in zip(names, columns, strict=True)}), formulas
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+        table, formulas = stream_xlsx(data, limits)
+    except XlsxError as exc:
+        raise ReadError(exc.message_zh, exc.message_en, rule_id=exc.rule_id, row=exc.row, column=exc.column) from None
+    _refuse_mojibake(table)
+    return table, formulas
 
 
 # --- Parquet ---------------------------------------------------------------------------------------
@@ -304,7 +351,7 @@ def read_parquet(data: bytes) -> pa.Table:
         table = pq.read_table(pa.BufferReader(data))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ReadError("不是有效的 Parquet 文件", f"not a valid Parquet file ({str(exc)[:120]})") from None
-    _check_header([name.strip() for name in table.column_names])
+    check_header([name.strip() for name in table.column_names])
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         columns[name.strip()] = _parquet_text(name, column)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter
 from typing import Any
@@ -35,7 +36,14 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"danbao check: {exc}", file=sys.stderr)
         return 2
-    result = check_package(args.package, registry)
+    try:
+        result = check_package(args.package, registry)
+    except Exception as exc:  # a bug, not bad input (that is a finding): one line, never a traceback
+        if os.environ.get("DANBAO_DEBUG"):
+            raise
+        print(f"danbao check: internal error while checking {args.package}: {type(exc).__name__}: "
+              f"{str(exc)[:200]} (set DANBAO_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 3
     if args.json:
         json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2, default=str)
         sys.stdout.write("\n")

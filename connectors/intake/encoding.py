@@ -1,0 +1,109 @@
+"""Refusing mojibake: text that decodes, but not as what was written.
+
+The spec's encodings are detected, never guessed (UTF-8, UTF-8 with BOM, GB18030/GBK). Two readings
+decode without error and still garble the names, so they are refused (FMT-003) rather than accepted:
+
+- **Another CJK encoding read as GB18030.** GB18030 maps almost every byte pair to a character, so a
+  Shift-JIS file decodes "successfully" into rare ideographs (山田太郎 becomes 嶳揷懢榊). A Chinese
+  filing's ideographs are overwhelmingly in GB2312 (the 6,763 common characters); Japanese text read
+  this way lands almost entirely outside it. A GB18030 reading is refused when at least
+  ``RARE_MIN`` ideographs, and more than half of them, are outside GB2312.
+- **UTF-8 that was once read as Latin-1 (or Windows-1252) and saved again.** Every such character
+  becomes two to four characters in U+0080..U+00FF (é becomes Ã©, 张 becomes å¼ ); the sequence,
+  encoded back to those bytes, is valid UTF-8. Legitimate text (Société, Müller) does not form such
+  sequences.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+RARE_MIN = 3
+_CJK = (0x3400, 0xA000)  # CJK Extension A and the Unified Ideographs block
+
+# Windows-1252's characters for the bytes 0x80..0x9F (where Latin-1 has C1 controls)
+_CP1252_HIGH = "€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ"
+_CONT = "\u0080-\u00bf" + _CP1252_HIGH  # what a UTF-8 continuation byte becomes
+_MOJIBAKE = f"[\u00c2-\u00df][{_CONT}]|[\u00e0-\u00ef][{_CONT}]{{2}}|[\u00f0-\u00f4][{_CONT}]{{3}}"
+_MOJIBAKE_RE = re.compile(_MOJIBAKE)
+MOJIBAKE_RE2 = "".join(f"\\x{{{ord(c):x}}}" if ord(c) > 0x7F else c for c in _MOJIBAKE)  # for Arrow (RE2)
+
+
+class Mojibake(ValueError):
+    def __init__(self, column: str | None, row: int | None, value: str, repaired: str) -> None:
+        super().__init__(value)
+        self.column, self.row, self.value, self.repaired = column, row, value, repaired
+
+
+@functools.cache
+def _gb2312_lut() -> np.ndarray:
+    """For each code point of the CJK range: is it one of GB2312's characters?"""
+    lut = np.zeros(_CJK[1] - _CJK[0], dtype=bool)
+    for i in range(len(lut)):
+        try:
+            chr(_CJK[0] + i).encode("gb2312")
+        except UnicodeEncodeError:
+            continue
+        lut[i] = True
+    return lut
+
+
+def rare_ideographs(text: str, chunk: int = 1 << 22) -> tuple[int, int, int] | None:
+    """(ideographs outside GB2312, all ideographs, offset of the first outside one) when the text does
+    not read as Chinese (see the module's docstring), else None. Counted with numpy, in chunks."""
+    lut = _gb2312_lut()
+    rare = total = 0
+    first = -1
+    for start in range(0, len(text), chunk):
+        codes = np.frombuffer(text[start: start + chunk].encode("utf-32-le"), dtype=np.uint32)
+        cjk = (codes >= _CJK[0]) & (codes < _CJK[1])
+        idx = codes[cjk] - _CJK[0]
+        outside = ~lut[idx]
+        total += int(idx.size)
+        n = int(outside.sum())
+        if n and first < 0:
+            first = start + int(np.flatnonzero(cjk)[int(np.argmax(outside))])
+        rare += n
+    if rare >= RARE_MIN and 2 * rare > total:
+        return rare, total, first
+    return None
+
+
+def repaired(text: str) -> str | None:
+    """The text as written, when it is UTF-8 read as Latin-1/Windows-1252 (see the docstring), else None."""
+    found = False
+
+    def fix(match: re.Match[str]) -> str:
+        nonlocal found
+        raw = bytearray()
+        for c in match.group():
+            raw += c.encode("cp1252") if c in _CP1252_HIGH else bytes([ord(c)])
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return match.group()
+        found = True
+        return text
+
+    fixed = _MOJIBAKE_RE.sub(fix, text)
+    return fixed if found else None
+
+
+def refuse_mojibake(table: pa.Table) -> None:
+    """Raise ``Mojibake`` for the first header or cell that is UTF-8 read as Latin-1 (rows 1-based)."""
+    for name in table.column_names:
+        fixed = repaired(name)
+        if fixed is not None:
+            raise Mojibake(name, None, name, fixed)
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        hits = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(column, MOJIBAKE_RE2), False))
+        for index in hits.to_pylist()[:100]:
+            value = column[index].as_py()
+            fixed = repaired(value)
+            if fixed is not None:
+                raise Mojibake(name, index + 1, value, fixed)
