@@ -9,6 +9,7 @@ distinct value, then ``take`` spreads the results: the per-value work is over pa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -17,8 +18,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-
-from store.config import private_dir
 
 PREFIX = "ric:"
 NAME_MASK = "*"
@@ -42,7 +41,7 @@ def pseudonym_key(local_key_file: Path | None = None) -> bytes:
     if local_key_file is None:
         raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be set to publish datasets")
     if not local_key_file.exists():
-        private_dir(local_key_file.parent)
+        _private_dir(local_key_file.parent)
         fd = os.open(local_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.fchmod(fd, 0o600)  # whatever the umask
         with os.fdopen(fd, "w") as handle:
@@ -96,3 +95,16 @@ def mask_person_names(names: pa.ChunkedArray | pa.Array, id_types: pa.ChunkedArr
         return names
     first = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(names), 0, 1)
     return pc.if_else(enterprise, names, pc.binary_join_element_wise(first, NAME_MASK, ""))
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents 0700 whatever the umask (an existing folder is left as it is)."""
+    missing = []
+    current = path
+    while not current.exists() and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+            folder.chmod(0o700)

@@ -17,6 +17,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from connectors.intake.encoding import Mojibake, rare_ideographs, refuse_mojibake
+from connectors.intake.headers import ReadError, check_header
 from connectors.intake.limits import IntakeLimits
 
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -25,16 +26,6 @@ UTF8_BOM = b"\xef\xbb\xbf"
 _IMPLAUSIBLE = re.compile(
     "[^\t\n\r\x20-\x7e\u00a0-\u00ff\u2000-\u206f\u2160-\u217f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
 )
-
-
-class ReadError(Exception):
-    """A file cannot be read (FMT-003) or breaks a limit (FMT-007)."""
-
-    def __init__(self, message_zh: str, message_en: str, *, rule_id: str = "FMT-003", row: int | None = None,
-                 column: str | None = None) -> None:
-        super().__init__(message_en)
-        self.message_zh, self.message_en = message_zh, message_en
-        self.rule_id, self.row, self.column = rule_id, row, column
 
 
 def format_of(path: str) -> str | None:
@@ -201,23 +192,6 @@ def _parse_header(data: bytes) -> list[str]:
     except csv.Error as exc:
         raise ReadError("表头行无法解析", f"the header line cannot be parsed ({exc})") from None
     return check_header(names)
-
-
-def check_header(names: list[str]) -> list[str]:
-    if not names or all(not n for n in names):
-        raise ReadError("缺少表头行", "no header row")
-    for i, name in enumerate(names):
-        if not name:
-            raise ReadError(
-                f"第 {i + 1} 列表头为空（合并单元格？）", f"header cell {i + 1} is empty (merged cells?)",
-                column=f"#{i + 1}",
-            )
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ReadError(f"表头重复：{name}", f"duplicate header name {name!r}", column=name)
-        seen.add(name)
-    return names
 
 
 def _parse_csv(data: bytes, limits: IntakeLimits) -> pa.Table:

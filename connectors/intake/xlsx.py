@@ -32,6 +32,7 @@ from xml.parsers import expat
 
 import pyarrow as pa
 
+from connectors.intake.headers import check_header
 from connectors.intake.limits import IntakeLimits
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and legacy .xls are OLE2 containers
@@ -510,7 +511,6 @@ class _SheetReader:
         self._check_cells()
 
     def _header(self, cells: dict[int, str]) -> None:
-        from connectors.intake.readers import check_header
 
         width = max(cells) + 1 if cells else 0
         header = [cells.get(i, "").strip() for i in range(width)]
