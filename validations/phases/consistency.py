@@ -1,6 +1,6 @@
 """Phase 3 — consistency (BIZ-001..012) within the filing, against the registry and the manifest.
 
-Readings (docs/phase4-readings.md, "Phase 3 in rules 1.1"):
+Readings (docs/readings.md, "Consistency (phase 3)"):
 
 - BIZ-011 looks at every row of the party, whatever its status or business type, as PRU-003 does. A
   party "carries more than one related_group_id" when its rows name at least two different non-empty

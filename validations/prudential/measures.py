@@ -293,11 +293,12 @@ def _groups(table: pa.Table, parties: pa.Table) -> pa.Table:
         .aggregate([])
     )
     exposures = parties.select(["party_id", "exposure"])
-    joined = pairs.join(exposures, keys="party_id", join_type="inner")
+    naming = pc.is_in(parties["party_id"], value_set=pairs["party_id"].combine_chunks())  # few parties name a group
+    joined = exposures.filter(naming).join(pairs, keys="party_id", join_type="inner")
     in_groups = pa.table(
         {"group_id": joined["group_id"], "exposure": summable(joined["exposure"].combine_chunks())}
     ).group_by("group_id").aggregate([("exposure", "sum")])
-    alone = exposures.filter(pc.invert(pc.is_in(parties["party_id"], value_set=pairs["party_id"].combine_chunks())))
+    alone = exposures.filter(pc.invert(naming))
     grouped_exposure = tight(in_groups["exposure_sum"])
     alone_exposure = alone["exposure"].combine_chunks()
     widest = max((grouped_exposure.type, alone_exposure.type), key=lambda t: (t.bit_width, t.precision))
