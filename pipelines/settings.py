@@ -34,8 +34,3 @@ def first_period() -> str:
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
         raise ValueError(f"DANBAO_FIRST_PERIOD must be YYYY-MM, not {value!r}")
     return value
-
-
-def env_or_none(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value if value else None

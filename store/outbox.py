@@ -114,10 +114,6 @@ def get_by_key(session: Session, idempotency_key: str) -> OutboxItem | None:
     return session.scalars(select(OutboxItem).where(OutboxItem.idempotency_key == idempotency_key)).first()
 
 
-def get_item(session: Session, item_id: int) -> OutboxItem | None:
-    return session.get(OutboxItem, item_id)
-
-
 def count_files_with_prefix(session: Session, prefix: str) -> int:
     """How many PBOC files already carry this name prefix (area code, date, record type): the next
     file's serial number is one more."""

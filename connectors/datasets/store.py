@@ -50,9 +50,6 @@ class DatasetStore:
         path = f"{dataset}/schema={SCHEMA_VERSION}/period={period}"
         return f"{path}/institution={institution_id}" if institution_id else path
 
-    def partition_dir(self, dataset: str, period: str, institution_id: str | None = None) -> Path:
-        return self.root / self.partition(dataset, period, institution_id)
-
     def _published(self, dataset: str, period: str, institution_id: str | None, version: Version) -> PartitionVersion:
         return PartitionVersion(dataset, period, institution_id, version.number, Path(version.path.path),
                                 version.rows(PART), version.sha256(PART))

@@ -59,10 +59,6 @@ def is_uscc_shaped(text: object) -> bool:
     return isinstance(text, str) and _USCC_SHAPE.fullmatch(text) is not None
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_file(path: str | Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
