@@ -13,4 +13,5 @@ def confirm_submission(session: Session, submission_id: int) -> Submission:
     submission = repo.get_submission(session, submission_id)
     if submission is None:
         raise LookupError(f"no submission {submission_id}")
+    submission.planned_at = None  # its datasets and deliveries are planned at once, not after a lease
     return repo.set_state(session, submission, SubmissionState.ACCEPTED)

@@ -1,26 +1,41 @@
 """Which submissions still need work, read from the store's state, not from any cursor or round.
 
 ``received → validating → rejected | needs_confirmation | accepted → published``: a submission is
-planned for validation while it is ``received``, or ``validating`` for longer than a lease (whoever
-claimed it was killed). An accepted submission, whichever door validated it, is planned for its
-datasets and deliveries until its datasets are written; it becomes ``published`` once they are and
-every delivery it owes (its credit-feed files and its supervisory report) holds a receipt. So a
-process killed at any moment leaves nothing stranded: the next planning round picks it up.
+planned for validation while it is ``received`` (or ``validating`` after its claim's lease ran out:
+whoever had it was killed). An accepted submission, whichever door validated it, is planned for its
+datasets and deliveries until its datasets are written; it becomes ``published`` once they are and every
+delivery it owes (its credit-feed files and its supervisory report) holds a receipt.
+
+Planning claims: ``claim`` stamps ``planned_at`` and counts ``plan_attempts`` in the planner's
+transaction, so a submission is in one run at a time; a claim older than the lease is taken to be dead
+(the run's process was killed) and the submission is planned again, up to ``MAX_ATTEMPTS`` times, after
+which it is left for an operator. So a process killed at any moment leaves nothing stranded, and the
+planner's cost is one indexed query, whatever the number of runs the instance has seen.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import repository as repo
 from store.models import OutboxItem, OutboxState, Submission, SubmissionState, utcnow
 
-#: A validation claimed longer ago than this was abandoned (the process died): it is planned again.
-VALIDATION_LEASE = dt.timedelta(minutes=30)
+#: A claim older than this was abandoned (its process died): the submission is planned again.
+DEFAULT_LEASE = dt.timedelta(minutes=30)
+#: Runs planned for one submission before it is left for an operator.
+MAX_ATTEMPTS = 3
+
+
+def lease() -> dt.timedelta:
+    """``$DANBAO_VALIDATION_LEASE_SECONDS``, else 30 minutes: longer than any one run should take."""
+    value = os.environ.get("DANBAO_VALIDATION_LEASE_SECONDS")
+    return dt.timedelta(seconds=float(value)) if value else DEFAULT_LEASE
 
 
 @dataclass(frozen=True)
@@ -29,27 +44,44 @@ class Plan:
     to_publish: list[Submission]  # accepted, datasets not written yet
 
 
-def plan(session: Session, *, now: dt.datetime | None = None, lease: dt.timedelta = VALIDATION_LEASE,
+def plan(session: Session, *, now: dt.datetime | None = None, lease_for: dt.timedelta | None = None,
          limit: int | None = None) -> Plan:
-    """What the store says is left to do, oldest first."""
-    stale = (now or utcnow()) - lease
-    to_validate = select(Submission).where(or_(
+    """What the store says is left to do and nobody holds, oldest first."""
+    stale = (now or utcnow()) - (lease_for or lease())
+    free = and_(or_(Submission.planned_at.is_(None), Submission.planned_at < stale),
+                Submission.plan_attempts < MAX_ATTEMPTS)
+    to_validate = select(Submission).where(free, or_(
         Submission.state == SubmissionState.RECEIVED,
         (Submission.state == SubmissionState.VALIDATING) & (Submission.state_changed_at < stale),
     )).order_by(Submission.id)
     to_publish = select(Submission).where(
-        Submission.state == SubmissionState.ACCEPTED, Submission.datasets_published_at.is_(None),
+        free, Submission.state == SubmissionState.ACCEPTED, Submission.datasets_published_at.is_(None),
     ).order_by(Submission.id)
     if limit is not None:
         to_validate, to_publish = to_validate.limit(limit), to_publish.limit(limit)
     return Plan(list(session.scalars(to_validate)), list(session.scalars(to_publish)))
 
 
+def claim(session: Session, submission_ids: Iterable[int], *, now: dt.datetime | None = None) -> None:
+    """Stamp the submissions a run was just planned for (in the planner's transaction)."""
+    ids = list(submission_ids)
+    if ids:
+        session.execute(update(Submission).where(Submission.id.in_(ids))
+                        .values(planned_at=now or utcnow(), plan_attempts=Submission.plan_attempts + 1))
+
+
+def release(session: Session, submission_id: int) -> None:
+    """A run finished with this submission (whatever the outcome): the next round may plan it again if
+    the store says there is still work, without waiting for the lease."""
+    session.execute(update(Submission).where(Submission.id == submission_id).values(planned_at=None))
+
+
 def datasets_published(session: Session, submission_id: int) -> None:
-    """Record that a submission's datasets are written (its filing results asset, or the CLI)."""
+    """Record that a submission's datasets are written (the filing results step, or the batch)."""
     submission = repo.get_submission(session, submission_id)
     if submission is not None and submission.datasets_published_at is None:
         submission.datasets_published_at = utcnow()
+        submission.planned_at = None  # its claim ends: what is left (deliveries) is the period's work
         session.flush()
 
 
@@ -71,4 +103,3 @@ def settle_published(session: Session, period: str | None = None) -> list[int]:
         repo.set_state(session, submission, SubmissionState.PUBLISHED)
         done.append(submission.id)
     return done
-

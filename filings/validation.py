@@ -138,6 +138,8 @@ def validate_submission(
         submission = _submission(session, submission_id)
         record_result(session, submission, result)
         state = submission.state
+        if state != SubmissionState.ACCEPTED:  # nothing more until a confirmation or a resubmission
+            submission.planned_at = None
     return Validated(submission_id, who["institution_id"], who["period"], who["sequence"], state, result, bundle)
 
 

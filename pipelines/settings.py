@@ -6,11 +6,15 @@ touches files, databases or the network is configured on resources and resolved 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
+from zoneinfo import ZoneInfo
+
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 DEFAULT_DEADLINE_DAY = 15
-DEFAULT_FIRST_PERIOD = "2024-01"
+DEFAULT_PARTITION_MONTHS = 12
 
 
 def deadline_day() -> int:
@@ -24,13 +28,42 @@ def deadline_day() -> int:
     return value
 
 
-def first_period() -> str:
-    """The first period of the partitioned graph (``DANBAO_FIRST_PERIOD``, YYYY-MM).
+def first_period(today: dt.date | None = None) -> str:
+    """The first period of the partitioned graph: ``DANBAO_FIRST_PERIOD`` (YYYY-MM) when set, else a
+    rolling window of ``DANBAO_PARTITION_MONTHS`` (12) months before the current one (Beijing time).
 
-    Packages for earlier periods are still received and validated (the triage job), but get no
-    partition: this keeps guarantors × periods within what Dagster handles well (see docs/pipeline.md).
+    Packages for earlier periods are still received, validated and published (the batch job, or the
+    triage job), but get no partition: 4,000 guarantors × 14 periods (the window, the current month and
+    the next) stays near 56,000 filing partitions whatever the years, within what Dagster handles well
+    (see docs/pipeline.md).
     """
-    value = os.environ.get("DANBAO_FIRST_PERIOD") or DEFAULT_FIRST_PERIOD
+    value = os.environ.get("DANBAO_FIRST_PERIOD")
+    if not value:
+        months = int(os.environ.get("DANBAO_PARTITION_MONTHS") or DEFAULT_PARTITION_MONTHS)
+        today = today or dt.datetime.now(BEIJING).date()
+        index = today.year * 12 + today.month - 1 - months
+        return f"{index // 12:04d}-{index % 12 + 1:02d}"
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
         raise ValueError(f"DANBAO_FIRST_PERIOD must be YYYY-MM, not {value!r}")
+    return value
+
+
+BATCH, PER_SUBMISSION = "batch", "per_submission"
+DEFAULT_BATCH_SIZE = 50
+
+
+def run_layout() -> str:
+    """``DANBAO_RUN_LAYOUT``: ``batch`` (default; many submissions per run) or ``per_submission``."""
+    value = (os.environ.get("DANBAO_RUN_LAYOUT") or BATCH).strip()
+    if value not in (BATCH, PER_SUBMISSION):
+        raise ValueError(f"DANBAO_RUN_LAYOUT must be {BATCH} or {PER_SUBMISSION}, not {value!r}")
+    return value
+
+
+def batch_size() -> int:
+    """``DANBAO_BATCH_SIZE``: submissions per batch run (default 50: a run's fixed cost of a few seconds
+    stays under a tenth of the batch's work at typical filing sizes)."""
+    value = int(os.environ.get("DANBAO_BATCH_SIZE") or DEFAULT_BATCH_SIZE)
+    if value < 1:
+        raise ValueError(f"DANBAO_BATCH_SIZE must be at least 1, not {value}")
     return value

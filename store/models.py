@@ -173,6 +173,9 @@ class Submission(Base):
     accepted_at: Mapped[dt.datetime | None] = mapped_column()
     # when its datasets were written; with every delivery receipted, the submission is ``published``
     datasets_published_at: Mapped[dt.datetime | None] = mapped_column()
+    # the planner's claim: when a run was last planned for it, and how many runs were (filings.lifecycle)
+    planned_at: Mapped[dt.datetime | None] = mapped_column()
+    plan_attempts: Mapped[int] = mapped_column(sa.Integer(), default=0, server_default="0")
 
     def __repr__(self) -> str:
         return (

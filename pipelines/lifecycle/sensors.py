@@ -3,23 +3,20 @@
 ``intake_sensor`` is the single place that turns submissions into runs, whatever door they came
 through (landing folder, pull job, portal upload, inline validation, confirmation): each tick it picks
 up ready packages from the landing folder (recording each as a submission before anything else), then
-asks the store what is left to do (``filings.lifecycle``) and requests a run for each submission that
-has none in progress. One launcher means no two runs for one submission, even though Dagster's run
-keys are only unique per sensor.
+asks the store what is left to do and claims it (``filings.lifecycle``), requesting batch runs (or one run
+per submission). One launcher and the store's claims mean no two runs for one submission, even though
+Dagster's run keys are only unique per sensor.
 """
 
 
-import datetime as dt
+import uuid
 
 from dagster import (
     AddDynamicPartitionsRequest,
     AssetKey,
     DagsterInstance,
-    DagsterRunStatus,
     DefaultSensorStatus,
-    RunRecord,
     RunRequest,
-    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -29,7 +26,9 @@ from dagster import (
 from connectors.intake.landing import LandingState, scan_landing
 from connectors.intake.receive import is_uscc_shaped
 from filings.intake import receive_package
-from filings.lifecycle import VALIDATION_LEASE, plan
+from filings.lifecycle import claim, plan
+from pipelines import settings
+from pipelines.batch.jobs import filing_batch_job
 from pipelines.intake.triage import TriageConfig, triage_job
 from pipelines.jobs import filing_job
 from pipelines.partitions import (
@@ -47,21 +46,20 @@ from store.models import SubmissionSource
 
 #: Runs requested per tick at most; the rest wait for the next tick (keeps ticks short at deadline peaks).
 MAX_RUNS_PER_TICK = 500
-#: Runs per submission (and per purpose) before it is left for an operator.
-MAX_ATTEMPTS = 3
 #: What an accepted submission still needs when it was accepted outside its filing run.
 DOWNSTREAM_OF_ACCEPTANCE = ("accepted_filing", "filing_results", "publication_outbox")
-FINISHED = frozenset({DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED})
+BATCH_TAG = "danbao/batch_size"
 
 
 @sensor(
     name="intake_sensor",
-    jobs=[filing_job, triage_job],
+    jobs=[filing_batch_job, filing_job, triage_job],
     minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Picks up packages from the landing folder (each once, by SHA-256; never half-written), records them as "
-        "submissions, and starts one filing_job run per received submission from any door."
+        "submissions, then plans runs from the store's state for every door: batches of submissions in "
+        "filing_batch_job (or one filing_job run each, DANBAO_RUN_LAYOUT=per_submission)."
     ),
 )
 def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landing: LandingResource) -> SensorResult:
@@ -97,61 +95,65 @@ def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landin
     )
 
 
-def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_RUNS_PER_TICK) -> tuple[list[RunRequest], set[str]]:
-    """Runs for what the store says is left to do (``filings.lifecycle.plan``), whatever door a
-    submission came through and whatever was killed when: a submission to validate gets a filing run
-    (or a triage run when it cannot be a partition); an accepted one whose datasets are not written
-    (confirmed in the portal, validated inline, or whose run died) gets a run of ``accepted_filing`` and
-    what follows. A submission with a run in progress waits; one whose runs failed ``MAX_ATTEMPTS``
-    times is left for an operator (its runs' logs say why)."""
-    with store.session() as session:
-        todo = plan(session, limit=limit)
-    if not todo.to_validate and not todo.to_publish:
-        return [], set()
-    ids = [str(s.id) for s in (*todo.to_validate, *todo.to_publish)]
-    runs: dict[str, list[RunRecord]] = {}
-    for record in instance.get_run_records(RunsFilter(tags={SUBMISSION_TAG: ids})):
-        runs.setdefault(record.dagster_run.tags.get(SUBMISSION_TAG, ""), []).append(record)
+def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_RUNS_PER_TICK, *,
+              layout: str | None = None, batch_size: int | None = None) -> tuple[list[RunRequest], set[str]]:
+    """Runs for what the store says is left to do and nobody holds (``filings.lifecycle.plan``), claimed
+    in the same transaction, so a submission is in one run at a time whatever door it came through and
+    whatever was killed when.
+
+    ``batch`` layout (the default): submissions to validate, and accepted ones whose datasets are not
+    written (confirmed in the portal, validated inline, or whose run died), go ``batch_size`` at a time
+    into ``filing_batch_job`` runs. ``per_submission`` layout: one ``filing_job`` run per submission (of
+    ``accepted_filing`` and what follows, for an accepted one), or a triage run when it cannot be a
+    partition."""
+    layout = layout or settings.run_layout()
+    size = batch_size or settings.batch_size()
     periods = partition_periods()
     known = set(instance.get_dynamic_partitions(GUARANTOR))
     requests: list[RunRequest] = []
     new_guarantors: set[str] = set()
-    for submission, downstream in [(s, False) for s in todo.to_validate] + [(s, True) for s in todo.to_publish]:
-        mine = runs.get(str(submission.id), [])
-        if any(_in_progress(r) for r in mine) or len(mine) >= MAX_ATTEMPTS or len(requests) >= limit:
-            continue
-        tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence),
-                SOURCE_TAG: str(submission.source)}
-        run_key = f"{'publish' if downstream else 'submission'}-{submission.id}-{len(mine) + 1}"
-        if partitionable(submission.institution_id, submission.period, periods):
-            requests.append(RunRequest(
-                run_key=run_key,
-                job_name=filing_job.name,
-                partition_key=filing_key(submission.period, submission.institution_id),
-                asset_selection=[AssetKey(a) for a in DOWNSTREAM_OF_ACCEPTANCE] if downstream else None,
-                tags=tags,
-            ))
-            if submission.institution_id not in known:
+    with store.session() as session:
+        todo = plan(session, limit=limit * (size if layout == settings.BATCH else 1))
+        pending = [(s, False) for s in todo.to_validate] + [(s, True) for s in todo.to_publish]
+        claimed: list[int] = []
+        for submission, _ in pending:
+            if partitionable(submission.institution_id, submission.period, periods) \
+                    and submission.institution_id not in known:
                 new_guarantors.add(submission.institution_id)
-        elif not downstream:
-            requests.append(RunRequest(
-                run_key=run_key,
-                job_name=triage_job.name,
-                run_config={"ops": {"triage_submission": {"config": TriageConfig(submission_id=submission.id).model_dump()}}},
-                tags=tags,
-            ))
+        if layout == settings.BATCH:
+            ids = sorted(s.id for s, _ in pending)
+            for start in range(0, min(len(ids), limit * size), size):
+                chunk = ids[start:start + size]
+                requests.append(RunRequest(
+                    run_key=f"batch-{chunk[0]}-{chunk[-1]}-{uuid.uuid4().hex[:8]}",
+                    job_name=filing_batch_job.name,
+                    run_config={"ops": {"process_filings": {"config": {"submission_ids": chunk}}}},
+                    tags={BATCH_TAG: str(len(chunk))},
+                ))
+                claimed += chunk
+        else:
+            for submission, downstream in pending[:limit]:
+                tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence),
+                        SOURCE_TAG: str(submission.source)}
+                run_key = f"{'publish' if downstream else 'submission'}-{submission.id}-{submission.plan_attempts + 1}"
+                if partitionable(submission.institution_id, submission.period, periods):
+                    requests.append(RunRequest(
+                        run_key=run_key, job_name=filing_job.name,
+                        partition_key=filing_key(submission.period, submission.institution_id),
+                        asset_selection=[AssetKey(a) for a in DOWNSTREAM_OF_ACCEPTANCE] if downstream else None,
+                        tags=tags,
+                    ))
+                elif not downstream:
+                    requests.append(RunRequest(
+                        run_key=run_key, job_name=triage_job.name,
+                        run_config={"ops": {"triage_submission": {"config": TriageConfig(submission_id=submission.id).model_dump()}}},
+                        tags=tags,
+                    ))
+                else:
+                    continue
+                claimed.append(submission.id)
+        claim(session, claimed)
     return requests, new_guarantors
-
-
-def _in_progress(record: RunRecord) -> bool:
-    """A run not finished yet, unless it started longer ago than the validation lease (its process died
-    without Dagster noticing, e.g. ``danbao run`` killed)."""
-    if record.dagster_run.status in FINISHED:
-        return False
-    started = record.create_timestamp
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=dt.UTC)
-    return (dt.datetime.now(dt.UTC) - started) < VALIDATION_LEASE
 
 
 @sensor(

@@ -11,7 +11,6 @@ confirmation accepts it.
 
 
 from collections.abc import Iterator
-from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -29,19 +28,11 @@ from filings.validation import validate_submission
 from pipelines.io_managers import WRITE_ONCE
 from pipelines.partitions import filing_partitions
 from pipelines.resources import ArchiveResource, StoreResource
+from pipelines.validation.checks import PHASES, phase_outcomes
 from store import repository as repo
-from validations.catalog import rule
 from validations.engine import CheckResult
 
 IO_MANAGER = "filing_io_manager"
-
-#: (phase, check name, what it covers): rules.md's phases 1–3.
-PHASES = (
-    (1, "phase_1_format", "Phase 1 — format (FMT): manifest, files, encodings, columns, types, registry, period."),
-    (2, "phase_2_schema", "Phase 2 — schema (SCH): required values, codes, check characters, ranges, duplicates."),
-    (3, "phase_3_consistency", "Phase 3 — consistency (BIZ): dates, balances, compensations, financials."),
-)
-
 
 @asset(
     partitions_def=filing_partitions,
@@ -85,38 +76,9 @@ def validation_result(
 
 def phase_checks(result: CheckResult) -> Iterator[AssetCheckResult]:
     """One check per phase: passed when the phase ran and found no error (warnings are metadata)."""
-    by_phase: dict[int, dict[str, dict[str, int]]] = {1: {}, 2: {}, 3: {}}
-    counted = result.findings.group_by(["rule_id", "severity"]).aggregate([([], "count_all")])
-    for rule_id, severity, n in zip(*(counted[c].to_pylist() for c in ("rule_id", "severity", "count_all")), strict=True):
-        phase = _phase_of(rule_id)
-        by_phase.setdefault(phase, {}).setdefault(severity, {})[rule_id] = n
-    for phase, name, _ in PHASES:
-        errors = by_phase.get(phase, {}).get("error", {})
-        warnings = by_phase.get(phase, {}).get("warning", {})
-        ran = phase in result.phases_run
-        metadata: dict[str, Any] = {
-            "ran": ran,
-            "errors": sum(errors.values()),
-            "warnings": sum(warnings.values()),
-            "errors_by_rule": MetadataValue.json(errors),
-            "warnings_by_rule": MetadataValue.json(warnings),
-        }
-        if not ran:
-            metadata["why_not_run"] = "an earlier phase found errors"
-        yield AssetCheckResult(
-            check_name=name,
-            asset_key="validation_result",
-            passed=ran and not errors,
-            severity=AssetCheckSeverity.ERROR,
-            metadata=metadata,
-        )
-
-
-def _phase_of(rule_id: str) -> int:
-    try:
-        return rule(rule_id).phase
-    except KeyError:
-        return {"FMT": 1, "SCH": 2, "BIZ": 3}.get(rule_id.split("-")[0], 4)
+    for name, passed, metadata in phase_outcomes(result):
+        yield AssetCheckResult(check_name=name, asset_key="validation_result", passed=passed,
+                               severity=AssetCheckSeverity.ERROR, metadata=metadata)
 
 
 @asset(

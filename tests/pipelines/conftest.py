@@ -61,8 +61,10 @@ def danbao_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every default path inside the test's folder; nothing from the developer's environment."""
     home = tmp_path / "home"
     monkeypatch.setenv("DANBAO_HOME", str(home))
+    monkeypatch.setenv("DANBAO_RUN_LAYOUT", "per_submission")  # the asset graph run by run; test_batch.py batches
     for name in ("DANBAO_DATABASE_URL", "DANBAO_BLOB_ROOT", "DANBAO_LANDING", "DANBAO_TABLES_URL",
-                 "DANBAO_PULL_ENDPOINTS", "DANBAO_PULL_TOKEN", "DANBAO_DEADLINE_DAY", "DANBAO_FIRST_PERIOD"):
+                 "DANBAO_PULL_ENDPOINTS", "DANBAO_PULL_TOKEN", "DANBAO_DEADLINE_DAY", "DANBAO_FIRST_PERIOD",
+                 "DANBAO_BATCH_SIZE", "DANBAO_VALIDATION_LEASE_SECONDS"):
         monkeypatch.delenv(name, raising=False)
     yield home
     dispose_engines()

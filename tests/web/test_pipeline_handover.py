@@ -29,6 +29,7 @@ def test_an_upload_is_validated_by_the_dagster_graph(live_dagster, tmp_path, mon
     assert receipt["state"] == "received"  # recorded, not validated: that is the graph's job
     home = tmp_path / "home"
     monkeypatch.setenv("DANBAO_HOME", str(home))
+    monkeypatch.setenv("DANBAO_RUN_LAYOUT", "per_submission")
     store = StoreResource(database_url=live.portal.settings.database_url, blob_root=str(live.blob_root))
     pipeline = make_pipeline(home, DagsterInstance.ephemeral(), None, store=store,
                              archive=ArchiveResource(url=live.portal.settings.tables_url))
