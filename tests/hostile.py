@@ -346,6 +346,13 @@ def _huge_row_number(tmp: Path) -> Path:
     return with_xlsx(pkg, workbook([("guarantees", "visible", xml)]))
 
 
+def _unknown_xml_encoding(tmp: Path) -> Path:
+    """Found by the fuzz harness: an XML declaration naming an encoding expat does not know."""
+    pkg = _copy(tmp, "unknown-xml-encoding")
+    parts = workbook([("guarantees", "visible", sheet_xml(sample_rows(pkg)))])
+    return with_xlsx(pkg, [(n, d.replace(b'encoding="UTF-8"', b'encoding="UTG-8"')) for n, d in parts])
+
+
 CASES: dict[str, Case] = {
     # eight corrupt deflate streams: three package members, the manifest, and four parts of a workbook
     **{f"deflate-{m}": Case(_deflate_in_package(m), Expect("FMT-003", f, None, None, rf"ZIP member '{m}' is damaged"))
@@ -387,6 +394,8 @@ CASES: dict[str, Case] = {
     "encrypted-workbook": Case(_encrypted_workbook, Expect("FMT-003", "guarantees", None, None,
                                                            r"encrypted \(password-protected\) or a legacy \.xls")),
     "dtd-in-sheet": Case(_dtd_in_sheet, Expect("FMT-003", "guarantees", None, None, r"declares a DTD or entities")),
+    "unknown-xml-encoding": Case(_unknown_xml_encoding, Expect("FMT-003", "guarantees", None, None,
+                                                               r"_rels/\.rels cannot be decoded \(unknown encoding: UTG-8\)")),
     "row-1048576": Case(_huge_row_number, Expect("FMT-007", "guarantees", None, None,
                                                  r"more than 10000000 cells \(104857\d rows × 28 columns\)")),
 }
