@@ -454,6 +454,22 @@ def many_shared_strings(tmp: Path, count: int = 2_000_000) -> Path:
     return _bomb_package(pkg, strings, header)
 
 
+def csv_zip_bomb(tmp: Path) -> Path:
+    """≈1.2 MB of ZIP whose guarantees.csv (the sample's rows 33,000 times) inflates to ≈190 MB (158:1)."""
+    pkg = _copy(tmp, "csv-zip-bomb")
+    header, _, body = (pkg.root / "guarantees.csv").read_bytes().partition(b"\n")
+    data = header + b"\n" + body * 33_000
+    manifest = pkg.manifest
+    manifest["files"]["guarantees"]["sha256"] = hashlib.sha256(data).hexdigest()
+    members = [(n, d) for n, d in package_members(pkg) if n not in ("guarantees.csv", "manifest.json")]
+    path = tmp / "csv-zip-bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, member in [*members, ("guarantees.csv", data),
+                             ("manifest.json", json.dumps(manifest, ensure_ascii=False).encode())]:
+            archive.writestr(zipfile.ZipInfo(name, FIXED_TIME), member, zipfile.ZIP_DEFLATED)
+    return path
+
+
 def _bomb_package(pkg: Package, strings: Callable[[], object], header: list[str]) -> Path:
     target = pkg.root / "guarantees.xlsx"
     bomb_workbook(target, strings, header)
@@ -470,4 +486,6 @@ BOMBS: dict[str, tuple[Callable[[Path], Path], Expect]] = {
         "FMT-007", "guarantees", None, None, r"shared strings hold more than 67108864 characters")),
     "xlsx-2m-shared-strings": (many_shared_strings, Expect(
         "FMT-007", "guarantees", None, None, r"shared-string table holds more than 1000000 strings")),
+    "csv-zip-bomb": (csv_zip_bomb, Expect(
+        "FMT-007", "guarantees", None, None, r"guarantees\.csv expands past the limit \(ratio 50\)")),
 }
