@@ -346,6 +346,13 @@ def _huge_row_number(tmp: Path) -> Path:
     return with_xlsx(pkg, workbook([("guarantees", "visible", xml)]))
 
 
+def _unknown_xml_encoding(tmp: Path) -> Path:
+    """Found by the fuzz harness: an XML declaration naming an encoding expat does not know."""
+    pkg = _copy(tmp, "unknown-xml-encoding")
+    parts = workbook([("guarantees", "visible", sheet_xml(sample_rows(pkg)))])
+    return with_xlsx(pkg, [(n, d.replace(b'encoding="UTF-8"', b'encoding="UTG-8"')) for n, d in parts])
+
+
 CASES: dict[str, Case] = {
     # eight corrupt deflate streams: three package members, the manifest, and four parts of a workbook
     **{f"deflate-{m}": Case(_deflate_in_package(m), Expect("FMT-003", f, None, None, rf"ZIP member '{m}' is damaged"))
@@ -387,6 +394,8 @@ CASES: dict[str, Case] = {
     "encrypted-workbook": Case(_encrypted_workbook, Expect("FMT-003", "guarantees", None, None,
                                                            r"encrypted \(password-protected\) or a legacy \.xls")),
     "dtd-in-sheet": Case(_dtd_in_sheet, Expect("FMT-003", "guarantees", None, None, r"declares a DTD or entities")),
+    "unknown-xml-encoding": Case(_unknown_xml_encoding, Expect("FMT-003", "guarantees", None, None,
+                                                               r"_rels/\.rels cannot be decoded \(unknown encoding: UTG-8\)")),
     "row-1048576": Case(_huge_row_number, Expect("FMT-007", "guarantees", None, None,
                                                  r"more than 10000000 cells \(104857\d rows × 28 columns\)")),
 }
@@ -445,6 +454,22 @@ def many_shared_strings(tmp: Path, count: int = 2_000_000) -> Path:
     return _bomb_package(pkg, strings, header)
 
 
+def csv_zip_bomb(tmp: Path) -> Path:
+    """≈1.2 MB of ZIP whose guarantees.csv (the sample's rows 33,000 times) inflates to ≈190 MB (158:1)."""
+    pkg = _copy(tmp, "csv-zip-bomb")
+    header, _, body = (pkg.root / "guarantees.csv").read_bytes().partition(b"\n")
+    data = header + b"\n" + body * 33_000
+    manifest = pkg.manifest
+    manifest["files"]["guarantees"]["sha256"] = hashlib.sha256(data).hexdigest()
+    members = [(n, d) for n, d in package_members(pkg) if n not in ("guarantees.csv", "manifest.json")]
+    path = tmp / "csv-zip-bomb.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for name, member in [*members, ("guarantees.csv", data),
+                             ("manifest.json", json.dumps(manifest, ensure_ascii=False).encode())]:
+            archive.writestr(zipfile.ZipInfo(name, FIXED_TIME), member, zipfile.ZIP_DEFLATED)
+    return path
+
+
 def _bomb_package(pkg: Package, strings: Callable[[], object], header: list[str]) -> Path:
     target = pkg.root / "guarantees.xlsx"
     bomb_workbook(target, strings, header)
@@ -461,4 +486,6 @@ BOMBS: dict[str, tuple[Callable[[Path], Path], Expect]] = {
         "FMT-007", "guarantees", None, None, r"shared strings hold more than 67108864 characters")),
     "xlsx-2m-shared-strings": (many_shared_strings, Expect(
         "FMT-007", "guarantees", None, None, r"shared-string table holds more than 1000000 strings")),
+    "csv-zip-bomb": (csv_zip_bomb, Expect(
+        "FMT-007", "guarantees", None, None, r"guarantees\.csv expands past the limit \(ratio 50\)")),
 }

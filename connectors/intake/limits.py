@@ -11,10 +11,11 @@ from dataclasses import dataclass
 class IntakeLimits:
     max_package_bytes: int = 1 << 30  # 1 GiB as received
     max_expanded_bytes: int = 4 << 30  # a ZIP's members, uncompressed, together
-    max_expansion_ratio: float = 200.0  # uncompressed / compressed, per member
+    max_expansion_ratio: float = 50.0  # uncompressed / compressed, per member (real CSV compresses 5-10:1)
     max_line_bytes: int = 64 << 10  # one CSV line
     max_members: int = 64
     max_xlsx_expanded_bytes: int = 1 << 30  # the workbook's parts that are read, uncompressed, together
+    max_xlsx_expansion_ratio: float = 200.0  # per part: sheet XML of empty styled cells compresses well
     max_xlsx_cells: int = 10_000_000  # cells of the sheet (rows × header columns, and <c> elements)
     max_xlsx_shared_strings: int = 1_000_000  # entries of the shared-string table
     max_xlsx_shared_string_chars: int = 64 << 20  # characters of all shared strings together
@@ -29,6 +30,8 @@ class IntakeLimits:
             max_expansion_ratio=float(os.environ.get("DANBAO_MAX_EXPANSION_RATIO", d.max_expansion_ratio)),
             max_line_bytes=int(os.environ.get("DANBAO_MAX_LINE_BYTES", d.max_line_bytes)),
             max_xlsx_expanded_bytes=int(os.environ.get("DANBAO_MAX_XLSX_EXPANDED_BYTES", d.max_xlsx_expanded_bytes)),
+            max_xlsx_expansion_ratio=float(
+                os.environ.get("DANBAO_MAX_XLSX_EXPANSION_RATIO", d.max_xlsx_expansion_ratio)),
             max_xlsx_cells=int(os.environ.get("DANBAO_MAX_XLSX_CELLS", d.max_xlsx_cells)),
             max_xlsx_shared_strings=int(os.environ.get("DANBAO_MAX_XLSX_SHARED_STRINGS", d.max_xlsx_shared_strings)),
             max_xlsx_shared_string_chars=int(

@@ -204,9 +204,9 @@ def read_package(path: str | Path, limits: IntakeLimits | None = None) -> RawFil
     path = Path(path)
     try:
         return _read_path(path, limits)
-    except Exception:  # the last line of defence: a reader bug must not become a traceback
-        log.exception("reading the package %s failed unexpectedly", path)
-        return _unexpected(RawFiling(manifest=None))
+    except Exception as exc:  # the last line of defence: a reader bug must not become a traceback
+        _log_unexpected(exc, "reading the package %s", path)
+        return _unexpected(RawFiling(manifest=None), exc)
 
 
 def _read_path(path: Path, limits: IntakeLimits) -> RawFiling:
@@ -256,15 +256,25 @@ def read_package_bytes(data: bytes, limits: IntakeLimits | None = None) -> RawFi
             filing.findings.add(rule(exc.rule_id).finding(exc.zh, exc.en))
             return filing
         return _read(source, filing, limits)
-    except Exception:  # the last line of defence: a reader bug must not become a traceback
-        log.exception("reading a %d-byte package failed unexpectedly", len(data))
-        return _unexpected(filing)
+    except Exception as exc:  # the last line of defence: a reader bug must not become a traceback
+        _log_unexpected(exc, "reading a %d-byte package", len(data))
+        return _unexpected(filing, exc)
 
 
-def _unexpected(filing: RawFiling, file: str | None = None) -> RawFiling:
+UNEXPECTED = "an unexpected error"  # in the message of a finding that stands for a reader bug
+
+
+def _unexpected(filing: RawFiling, exc: Exception, file: str | None = None) -> RawFiling:
     filing.findings.add(rule("FMT-003").finding(
-        "报送包无法读取（读取时发生意外错误，已记录）", "the package cannot be read (an unexpected error, logged)", file=file))
+        f"{'文件' if file else '报送包'}无法读取（读取时发生意外错误 {type(exc).__name__}，已记录）",
+        f"the {'file' if file else 'package'} cannot be read ({UNEXPECTED}, {type(exc).__name__}, logged)", file=file))
     return filing
+
+
+def _log_unexpected(exc: Exception, what: str, *args: object) -> None:
+    """Log a reader bug: one line, and the traceback only at DEBUG (``danbao check`` prints no traceback)."""
+    log.error(what + " failed unexpectedly: %s: %s", *args, type(exc).__name__, str(exc)[:200],
+              exc_info=exc if log.isEnabledFor(logging.DEBUG) else None)
 
 
 def _folder_digest(source: _FolderSource) -> str:
@@ -304,11 +314,9 @@ def _read(source: _Source, filing: RawFiling, limits: IntakeLimits) -> RawFiling
             continue  # reported by check_manifest
         try:
             _read_member(source, filing, spec.name, entry, limits)
-        except Exception:  # the last line of defence: one file's reader bug is that file's finding
-            log.exception("reading %s of a package failed unexpectedly", spec.name)
-            filing.findings.add(rule("FMT-003").finding(
-                "文件无法读取（读取时发生意外错误，已记录）", "the file cannot be read (an unexpected error, logged)",
-                file=spec.name))
+        except Exception as exc:  # the last line of defence: one file's reader bug is that file's finding
+            _log_unexpected(exc, "reading %s of a package", spec.name)
+            _unexpected(filing, exc, spec.name)
     return filing
 def _read_member(source: _Source, filing: RawFiling, name: str, entry: dict, limits: IntakeLimits) -> None:
     member = entry["path"]

@@ -2,7 +2,10 @@
 
 CSV is the hot path: pyarrow parses it; Python only looks at the header line and, for GB18030 files,
 transcodes once. Encodings are detected, never guessed: UTF-8 (with or without BOM) is tried first,
-then GB18030, and a GB18030 reading is accepted only if it yields plausible Chinese text.
+then GB18030, and a GB18030 reading is accepted only if it yields plausible Chinese text (not another
+CJK encoding: ``connectors.intake.encoding``); UTF-8 that was once read as Latin-1 is refused as mojibake.
+XLSX is streamed within its limits by ``connectors.intake.xlsx``. Every problem is a ``ReadError`` with
+its rule (FMT-003, FMT-007), row and column.
 """
 
 from __future__ import annotations

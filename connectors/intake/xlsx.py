@@ -97,7 +97,7 @@ class _Workbook:
         if info.flag_bits & 0x1 or stat.S_ISLNK(info.external_attr >> 16):
             raise XlsxError(f"XLSX 部件 {name} 已加密或是链接", f"corrupt XLSX: the part {name!r} is encrypted or a link")
         limits = self.limits
-        budget = max(int(info.compress_size * limits.max_expansion_ratio), 1 << 20)
+        budget = max(int(info.compress_size * limits.max_xlsx_expansion_ratio), 1 << 20)
         size = 0
         try:
             with self.zip.open(info) as member:
@@ -105,8 +105,8 @@ class _Workbook:
                     size += len(chunk)
                     self.expanded += len(chunk)
                     if size > budget:
-                        raise _limit(f"XLSX 部件 {name} 解压比例超过 {limits.max_expansion_ratio:g}:1",
-                                     f"the XLSX part {name} expands more than {limits.max_expansion_ratio:g}:1")
+                        raise _limit(f"XLSX 部件 {name} 解压比例超过 {limits.max_xlsx_expansion_ratio:g}:1",
+                                     f"the XLSX part {name} expands more than {limits.max_xlsx_expansion_ratio:g}:1")
                     if self.expanded > limits.max_xlsx_expanded_bytes:
                         raise _limit(f"XLSX 解压后超过 {limits.max_xlsx_expanded_bytes} 字节",
                                      f"the XLSX expands past {limits.max_xlsx_expanded_bytes} bytes")
@@ -143,6 +143,8 @@ class _Workbook:
                             f"{expat.ErrorString(exc.code)})") from None
         except _Dtd:
             raise XlsxError(f"XLSX 部件 {name} 含 DTD", f"corrupt XLSX: {name} declares a DTD or entities") from None
+        except (LookupError, ValueError, UnicodeError) as exc:  # an XML declaration naming an unknown encoding
+            raise XlsxError(f"XLSX 部件 {name} 的 XML 无法解码", f"corrupt XLSX: {name} cannot be decoded ({_plain(exc)})") from None
 
 
 class _Dtd(Exception):

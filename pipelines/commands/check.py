@@ -8,7 +8,9 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Any
+from typing import Any, TextIO
+
+import pyarrow.compute as pc
 
 from connectors.intake import IntakeLimits, read_package
 from connectors.registry import RegistryError, read_registry_csv
@@ -45,8 +47,7 @@ def run(args: argparse.Namespace) -> int:
               f"{str(exc)[:200]} (set DANBAO_DEBUG=1 for the traceback)", file=sys.stderr)
         return 3
     if args.json:
-        json.dump(result.to_json_dict(), sys.stdout, ensure_ascii=False, indent=2, default=str)
-        sys.stdout.write("\n")
+        write_json(result, sys.stdout)
     else:
         print(render_summary(result, args.package))
     return 1 if result.status == FilingStatus.REJECTED else 0
@@ -73,6 +74,33 @@ def _registry(path: str | None) -> dict[str, Institution]:
         raise UsageError(f"cannot read the registry from the store ({type(exc).__name__}: {exc})") from None
 
 
+def write_json(result: CheckResult, out: TextIO) -> None:
+    """The JSON of outputs.md §1, as ``json.dump(result.to_json_dict(), indent=2)`` writes it, but with
+    the findings streamed from Arrow in batches: a million findings never become a million dicts at once."""
+    head = {
+        "institution_id": result.institution_id,
+        "period": result.period,
+        "template_version": result.template_version,
+        "status": str(result.status),
+    }
+    out.write("{\n")
+    for key, value in head.items():
+        out.write(f"  {json.dumps(key)}: {_indented(value)},\n")
+    out.write('  "findings": [')
+    first = True
+    for batch in result.findings.to_batches(max_chunksize=10_000):
+        for finding in batch.to_pylist():
+            out.write("\n    " if first else ",\n    ")
+            out.write(json.dumps(finding, ensure_ascii=False, indent=2, default=str).replace("\n", "\n    "))
+            first = False
+    out.write("]" if first else "\n  ]")
+    out.write(f',\n  "indicators": {_indented(result.indicators)},\n  "grade": {_indented(result.grade)}\n}}\n')
+
+
+def _indented(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str).replace("\n", "\n  ")
+
+
 def render_summary(result: CheckResult, package: str) -> str:
     """A readable bilingual summary: status, counts by rule, then the first findings of each rule."""
     counts = result.counts()
@@ -85,16 +113,19 @@ def render_summary(result: CheckResult, package: str) -> str:
     ]
     if result.grade:
         lines.append(f"  监管评级 grade: {result.grade}")
-    rows = result.findings.to_pylist()
-    by_rule = Counter(f["rule_id"] for f in rows)
-    if by_rule:
+    table = result.findings
+    by_rule = Counter(dict(zip(*(c.to_pylist() for c in pc.value_counts(table["rule_id"]).flatten()), strict=True)))
+    first_of_rule = {}
+    if by_rule:  # the first findings of each rule, without turning every finding into a dict
+        for rule_id in by_rule:
+            first_of_rule[rule_id] = table.filter(pc.equal(table["rule_id"], rule_id)).slice(0, FIRST_PER_RULE).to_pylist()
         lines.append("  按规则 by rule:")
         for rule_id, n in sorted(by_rule.items()):
-            severity = next(f["severity"] for f in rows if f["rule_id"] == rule_id)
+            severity = first_of_rule[rule_id][0]["severity"]
             lines.append(f"    {rule_id}  {severity:<7}  {n}")
         for rule_id in sorted(by_rule):
             lines.append(f"  {rule_id}:")
-            shown = [f for f in rows if f["rule_id"] == rule_id][:FIRST_PER_RULE]
+            shown = first_of_rule[rule_id]
             for f in shown:
                 lines.append(f"    {_where(f)}  {f['message_zh']}")
                 lines.append(f"    {' ' * len(_where(f))}  {f['message_en']}")
