@@ -22,7 +22,6 @@ from store import repository as repo
 from store.blobs import BlobStore
 
 
-
 @dataclass
 class Processed:
     """What happened to one submission; ``stage`` names the step that failed, when one did."""
@@ -37,7 +36,7 @@ class Processed:
     error: str | None = None
 
 
-def accept(archive: FilingArchive, validated: Validated, accepted_at) -> tuple[TableBundle, int]:  # noqa: ANN001
+def accept(archive: FilingArchive, validated: Validated, accepted_at) -> tuple[TableBundle, int]:
     """Archive the accepted filing (version = its sequence, write-once) from the validation's bundle."""
     meta = {**validated.bundle.meta, "accepted_at": accepted_at.isoformat() if accepted_at else None}
     bundle = TableBundle(meta, dict(validated.bundle.tables))
