@@ -16,7 +16,6 @@ with ``inline_validation``, right here with the same functions the graph calls.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import re
 import stat
@@ -28,8 +27,16 @@ from typing import Any
 
 from connectors.archive import FilingArchive
 from connectors.intake import IntakeLimits
+from connectors.intake.package import ZIP_ERRORS
 from connectors.intake.readers import format_of
-from connectors.intake.receive import MANIFEST, MAX_MANIFEST_BYTES, identify, is_period, manifest_from_zip
+from connectors.intake.receive import (
+    MANIFEST,
+    ManifestError,
+    identify,
+    is_period,
+    manifest_from_zip,
+    parse_manifest,
+)
 from filings.intake import receive_package
 from filings.validation import begin_validation, validate_submission
 from store import repository as repo
@@ -61,13 +68,12 @@ class Incoming:
         if self.zip_bytes is not None:
             return manifest_from_zip(self.zip_bytes)
         data = self.files.get(MANIFEST)
-        if data is None or len(data) > MAX_MANIFEST_BYTES:
+        if data is None:
             return None
-        try:
-            manifest = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        try:  # the intake's strict reading: the rule engine reports what is wrong (FMT-001)
+            return parse_manifest(data)
+        except ManifestError:
             return None
-        return manifest if isinstance(manifest, dict) else None
 
 
 def is_zip(data: bytes) -> bool:
@@ -158,7 +164,7 @@ def screen_zip(data: bytes, limits: IntakeLimits) -> None:
                         if size > budget or total > limits.max_expanded_bytes:
                             raise Refused(413, "zip_bomb", "a ZIP member expands past the allowed ratio or size",
                                           detail={"member": info.filename[:80]})
-            except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile, RuntimeError):
+            except (*ZIP_ERRORS, zipfile.LargeZipFile, RuntimeError):
                 raise Refused(422, "corrupt_zip", "a ZIP member is damaged", detail={"member": info.filename[:80]}) from None
             except NotImplementedError:
                 raise Refused(422, "corrupt_zip", "a ZIP member uses an unsupported compression",

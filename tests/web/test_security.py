@@ -12,6 +12,7 @@ import zipfile
 
 import pytest
 
+from tests.hostile import corrupt_deflate
 from tests.packages import GOV_ID
 from tests.web.conftest import MAX_UPLOAD, OTHER_ID, as_json, csrf_of, fresh_package, fresh_zip, zip_folder
 
@@ -117,6 +118,7 @@ ZIP_TRICKS = {
     "zip bomb": (lambda m: _zip({**m, "guarantees.csv": b"0" * (40 << 20)}), 413, "zip_bomb"),
     "truncated": (lambda m: _zip(m)[:-30], 422, None),
     "lying sizes": (lambda m: _lying(m), 422, None),
+    "corrupt deflate data": (lambda m: corrupt_deflate(_zip(m), "guarantees.csv"), 422, "corrupt_zip"),
 }
 
 
