@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from store import repository
 from store.models import (
     ApiToken,
     AuditEvent,
@@ -168,7 +169,6 @@ def close_session(session: Session, session_id: str) -> PortalSession | None:
 # -- findings with their ids ----------------------------------------------------------------------
 
 
-FINDING_FIELDS = ("id", "rule_id", "severity", "file", "row", "column", "value", "message_zh", "message_en")
 
 
 def findings_page(
@@ -180,20 +180,9 @@ def findings_page(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """A submission's findings (with ``id``) in the order they were saved, filtered and paged as
-    ``repository.load_findings`` does (``repository.count_findings`` counts the same)."""
-    columns = Finding.__table__.c
-    query = select(*(columns[name] for name in FINDING_FIELDS)).where(columns.submission_id == submission_id)
-    if rule_id is not None:
-        query = query.where(columns.rule_id == rule_id)
-    if severity is not None:
-        query = query.where(columns.severity == severity)
-    query = query.order_by(columns.id)
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    return [dict(row._mapping) for row in session.execute(query)]
+    """A submission's findings with their ``id`` (the portal confirms warnings by id): the store's one
+    findings query (``repository.load_findings``), filtered and paged as it is counted."""
+    return repository.load_findings(session, submission_id, rule_id, severity, limit, offset, with_id=True)
 
 
 def rule_counts(session: Session, submission_id: int) -> list[tuple[str, str, int]]:

@@ -33,7 +33,6 @@ from store.models import (
     SubmissionState,
     utcnow,
 )
-from validations.findings import FINDINGS_SCHEMA
 
 S = SubmissionState
 
@@ -306,12 +305,6 @@ def save_findings(session: Session, submission_id: int, findings: pa.Table) -> i
     return table.num_rows
 
 
-def findings_table(session: Session, submission_id: int) -> pa.Table:
-    """A submission's stored findings as the engine's long-form Arrow table (FINDINGS_SCHEMA)."""
-    rows = load_findings(session, submission_id)
-    return pa.Table.from_pylist([{k: r.get(k) for k in FINDINGS_SCHEMA.names} for r in rows], schema=FINDINGS_SCHEMA)
-
-
 def load_findings(
     session: Session,
     submission_id: int,
@@ -319,11 +312,14 @@ def load_findings(
     severity: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    *,
+    with_id: bool = False,
 ) -> list[dict[str, Any]]:
-    """A submission's findings as dicts with ``FINDING_COLUMNS``, in the order they were saved."""
+    """A submission's findings as dicts with ``FINDING_COLUMNS`` (and ``id``), in the order they were saved."""
     columns = Finding.__table__.c
+    names = ("id", *FINDING_COLUMNS) if with_id else FINDING_COLUMNS
     query = _findings_where(
-        select(*(columns[name] for name in FINDING_COLUMNS)), submission_id, rule_id, severity
+        select(*(columns[name] for name in names)), submission_id, rule_id, severity
     ).order_by(columns.id)
     if offset:
         query = query.offset(offset)
