@@ -28,6 +28,7 @@ def warm_up() -> None:
 
     from sqlalchemy.orm import configure_mappers
 
+    from connectors.archive import FilingArchive
     from connectors.intake import read_package
     from connectors.publish import cbrc, pboc
     from connectors.registry import read_registry_csv
@@ -42,6 +43,8 @@ def warm_up() -> None:
         result = validate(read_package(package), read_registry_csv(Path(tmp) / REGISTRY_FILE))
     filing = AcceptedFiling.of(result, submission_id=1, sequence=1, period=result.period, accepted_at=None)
     cbrc.check(cbrc.build_summary(filing.period, [cbrc.build_report(filing)]), cbrc.SUMMARY)
+    archive = FilingArchive(Path(tmp) / "tables")  # the archive's reader (fsspec, Parquet) warmed up
+    archive.latest("none")
     records = pboc.diff(None, filing.guarantees)
     pboc.state_to_parquet(pboc.apply(None, records))
     pboc.render_file(records.slice(0, 0), filing.institution.pboc_area_code, dt.date(2026, 1, 31), 1,

@@ -69,11 +69,14 @@ def _kill_repeatedly(command: list[str], env: dict[str, str], factory) -> tuple[
     runner = subprocess.Popen([sys.executable, "-m", "tests.publish.crash_runner", *command[3:]], cwd=ROOT, env=env,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     kills = partial = runs = 0
+    scale = 1.0  # a loaded machine is slower: stretch the window while no kill lands in mid-delivery
     try:
         while kills < KILLS:
             runs += 1
             assert runs <= 3 * KILLS, f"only {kills} of {runs} runs were still running when their time came"
-            runner.stdin.write(f"{rng.uniform(*KILL_AFTER)}\n")
+            if kills and kills % 5 == 0 and not partial and scale < 8:
+                scale *= 2
+            runner.stdin.write(f"{rng.uniform(*KILL_AFTER) * scale}\n")
             runner.stdin.flush()
             outcome = runner.stdout.readline().strip()
             assert outcome == "killed" or outcome.startswith("exited"), outcome
