@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 where to look:
   store (SQLite): submissions, findings, late filings   {home / 'danbao.db'}
   filed packages, byte for byte (content-addressed)     {home / 'blobs'}
-  Parquet tables: <asset>/<period>/<guarantor>/<seq>/   {home / 'tables'}
+  Parquet tables: <asset>/<period>/<guarantor>/v=NNNN/ {home / 'tables'}
   published datasets (versioned Parquet, for regulators) {home / 'datasets'}
   what the reference receivers accepted                 {home / 'receivers'}
   landing folder (drop packages here)                   {landing}
