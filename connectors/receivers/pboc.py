@@ -189,10 +189,11 @@ def _check_records(store: ReceiverStore, db: Any, lines: list[str], record_type:
     for number, (_, errors, info) in enumerate(parsed, start=1):
         account = info.get("account", "")
         if not errors and account:
-            _check_against(info, history.get(account, []), record_type, account_type, errors)
             key = (account, info.get("date", ""), info.get("segment", ""))
             if key in seen:
                 errors.append(("ABR002", "AcctCode"))
+            else:
+                _check_against(info, history.get(account, []), record_type, account_type, errors)
             seen.add(key)
         if errors:
             for code, tag in errors:

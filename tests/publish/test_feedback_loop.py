@@ -22,12 +22,12 @@ from tests.publish.helpers import (
     GUARANTOR,
     GUARANTOR_KEY,
     accepted_submission,
+    envelope,
     filing_for,
     guarantee,
     guarantees,
     institution,
     registry_row,
-    envelope,
     ric,
     uscc,
 )
