@@ -1,6 +1,6 @@
 """Benchmark of publication: credit-feed generation and delivery throughput.
 
-1. Feed generation for a period of --guarantors guarantors × --rows guarantees (default 1,000 × 10,000):
+1. Feed generation for --guarantors guarantors × --rows guarantees (default 1,000 × 10,000): per guarantor,
    per guarantor, the first feed (every account new: diff, 440 and 230 files, Parquet state) and the
    next month's incremental feed (the state read back from Parquet, diffed against a filing in which
    about 10% of balances changed, 2% of accounts closed, 1% changed five-category, 3% are new),
@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 P1, P2 = "2026-09", "2026-10"
 AREA = "A1000150011300"
 KEY = "benchmark-signing-key-0123456789"
+SM4 = "000102030405060708090a0b0c0d0e0f"
 CREATED = dt.datetime(2026, 11, 5, 10, 0, tzinfo=dt.UTC)
 
 
@@ -57,26 +59,22 @@ def typed(raw: pa.Table) -> pa.Table:
     return parsed.typed
 
 
-def next_month(table: pa.Table, seed: int) -> pa.Table:
-    """October from September: ended rows leave the snapshot; 10% of balances change, 2% of accounts
-    close, 1% change five-category, 3% are replaced by new accounts."""
+def next_month(table: pa.Table, seed: int, share: float) -> pa.Table:
+    """October from September: ended rows leave the snapshot, and ``share`` of the guarantees change: a
+    third of them their balance, a third their five-category, a third are closed."""
     rng = np.random.default_rng(seed)
     table = table.filter(pc.equal(table["status"], "active"))
-    n = table.num_rows
-    draw = rng.random(n)
-    balance, close, other, new = draw < 0.10, (draw >= 0.10) & (draw < 0.12), (draw >= 0.12) & (draw < 0.13), draw >= 0.97
-
-    def column(name: str) -> pa.ChunkedArray:
-        return table[name]
-
-    outstanding = pc.multiply(column("outstanding_balance"), pa.array(np.where(balance, 0.9, 1.0)))
-    outstanding = pc.round(pc.if_else(pa.array(close), 0.0, outstanding), 2)
-    status = pc.if_else(pa.array(close), "released", column("status"))
-    closed = pc.if_else(pa.array(close), pa.scalar(dt.date(2026, 10, 20), pa.date32()), column("closed_date"))
-    five = pc.if_else(pa.array(other), "2", column("five_category"))
-    ids = pc.if_else(pa.array(new), pc.binary_join_element_wise(column("guarantee_id"), "N", ""), column("guarantee_id"))
+    draw = rng.random(table.num_rows)
+    balance, five, close = draw < share / 3, (draw >= share / 3) & (draw < 2 * share / 3), (draw >= 2 * share / 3) & (draw < share)
+    outstanding = table["outstanding_balance"].combine_chunks()
+    lower = pc.cast(pc.multiply(outstanding, pa.scalar(Decimal("0.5"), pa.decimal128(2, 1))), outstanding.type, safe=False)
+    outstanding = pc.if_else(pa.array(balance), lower, outstanding)  # exact decimals, halved
+    outstanding = pc.if_else(pa.array(close), pa.scalar(Decimal(0), outstanding.type), outstanding)
+    status = pc.if_else(pa.array(close), "released", table["status"])
+    closed = pc.if_else(pa.array(close), pa.scalar(dt.date(2026, 10, 20), pa.date32()), table["closed_date"])
+    category = pc.if_else(pa.array(five), "2", table["five_category"])
     for name, values in (("outstanding_balance", outstanding), ("status", status), ("closed_date", closed),
-                         ("five_category", five), ("guarantee_id", ids)):
+                         ("five_category", category)):
         table = table.set_column(table.schema.get_field_index(name), name, values)
     return table
 
@@ -86,52 +84,61 @@ def with_prefix(table: pa.Table, prefix: str) -> pa.Table:
     return table.set_column(table.schema.get_field_index("guarantee_id"), "guarantee_id", ids)
 
 
-def feed_worker(guarantors: int, rows: int, out: Path | None) -> dict:
+def feed_worker(guarantors: int, rows: int, share: float, out: Path | None) -> dict:
+    """Per guarantor, what ``filings.publication.enqueue`` does for a feed, minus the database: the
+    accepted state read back (Parquet), the plan (a join on the typed columns; only changed accounts
+    rendered), the files rendered and sealed (ZIP + SM4), the new state written."""
     from connectors.publish import pboc
+    from connectors.publish.envelope import Sm4Envelope
     from connectors.synthetic import make_guarantees
 
+    envelope = Sm4Envelope(bytes(range(16)))
     t0 = time.perf_counter()
     bases = [typed(make_guarantees(rows, P1, seed, id_prefix="")) for seed in range(4)]
-    octobers = [next_month(base, seed) for seed, base in enumerate(bases)]
+    octobers = [next_month(base, seed, share) for seed, base in enumerate(bases)]
     prepared = time.perf_counter() - t0
-    totals = {"first": [0.0, 0, 0, 0], "next": [0.0, 0, 0, 0]}  # seconds, records, bytes, files
+    totals = {"first": [0.0, 0, 0, 0], "next": [0.0, 0, 0, 0]}  # seconds, records, bytes sent, files
+    changed = [0, 0]  # records of the incremental feed, rows of its filings
 
-    def feed(label: str, state: pa.Table | None, filing: pa.Table, date: dt.date) -> pa.Table:
+    def feed(label: str, state_bytes: bytes | None, filing: pa.Table, date: dt.date) -> bytes:
         started = time.perf_counter()
-        records = pboc.diff(state, filing)
-        new_state = pboc.apply(state, records)
-        state_bytes = pboc.state_to_parquet(new_state)
-        for serial, record_type in enumerate(pboc.RECORD_TYPES, start=1):
-            part = records.filter(pc.equal(records["record_type"], record_type))
-            if part.num_rows:
-                name, body = pboc.render_file(part, AREA, date, serial, CREATED)
-                if out is not None:
-                    (out / name).write_bytes(body)
-                totals[label][2] += len(body)
-                totals[label][3] += 1
-        if out is not None:
-            (out / f"{label}-state.parquet").write_bytes(state_bytes)
+        state = pboc.state_from_parquet(state_bytes) if state_bytes is not None else None
+        plan = pboc.plan(state, filing, AREA, date)
+        for f in pboc.render_files(plan, AREA, CREATED, lambda prefix: 1):
+            sealed = envelope.seal(f.name, f.body)
+            if out is not None:
+                (out / f.exchanged_name).write_bytes(sealed)
+            totals[label][1] += f.records
+            totals[label][2] += len(sealed)
+            totals[label][3] += 1
+        new_state = pboc.state_to_parquet(plan.state)
         totals[label][0] += time.perf_counter() - started
-        totals[label][1] += records.num_rows
-        return pboc.state_from_parquet(state_bytes)
+        return new_state
 
     for i in range(guarantors):
         prefix = f"G{i:04d}-"
         state = feed("first", None, with_prefix(bases[i % 4], prefix), dt.date(2026, 9, 30))
-        feed("next", state, with_prefix(octobers[i % 4], prefix), dt.date(2026, 10, 31))
+        before = totals["next"][1]
+        october = with_prefix(octobers[i % 4], prefix)
+        feed("next", state, october, dt.date(2026, 10, 31))
+        changed[0] += totals["next"][1] - before
+        changed[1] += october.num_rows
         if out is not None:
             for path in out.iterdir():
                 path.unlink()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"prepared_s": prepared, "totals": totals, "peak_rss_mb": usage.ru_maxrss / 1024}
+    return {"prepared_s": prepared, "totals": totals, "peak_rss_mb": usage.ru_maxrss / 1024,
+            "changed_share": changed[0] / max(changed[1], 1)}
 
 
-def run_feed(args: argparse.Namespace) -> None:
-    print(f"feed generation: {args.guarantors:,} guarantors × {args.rows:,} rows, files written to disk")
+def run_feed(args: argparse.Namespace) -> dict:
+    print(f"feed generation: {args.guarantors:,} guarantors × {args.rows:,} rows, {args.changed:.0%} of guarantees "
+          "changed the next month, sealed files written to disk")
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "result.json"
         argv = [sys.executable, __file__, "--feed-worker", "--guarantors", str(args.guarantors), "--rows",
-                str(args.rows), "--result", str(result_file), "--out", str(Path(tmp) / "files")]
+                str(args.rows), "--changed", str(args.changed), "--result", str(result_file), "--out",
+                str(Path(tmp) / "files")]
         run = run_measured(argv)
         if run.returncode != 0:
             raise SystemExit(f"feed worker failed: exit {run.returncode}")
@@ -139,9 +146,13 @@ def run_feed(args: argparse.Namespace) -> None:
     for label, title in (("first", "first feed (all accounts new)"), ("next", "next month (incremental)")):
         seconds, records, size, files = result["totals"][label]
         print(f"  {title:<30} {seconds:7.1f} s   {records:>11,} records   {files:>5,} files   "
-              f"{size / 1e9:6.2f} GB   {records / seconds:>10,.0f} records/s")
+              f"{size / 1e6:8.1f} MB sealed   {records / max(seconds, 1e-9):>10,.0f} records/s")
     print(f"  making the synthetic filings:  {result['prepared_s']:7.1f} s (not counted above)")
     print(f"  whole child process:           {run.seconds:7.1f} s   peak RSS {run.peak_rss_mb:,.0f} MB")
+    first, incremental = result["totals"]["first"][0], result["totals"]["next"][0]
+    return {"guarantors": args.guarantors, "rows": args.rows, "first_feed_s": round(first, 2),
+            "incremental_feed_s": round(incremental, 2), "incremental_over_first": round(incremental / first, 4),
+            "changed_share": round(result["changed_share"], 4), "peak_rss_mb": round(run.peak_rss_mb)}
 
 
 # -- 2. delivery ----------------------------------------------------------------------------------
@@ -151,6 +162,7 @@ def run_delivery(args: argparse.Namespace) -> None:
     import requests
 
     from connectors.publish import pboc
+    from connectors.publish.envelope import Sm4Envelope
     from connectors.publish.signing import SigningKeys
     from connectors.synthetic import make_guarantees
     from filings.publication.delivery import SenderConfig, deliver_due
@@ -162,13 +174,14 @@ def run_delivery(args: argparse.Namespace) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        env = {**os.environ, "DANBAO_SIGNING_KEY": KEY, "DANBAO_HOME": str(root / "home")}
+        env = {**os.environ, "DANBAO_SIGNING_KEY": KEY, "DANBAO_HOME": str(root / "home"), "DANBAO_PBOC_SM4_KEY": SM4}
         receiver = subprocess.Popen(
             [sys.executable, "-m", "pipelines.commands.receivers", "serve", "--pboc", "0", "--cbrc", "0",
              "--data", str(root / "receivers")], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
         try:
             urls = dict(receiver.stdout.readline().strip().split(": ", 1) for _ in range(2))
             keys = SigningKeys.of(KEY)
+            envelope = Sm4Envelope(bytes.fromhex(SM4))
             config = SenderConfig(endpoints={"pboc": urls["PBOC receiver"], "cbrc": urls["CBRC receiver"]},
                                   max_wait=5.0)
             base = typed(make_guarantees(10_000, P1, 7, id_prefix=""))
@@ -190,13 +203,13 @@ def run_delivery(args: argparse.Namespace) -> None:
                         prefix = f"{label}{k:05d}-"
                         filing = with_prefix(base.slice((k * records) % (10_000 - records), records), prefix)
                         area = f"B{serial_base + k // 999:013d}"
-                        sent = pboc.diff(None, filing)
-                        sent = sent.filter(pc.equal(sent["record_type"], "440"))
-                        name, body = pboc.render_file(sent, area, date, k % 999 + 1, CREATED)
+                        plan = pboc.plan(None, filing.filter(pc.equal(filing["party_id_type"], "USCC")), area, date)
+                        [f] = pboc.render_files(plan, area, CREATED, lambda prefix, k=k: k % 999 + 1)
+                        name, body = f.exchanged_name, envelope.seal(f.name, f.body)
                         key = blobs.put(body)
                         size += len(body)
                         outbox.add_item(session, kind=OutboxKind.PBOC, period=P1, idempotency_key=name, method="PUT",
-                                        endpoint=f"/pboc/files/{name}", content_type="text/plain; charset=utf-8",
+                                        endpoint=f"/pboc/files/{name}", content_type="application/octet-stream",
                                         body_key=key, body_sha256=key.rsplit("/", 1)[1], body_bytes=len(body),
                                         institution_id="91500113MA5U000010", file_name=name)
                 with requests.Session() as http:
@@ -224,6 +237,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--items", type=int, default=2000, help="small files to deliver")
     parser.add_argument("--large-items", type=int, default=40, help="10,000-record files to deliver")
+    parser.add_argument("--changed", type=float, default=0.01, help="share of guarantees changed the next month")
     parser.add_argument("--skip-feed", action="store_true")
     parser.add_argument("--skip-delivery", action="store_true")
     parser.add_argument("--feed-worker", action="store_true", help=argparse.SUPPRESS)
@@ -234,12 +248,14 @@ def main() -> None:
         out = Path(args.out) if args.out else None
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
-        Path(args.result).write_text(json.dumps(feed_worker(args.guarantors, args.rows, out)))
+        Path(args.result).write_text(json.dumps(feed_worker(args.guarantors, args.rows, args.changed, out)))
         return
+    figures: dict = {}
     if not args.skip_feed:
-        run_feed(args)
+        figures.update(run_feed(args))
     if not args.skip_delivery:
         run_delivery(args)
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":

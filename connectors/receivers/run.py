@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
+from connectors.publish.envelope import Envelope, envelope_from_env
 from connectors.publish.signing import SigningKeys
 from connectors.receivers.cbrc import CbrcApp
 from connectors.receivers.pboc import PbocApp
@@ -15,15 +16,17 @@ from connectors.receivers.store import ReceiverStore
 
 class Receivers:
     """The PBOC and CBRC receivers on ``host`` (ports 0: any free port), holding their data in
-    ``data_dir/pboc`` and ``data_dir/cbrc``. Keys default to the environment's."""
+    ``data_dir/pboc`` and ``data_dir/cbrc``. Keys and the PBOC envelope default to the environment's."""
 
     def __init__(self, data_dir: Path | str, *, pboc_port: int = 0, cbrc_port: int = 0, host: str = "127.0.0.1",
-                 keys: SigningKeys | None = None, faults: Faults | None = None) -> None:
+                 keys: SigningKeys | None = None, faults: Faults | None = None,
+                 envelope: Envelope | None = None) -> None:
         keys = keys or SigningKeys.from_env()
+        envelope = envelope or envelope_from_env()
         faults = faults or Faults()
         data = Path(data_dir)
         self.pboc_store, self.cbrc_store = ReceiverStore(data / "pboc"), ReceiverStore(data / "cbrc")
-        self.pboc = PbocApp(self.pboc_store, keys, faults)
+        self.pboc = PbocApp(self.pboc_store, keys, faults, envelope)
         self.cbrc = CbrcApp(self.cbrc_store, keys, faults)
         self._servers = [ReceiverServer((host, pboc_port), self.pboc), ReceiverServer((host, cbrc_port), self.cbrc)]
         self._threads: list[threading.Thread] = []

@@ -32,15 +32,17 @@ CREATE TABLE IF NOT EXISTS deliveries (
     replays INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (endpoint, idempotency_key)
 );
-CREATE TABLE IF NOT EXISTS pboc_records (
+CREATE TABLE IF NOT EXISTS pboc_records_v2 (
     area_code TEXT NOT NULL,
     account_code TEXT NOT NULL,
     report_date TEXT NOT NULL,
     report_date_code TEXT NOT NULL,
-    file_name TEXT NOT NULL,
-    record_no INTEGER NOT NULL
+    record_type TEXT NOT NULL,
+    closed INTEGER,
+    record_no INTEGER NOT NULL,
+    file_name TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS ix_pboc_records_account ON pboc_records (area_code, account_code);
+CREATE INDEX IF NOT EXISTS ix_pboc_records_v2_account ON pboc_records_v2 (area_code, account_code);
 CREATE TABLE IF NOT EXISTS pboc_feedback (
     name TEXT PRIMARY KEY,
     file_name TEXT NOT NULL,
@@ -120,21 +122,39 @@ class ReceiverStore:
 
     # -- PBOC records and feedback ----------------------------------------------------------------
 
-    def accepted_records(self, db: sqlite3.Connection, area_code: str, accounts: Iterable[str]) -> set[tuple[str, str, str]]:
-        """(account code, report date, report-date code) already accepted for these accounts of an area code."""
-        wanted = sorted(set(accounts))
-        found: set[tuple[str, str, str]] = set()
+    def account_history(self, db: sqlite3.Connection, area_code: str,
+                        accounts: Iterable[str]) -> dict[str, list[tuple[str, str, int | None]]]:
+        """Per account: (report date, report-date code or ``M<segment>``, closed flag) of what is held."""
+        wanted = sorted({a for a in accounts if a})
+        found: dict[str, list[tuple[str, str, int | None]]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            found.update(db.execute(
-                "SELECT account_code, report_date, report_date_code FROM pboc_records WHERE area_code = ?"
-                f" AND account_code IN ({', '.join('?' * len(chunk))})", (area_code, *chunk)).fetchall())  # fmt: skip
+            for account, date, code, closed in db.execute(
+                "SELECT account_code, report_date, report_date_code, closed FROM pboc_records_v2 WHERE area_code = ?"
+                f" AND account_code IN ({', '.join('?' * len(chunk))}) ORDER BY rowid", (area_code, *chunk)):  # fmt: skip
+                found.setdefault(account, []).append((date, code, closed))
         return found
 
-    def add_records(self, db: sqlite3.Connection, rows: Iterable[tuple[str, str, str, str, str, int]]) -> None:
+    def add_records(self, db: sqlite3.Connection, rows: Iterable[tuple]) -> None:
+        """Rows of (area code, account code, report date, code, record type, closed, record number, file)."""
         db.executemany(
-            "INSERT INTO pboc_records (area_code, account_code, report_date, report_date_code, file_name, record_no)"
-            " VALUES (?, ?, ?, ?, ?, ?)", rows)
+            "INSERT INTO pboc_records_v2 (area_code, account_code, report_date, report_date_code, record_type, closed,"
+            " record_no, file_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def delete_accounts(self, db: sqlite3.Connection, area_code: str, accounts: Iterable[str]) -> None:
+        db.executemany("DELETE FROM pboc_records_v2 WHERE area_code = ? AND account_code = ?",
+                       [(area_code, a) for a in accounts])
+
+    def accounts(self, area_code: str | None = None) -> dict[str, list[tuple[str, str]]]:
+        """What is held per account: (report date, code), for tests and the demo."""
+        with self.lock:
+            rows = self._db.execute("SELECT account_code, report_date, report_date_code FROM pboc_records_v2"
+                                    + (" WHERE area_code = ?" if area_code else "") + " ORDER BY rowid",
+                                    (area_code,) if area_code else ()).fetchall()
+        held: dict[str, list[tuple[str, str]]] = {}
+        for account, date, code in rows:
+            held.setdefault(account, []).append((date, code))
+        return held
 
     def add_feedback(self, db: sqlite3.Connection, name: str, file_name: str, body: bytes) -> None:
         db.execute("INSERT OR REPLACE INTO pboc_feedback (name, file_name, body) VALUES (?, ?, ?)",
@@ -147,7 +167,7 @@ class ReceiverStore:
 
     def record_count(self) -> int:
         with self.lock:
-            return int(self._db.execute("SELECT count(*) FROM pboc_records").fetchone()[0])
+            return int(self._db.execute("SELECT count(*) FROM pboc_records_v2").fetchone()[0])
 
 
 def now_iso() -> str:

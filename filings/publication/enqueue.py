@@ -17,11 +17,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow.compute as pc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.publish import cbrc, pboc
+from connectors.publish.envelope import Envelope, envelope_from_env
 from store import outbox
 from store import repository as repo
 from store.blobs import BlobStore
@@ -29,7 +29,7 @@ from store.models import FeedState, Institution, LateFiling, OutboxItem, OutboxK
 from validations.context import Period
 from validations.results import AcceptedFiling
 
-PBOC_CONTENT_TYPE = "text/plain; charset=utf-8"
+PBOC_CONTENT_TYPE = "application/octet-stream"  # the .enc envelope
 JSON_CONTENT_TYPE = "application/json"
 
 # What happened to a filing's credit feed.
@@ -60,13 +60,15 @@ def enqueue_filing(
     feed: bool = True,
     report: bool = True,
     now: dt.datetime | None = None,
+    envelope: Envelope | None = None,
 ) -> FilingOutcome:
-    """Queue the filing's credit-feed files and its supervisory report. ``late`` defaults to whether
-    the store recorded the guarantor as late for the period."""
+    """Queue the filing's credit-feed files (sealed in ``envelope``, by default the configured one)
+    and its supervisory report. ``late`` defaults to whether the store recorded the guarantor as late
+    for the period."""
     now = now or utcnow()
     result = FilingOutcome(filing.institution.institution_id, filing.period, filing.submission_id, feed="skipped")
     if feed:
-        enqueue_feed(session, blobs, filing, result, now)
+        enqueue_feed(session, blobs, filing, result, now, envelope)
     if report:
         if late is None:
             late = _is_late(session, filing.institution.institution_id, filing.period)
@@ -77,56 +79,81 @@ def enqueue_filing(
 # -- the credit feed ------------------------------------------------------------------------------
 
 
+@dataclass
+class FeedDraft:
+    """A filing's feed before anything is written: the plan, its rendered files and the base it was
+    diffed against (``None`` when the feed cannot go out: see ``status``)."""
+
+    status: str
+    note: str | None = None
+    latest: FeedState | None = None
+    plan: pboc.Plan | None = None
+    files: list[pboc.FeedFile] = field(default_factory=list)
+
+
+def draft_feed(session: Session, blobs: BlobStore, filing: AcceptedFiling, now: dt.datetime) -> FeedDraft:
+    """The filing's feed as it would be sent now, reading the store and writing nothing (the dry run
+    and ``enqueue_feed`` share it)."""
+    institution = filing.institution
+    existing = outbox.feed_for_submission(session, filing.submission_id)
+    if existing is not None:
+        return FeedDraft(FEED_ALREADY, latest=existing)
+    latest = outbox.latest_feed(session, institution.institution_id)
+    if latest is not None and latest.period > filing.period:
+        return FeedDraft(FEED_SUPERSEDED, f"the feed of {latest.period} is newer; a filing for {filing.period} is not fed")
+    if latest is not None and latest.accepted_key is None:
+        return FeedDraft(FEED_HELD, _why_held(session, latest), latest)
+    base = pboc.state_from_parquet(blobs.get(latest.accepted_key)) if latest is not None and latest.accepted_key else None
+    plan = pboc.plan(base, filing.guarantees, institution.pboc_area_code, Period.parse(filing.period).end)
+    made: dict[str, int] = {}
+
+    def serial_of(prefix: str) -> int:
+        made[prefix] = made.get(prefix, outbox.count_files_with_prefix(session, prefix)) + 1
+        return made[prefix]
+
+    files = pboc.render_files(plan, institution.pboc_area_code, now, serial_of)
+    return FeedDraft(FEED_QUEUED, latest=latest, plan=plan, files=files)
+
+
 def enqueue_feed(
-    session: Session, blobs: BlobStore, filing: AcceptedFiling, result: FilingOutcome, now: dt.datetime
+    session: Session, blobs: BlobStore, filing: AcceptedFiling, result: FilingOutcome, now: dt.datetime,
+    envelope: Envelope | None = None,
 ) -> FilingOutcome:
     institution = filing.institution
     _lock(session, f"danbao.feed/{institution.institution_id}")
-    existing = outbox.feed_for_submission(session, filing.submission_id)
-    if existing is not None:
+    draft = draft_feed(session, blobs, filing, now)
+    if draft.status == FEED_ALREADY:
+        assert draft.latest is not None
         result.feed = FEED_ALREADY
-        result.files = [i.file_name or "" for i in outbox.feed_items(session, existing.id)]
-        result.records = existing.record_counts or {}
+        result.files = [i.file_name or "" for i in outbox.feed_items(session, draft.latest.id)]
+        result.records = draft.latest.record_counts or {}
         return result
-    latest = outbox.latest_feed(session, institution.institution_id)
-    if latest is not None and latest.period > filing.period:
-        result.feed = FEED_SUPERSEDED
-        result.note = f"the feed of {latest.period} is newer; a filing for {filing.period} is not fed"
+    if draft.status != FEED_QUEUED:
+        result.feed, result.note = draft.status, draft.note
         return result
-    if latest is not None and latest.accepted_key is None:
-        result.feed = FEED_HELD
-        result.note = _why_held(session, latest)
-        return result
-    base = pboc.state_from_parquet(blobs.get(latest.accepted_key)) if latest is not None and latest.accepted_key else None
-    records = pboc.diff(base, filing.guarantees)
-    state_key = blobs.put(pboc.state_to_parquet(pboc.apply(base, records)))
-    counts = pboc.record_counts(records)
+    assert draft.plan is not None
+    envelope = envelope or envelope_from_env()
+    state_key = blobs.put(pboc.state_to_parquet(draft.plan.state))
     fed = outbox.add_feed(
         session,
         institution_id=institution.institution_id,
         period=filing.period,
         submission_id=filing.submission_id,
-        base_id=latest.id if latest is not None else None,
+        base_id=draft.latest.id if draft.latest is not None else None,
         state_key=state_key,
-        record_counts=counts,
+        record_counts=draft.plan.counts,
         now=now,
     )
-    report_date = Period.parse(filing.period).end
-    for record_type in pboc.RECORD_TYPES:
-        part = records.filter(pc.equal(records["record_type"], record_type))
-        if part.num_rows == 0:
-            continue
-        prefix = f"{institution.pboc_area_code}{report_date:%Y%m%d}{record_type}"
-        serial = outbox.count_files_with_prefix(session, prefix) + 1
-        name, body = pboc.render_file(part, institution.pboc_area_code, report_date, serial, now)
-        _add(session, blobs, body, kind=OutboxKind.PBOC, period=filing.period, idempotency_key=name,
-             method="PUT", endpoint=f"/pboc/files/{name}", content_type=PBOC_CONTENT_TYPE,
-             institution_id=institution.institution_id, submission_id=filing.submission_id,
-             feed_id=fed.id, file_name=name, now=now)
+    for f in draft.files:
+        name = f.exchanged_name
+        _add(session, blobs, envelope.seal(f.name, f.body), kind=OutboxKind.PBOC, period=filing.period,
+             idempotency_key=name, method="PUT", endpoint=f"/pboc/files/{name}", content_type=PBOC_CONTENT_TYPE,
+             institution_id=institution.institution_id, submission_id=filing.submission_id, feed_id=fed.id,
+             file_name=name, now=now)
         result.files.append(name)
     if not result.files:  # nothing changed: the PBOC holds this state already
         fed.accepted_key, fed.accepted_at = state_key, now
-    result.feed, result.records = FEED_QUEUED, counts
+    result.feed, result.records = FEED_QUEUED, draft.plan.counts
     session.flush()
     return result
 

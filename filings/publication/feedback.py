@@ -4,8 +4,9 @@ file of a feed has its feedback, settle the feed's accepted state.
 
 The accepted state is the pending one with each rejected account put back as it was before the feed
 (dropped if it was new), so the next feed's diff sends those accounts again, as corrected in the next
-filing. ``ABR002`` (duplicate) is the exception: the PBOC already holds that record, so the state keeps
-it; sending it again would only be rejected again.
+filing. ``ABR002`` (a duplicate within the file) and ``ABR004`` (already in the PBOC's database) are
+the exceptions: the PBOC already holds that record, so the state keeps it; sending it again would only
+be rejected again. Feedback files come in the same envelope as the files they answer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.publish import pboc
+from connectors.publish.envelope import Envelope, EnvelopeError, envelope_from_env
 from connectors.publish.signing import SigningKeys
 from connectors.publish.transport import fetch_signed
 from store import outbox
@@ -30,7 +32,7 @@ from store.models import FeedState, OutboxItem, utcnow
 from validations.findings import FINDINGS_SCHEMA
 
 log = logging.getLogger("danbao.publish.feedback")
-KEEP_ON = frozenset({"ABR002"})  # codes after which the PBOC still holds the record
+KEEP_ON = frozenset({"ABR002", "ABR004"})  # codes after which the PBOC still holds the record
 
 
 @dataclass
@@ -51,9 +53,11 @@ def fetch_feedback(
     *,
     timeout: tuple[float, float] = (3.0, 30.0),
     institution_id: str | None = None,
+    envelope: Envelope | None = None,
 ) -> FeedbackSummary:
     """Fetch the feedback of every delivered file that has none yet; 404 means not ready yet."""
     summary = FeedbackSummary()
+    envelope = envelope or envelope_from_env()
     with session_factory() as session:
         waiting = [(i.id, i.file_name, i.institution_id) for i in outbox.awaiting_feedback(session, institution_id)]
     for item_id, name, owner in waiting:
@@ -70,8 +74,8 @@ def fetch_feedback(
             summary.errors.append(f"{name}: HTTP {response.status_code}")
             continue
         try:
-            _, rejections = pboc.parse_feedback(response.content)
-        except (pboc.FeedError, UnicodeDecodeError, ValueError) as exc:
+            _, rejections = pboc.parse_feedback(envelope.open(pboc.feedback_name(name or ""), response.content))
+        except (pboc.FeedError, EnvelopeError, UnicodeDecodeError, ValueError) as exc:
             summary.errors.append(f"{name}: unreadable feedback ({exc})")
             continue
         feedback_key = blobs.put(response.content)
@@ -123,7 +127,10 @@ def _findings(state: pa.Table, file_name: str, rejections: Sequence[dict]) -> pa
     """Rejections as findings on the filing: the row of the account in the filing, its guarantee_id as
     the value (never the ID number), and the code in the rule id (``PBOC-ABE004``)."""
     codes = pa.array([str(r["account_code"]) for r in rejections], pa.string())
-    rows = pc.take(state["filing_row"], pc.index_in(codes, value_set=state["account_code"].combine_chunks()))
+    at = pc.index_in(codes, value_set=state["account_code"].combine_chunks())
+    rows = pc.take(state["filing_row"], at)
+    ids = pc.take(state["guarantee_id"], at).to_pylist()
+    values = [gid if gid is not None else str(r["account_code"])[14:] for gid, r in zip(ids, rejections, strict=True)]
     zh_en = [pboc.FEEDBACK_CODES.get(str(r["error_code"]), ("征信报送被拒", "rejected by the PBOC", None))
              for r in rejections]
     return pa.table({
@@ -132,7 +139,7 @@ def _findings(state: pa.Table, file_name: str, rejections: Sequence[dict]) -> pa
         "file": ["guarantees"] * len(rejections),
         "row": rows,
         "column": [column for _, _, column in zh_en],
-        "value": [str(r["account_code"]) for r in rejections],
+        "value": values,
         "message_zh": [f"征信报送被拒（{r['error_code']}）：{zh}；文件 {file_name} 第 {r['record_no']} 条记录，下期报送时更正后重报"
                        for r, (zh, _, _) in zip(rejections, zh_en, strict=True)],
         "message_en": [f"rejected by the PBOC ({r['error_code']}): {en}; file {file_name} record {r['record_no']}; "

@@ -8,14 +8,17 @@ for feedback can go out in the same run.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from connectors.publish.envelope import Envelope, envelope_from_env
 from connectors.publish.signing import SigningKeys
 from filings.lifecycle import settle_published
 from filings.publication import enqueue as q
@@ -25,7 +28,7 @@ from filings.publication.inputs import Loader
 from filings.record import filings_of_record
 from store import outbox
 from store.blobs import BlobStore
-from store.models import OutboxItem, OutboxKind
+from store.models import OutboxItem, OutboxKind, utcnow
 from store.registry import registry_snapshot
 
 log = logging.getLogger("danbao.publish")
@@ -62,6 +65,7 @@ def enqueue_period(
     *,
     institution_ids: Iterable[str] | None = None,
     load: Loader,
+    envelope: Envelope | None = None,
 ) -> PeriodOutcome:
     """Queue each filing of record's feed and report (one transaction per filing), then the summary."""
     result = PeriodOutcome(period)
@@ -84,7 +88,7 @@ def enqueue_period(
             result.errors.append(f"{submission.institution_id} #{submission.sequence}: {type(exc).__name__}: {exc}")
             continue
         with session_factory() as session, session.begin():
-            outcome = q.enqueue_filing(session, blobs, filing)
+            outcome = q.enqueue_filing(session, blobs, filing, envelope=envelope)
         result.filings.append(outcome)
         log.info("%s #%s: feed %s (%d file(s)), report %s", outcome.institution_id, submission.sequence,
                  outcome.feed, len(outcome.files), outcome.report)
@@ -114,20 +118,24 @@ def publish_period(
     enqueue: bool = True,
     deliver: bool = True,
     load: Loader,
+    envelope: Envelope | None = None,
 ) -> PublishResult:
     result = PublishResult(period)
+    envelope = envelope or envelope_from_env()
     ids = list(institution_ids) if institution_ids else None
     timeout = (config.connect_timeout, config.read_timeout)
     pboc_url = config.endpoints["pboc"]
     if deliver:  # earlier feeds' feedback first: a feed waits for its predecessor's
-        _add_feedback(result.feedback, fetch_feedback(session_factory, http, keys, pboc_url, blobs, timeout=timeout))
+        _add_feedback(result.feedback, fetch_feedback(session_factory, http, keys, pboc_url, blobs, timeout=timeout,
+                                                     envelope=envelope))
     for _ in range(2):
         if enqueue:
-            result.rounds.append(enqueue_period(session_factory, blobs, period, institution_ids=ids, load=load))
+            result.rounds.append(enqueue_period(session_factory, blobs, period, institution_ids=ids, load=load,
+                                                envelope=envelope))
         if not deliver:
             break
         result.delivery.merge(deliver_due(session_factory, http, keys, blobs=blobs, config=config))
-        feedback = fetch_feedback(session_factory, http, keys, pboc_url, blobs, timeout=timeout)
+        feedback = fetch_feedback(session_factory, http, keys, pboc_url, blobs, timeout=timeout, envelope=envelope)
         _add_feedback(result.feedback, feedback)
         if not (enqueue and feedback.settled_feeds and result.rounds and result.rounds[-1].held()):
             break
@@ -144,3 +152,52 @@ def _add_feedback(total: FeedbackSummary, part: FeedbackSummary) -> None:
     total.rejected_records += part.rejected_records
     total.settled_feeds += part.settled_feeds
     total.errors.extend(part.errors)
+
+
+@dataclass
+class DryRunFile:
+    institution_id: str
+    plain: str  # path of the .txt written
+    sealed: str  # path of the .enc written
+    records: int
+
+
+def dry_run_period(
+    session_factory: sessionmaker[Session],
+    blobs: BlobStore,
+    period: str,
+    out_dir: Path,
+    *,
+    load: Loader,
+    envelope: Envelope,
+    institution_ids: Iterable[str] | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[list[DryRunFile], list[str]]:
+    """The credit-feed files each filing of record would send now, as plain ``.txt`` and sealed
+    ``.enc`` under ``out_dir``: read-only (every transaction is rolled back, no blob is written, nothing
+    is sent). Returns the files and notes on filings that would send nothing (held, superseded, fed)."""
+    now = now or utcnow()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written, notes = [], []
+    with session_factory() as session:
+        registry = registry_snapshot(session)
+        submissions = filings_of_record(session, period, list(institution_ids) if institution_ids else None)
+        for submission in submissions:
+            if submission.institution_id not in registry:
+                notes.append(f"{submission.institution_id}: not in the registry")
+                continue
+            filing = load(blobs, submission, registry)
+            draft = q.draft_feed(session, blobs, filing, now)
+            if draft.status != q.FEED_QUEUED:
+                notes.append(f"{submission.institution_id} #{submission.sequence}: feed {draft.status}"
+                             + (f" ({draft.note})" if draft.note else ""))
+                continue
+            if not draft.files:
+                notes.append(f"{submission.institution_id} #{submission.sequence}: nothing changed, no file")
+            for f in draft.files:
+                plain, sealed = out_dir / f.name, out_dir / f.exchanged_name
+                plain.write_bytes(f.body)
+                sealed.write_bytes(envelope.seal(f.name, f.body))
+                written.append(DryRunFile(submission.institution_id, str(plain), str(sealed), f.records))
+        session.rollback()
+    return written, notes

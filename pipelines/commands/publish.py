@@ -5,7 +5,11 @@ summary for every accepted filing in the store, deliver everything due, and fetc
 Safe to run again at any time, and after a crash: what was queued is not queued twice, and what was
 sent is not stored twice by the receiver (idempotency keys). Endpoints come from ``$DANBAO_PBOC_URL``
 and ``$DANBAO_CBRC_URL`` (default: the reference receivers on loopback, `danbao receivers serve`),
-signing keys from ``$DANBAO_SIGNING_KEY`` and ``$DANBAO_SIGNING_KEY_<INSTITUTION_ID>``.
+signing keys from ``$DANBAO_SIGNING_KEY`` and ``$DANBAO_SIGNING_KEY_<INSTITUTION_ID>`` (or SM2 keys with
+``DANBAO_SIGNATURE=sm2-sm3``), the files' envelope key from ``$DANBAO_PBOC_SM4_KEY``.
+
+``--dry-run --out DIR`` writes the plain ``.txt`` files and their ``.enc`` envelopes that would be
+sent now, and sends and records nothing.
 """
 
 from __future__ import annotations
@@ -16,15 +20,17 @@ import logging
 import os
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 import requests
 
 from connectors.publish.endpoints import endpoints_from_env
+from connectors.publish.envelope import envelope_from_env
 from connectors.publish.signing import MissingKeyError, SigningKeys
 from filings.archive import default_archive
 from filings.publication.delivery import ConfigurationError, SenderConfig
 from filings.publication.inputs import from_archive
-from filings.publication.service import PublishResult, publish_period
+from filings.publication.service import PublishResult, dry_run_period, publish_period
 from store import outbox
 from store.blobs import BlobStore
 from store.db import make_engine, migrate, session_factory
@@ -62,6 +68,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--no-deliver", action="store_true", help="queue only; send nothing")
     mode.add_argument("--deliver-only", action="store_true", help="send what is due; queue nothing new")
+    mode.add_argument("--dry-run", action="store_true",
+                      help="write the credit files that would be sent (.txt and .enc) to --out; send and record nothing")
+    parser.add_argument("--out", metavar="DIR", help="where --dry-run writes the files")
     parser.add_argument("--connect-timeout", type=_positive(), default=3.0, metavar="S")
     parser.add_argument("--timeout", type=_positive(), default=30.0, metavar="S", help="read timeout per attempt")
     parser.add_argument("--max-attempts", type=_positive(int), default=10, metavar="N",
@@ -78,7 +87,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    keys = SigningKeys.from_env()
+    try:
+        envelope = envelope_from_env()
+    except LookupError as exc:
+        print(f"danbao publish: {exc}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        return _dry_run(args, envelope)
+    if args.out:
+        print("danbao publish: --out goes with --dry-run", file=sys.stderr)
+        return 2
+    try:
+        keys = SigningKeys.from_env()
+    except ValueError as exc:
+        print(f"danbao publish: {exc}", file=sys.stderr)
+        return 2
     if not args.no_deliver and keys.default is None and not keys.per_institution:
         print("danbao publish: no signing key: set DANBAO_SIGNING_KEY", file=sys.stderr)
         return 2
@@ -95,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
                 result = publish_period(factory, blobs, http, keys, config, args.period,
                                         load=from_archive(default_archive()),
                                         institution_ids=args.institution or None,
-                                        enqueue=not args.deliver_only, deliver=not args.no_deliver)
+                                        enqueue=not args.deliver_only, deliver=not args.no_deliver,
+                                        envelope=envelope)
             except (ConfigurationError, MissingKeyError) as exc:
                 print(f"danbao publish: {exc}", file=sys.stderr)
                 return 2
@@ -110,6 +134,31 @@ def run(args: argparse.Namespace) -> int:
         print(render(result, counts))
     errors = result.last.errors if result.last else []
     return 1 if counts.get("failed") or errors else 0
+
+
+def _dry_run(args: argparse.Namespace, envelope) -> int:
+    if not args.out:
+        print("danbao publish: --dry-run needs --out DIR", file=sys.stderr)
+        return 2
+    engine = make_engine()  # not migrated: a dry run writes nothing, not even a schema
+    try:
+        factory = session_factory(engine)
+        blobs = BlobStore(os.environ.get("DANBAO_BLOB_ROOT") or None)
+        written, notes = dry_run_period(factory, blobs, args.period, Path(args.out), load=from_archive(default_archive()),
+                                        envelope=envelope, institution_ids=args.institution or None)
+    finally:
+        engine.dispose()
+    if args.json:
+        json.dump({"period": args.period, "files": [asdict(f) for f in written], "notes": notes}, sys.stdout,
+                  ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(f"期间 period {args.period} (dry run: nothing sent, nothing recorded)")
+        for f in written:
+            print(f"  {f.institution_id}  {f.records:>7} record(s)  {f.plain}  {f.sealed}")
+        for note in notes:
+            print(f"  note: {note}")
+    return 0
 
 
 def render(result: PublishResult, counts: dict[str, int]) -> str:

@@ -67,6 +67,7 @@ def test_accepted_filings_are_queued_and_the_delivery_job_delivers_them_once(pip
     from connectors.receivers.run import Receivers
 
     monkeypatch.setenv("DANBAO_SIGNING_KEY", "delivery-test-key-0123456789")
+    monkeypatch.setenv("DANBAO_PBOC_SM4_KEY", "0123456789abcdef0123456789abcdef")
     ids, period = generated.ids(), generated.period
     pipeline.drop(generated.clean[0])
     [run] = pipeline.runner.intake(settle_seconds=0)

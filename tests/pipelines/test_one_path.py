@@ -55,6 +55,7 @@ def test_an_inline_validated_submission_gets_datasets_deliveries_and_is_publishe
     assert row.datasets_published_at is not None and row.state == SubmissionState.ACCEPTED
 
     monkeypatch.setenv("DANBAO_SIGNING_KEY", "k" * 32)
+    monkeypatch.setenv("DANBAO_PBOC_SM4_KEY", "0123456789abcdef0123456789abcdef")
     with Receivers(pipeline.home / "receivers", keys=SigningKeys.from_env()) as receivers:
         monkeypatch.setenv("DANBAO_PBOC_URL", receivers.pboc_url)
         monkeypatch.setenv("DANBAO_CBRC_URL", receivers.cbrc_url)

@@ -16,7 +16,7 @@ from connectors.publish.signing import SigningKeys
 from connectors.receivers import Faults, Receivers
 from store.blobs import BlobStore
 from store.db import session_factory
-from tests.publish.helpers import DEPLOYMENT_KEY, GUARANTOR, GUARANTOR_KEY
+from tests.publish.helpers import DEPLOYMENT_KEY, GUARANTOR, GUARANTOR_KEY, SM4_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +26,9 @@ def danbao_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("DANBAO_DATABASE_URL", "DANBAO_BLOB_ROOT", "DANBAO_TABLES_URL", "DANBAO_PBOC_URL", "DANBAO_CBRC_URL"):
         monkeypatch.delenv(name, raising=False)
     for name in list(os.environ):
-        if name.startswith("DANBAO_SIGNING_KEY"):
+        if name.startswith(("DANBAO_SIGNING_KEY", "DANBAO_SM2_", "DANBAO_PBOC_", "DANBAO_SIGNATURE")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("DANBAO_PBOC_SM4_KEY", SM4_KEY)
     return home
 
 

@@ -45,10 +45,9 @@ def warm_up() -> None:
     cbrc.check(cbrc.build_summary(filing.period, [cbrc.build_report(filing)]), cbrc.SUMMARY)
     archive = FilingArchive(Path(tmp) / "tables")  # the archive's reader (fsspec, Parquet) warmed up
     archive.latest("none")
-    records = pboc.diff(None, filing.guarantees)
-    pboc.state_to_parquet(pboc.apply(None, records))
-    pboc.render_file(records.slice(0, 0), filing.institution.pboc_area_code, dt.date(2026, 1, 31), 1,
-                     dt.datetime.now(dt.UTC))
+    plan = pboc.plan(None, filing.guarantees, filing.institution.pboc_area_code, dt.date(2026, 1, 31))
+    pboc.state_to_parquet(plan.state)
+    pboc.render_files(plan, filing.institution.pboc_area_code, dt.datetime.now(dt.UTC), lambda prefix: 1)
 
 
 def main() -> int:

@@ -24,6 +24,13 @@ AREA = "A1000150011300"
 OTHER_AREA = "A1000150011301"
 DEPLOYMENT_KEY = "deployment-key-for-tests-0123456789"
 GUARANTOR_KEY = "guarantor-own-key-9876543210"
+SM4_KEY = "00112233445566778899aabbccddeeff"
+
+
+def envelope():
+    from connectors.publish.envelope import Sm4Envelope
+
+    return Sm4Envelope(bytes.fromhex(SM4_KEY))
 
 
 def uscc(body17: str) -> str:

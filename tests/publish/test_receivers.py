@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
-import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 import requests
 
@@ -20,6 +19,8 @@ from tests.publish.helpers import (
     GUARANTOR,
     GUARANTOR_KEY,
     OTHER,
+    SM4_KEY,
+    envelope,
     guarantee,
     guarantees,
     ric,
@@ -32,9 +33,19 @@ GOOD = uscc("91500113MA5U0A0Q1")
 BAD = GOOD[:-1] + ("0" if GOOD[-1] != "0" else "1")
 
 
+def plain_files(*rows: dict[str, str], serial: int = 1, date: dt.date = OCT_END, state=None) -> list[pboc.FeedFile]:
+    return pboc.render_files(pboc.plan(state, guarantees(*rows), AREA, date), AREA, CREATED, lambda prefix: serial)
+
+
 def pboc_file(*rows: dict[str, str], serial: int = 1, date: dt.date = OCT_END, state=None) -> tuple[str, bytes]:
-    records = pboc.diff(state, guarantees(*rows))
-    return pboc.render_file(records, AREA, date, serial, CREATED)
+    """(exchanged name, sealed body) of the first file of a feed of ``rows``."""
+    f = plain_files(*rows, serial=serial, date=date, state=state)[0]
+    return f.exchanged_name, envelope().seal(f.name, f.body)
+
+
+def send_plan(receivers: Receivers, plan: pboc.Plan, serial: int) -> tuple[str, bytes]:
+    f = pboc.render_files(plan, AREA, CREATED, lambda prefix: serial)[0]
+    return f.exchanged_name, envelope().seal(f.name, f.body)
 
 
 def put(receivers: Receivers, name: str, body: bytes, *, key: str | None = None, signing_key: str = GUARANTOR_KEY,
@@ -135,21 +146,41 @@ def _report() -> dict:
 # -- PBOC file checks -------------------------------------------------------------------------------
 
 
+def seal_raw(data: bytes) -> bytes:
+    """SM4-CBC of bytes that are not a ZIP archive (an envelope that decrypts but does not decompress)."""
+    from cryptography.hazmat.primitives import padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    padder = padding.PKCS7(128).padder()
+    iv = b"\x01" * 16
+    encryptor = Cipher(algorithms.SM4(bytes.fromhex(SM4_KEY)), modes.CBC(iv)).encryptor()
+    return iv + encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
+
+
+def sealed(plain_name: str, plain: bytes, name: str | None = None) -> tuple[str, bytes]:
+    return name or pboc.exchanged_name(plain_name), envelope().seal(plain_name, plain)
+
+
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        (lambda name, body: (name.replace(".txt", ".dat"), body), "AFN001"),
-        (lambda name, body: (name[:14] + "20261341" + name[22:], body), "AFN001"),
-        (lambda name, body: (name, body.replace("重庆".encode(), "重庆".encode("gb18030"))), "AEN001"),
-        (lambda name, body: (name, body[:-1]), "AEN002"),
-        (lambda name, body: (name, b"B" + body[1:]), "AHD001"),
-        (lambda name, body: (name, body[:7] + b"2.0" + body[10:]), "AHD001"),
-        (lambda name, body: (name, body[:4] + b"230" + body[7:]), "AHD002"),
-        (lambda name, body: (name, body[:43] + b"0000009" + body[50:]), "AHD003"),
+        (lambda n, b: sealed(n, b, n.replace(".txt", ".dat")), "ABN003"),
+        (lambda n, b: sealed(n, b, pboc.exchanged_name(n[:14] + "20261341" + n[22:])), "ABN003"),
+        (lambda n, b: sealed(n, b, pboc.exchanged_name(n[:29] + "1" + n[30:])), "ABN003"),
+        (lambda n, b: (pboc.exchanged_name(n), b"\x00" * 48), "ABF000"),
+        (lambda n, b: (pboc.exchanged_name(n), seal_raw(b)), "ABF001"),
+        (lambda n, b: sealed(n, b.replace("重庆".encode(), "重庆".encode("gb18030"))), "ABF011"),
+        (lambda n, b: sealed(n, b.replace(b"\r\n", b"\n")), "ABF010"),
+        (lambda n, b: sealed(n, b"B" + b[1:]), "ABH005"),
+        (lambda n, b: sealed(n, b[:7] + b"1.0.0" + b[12:]), "ABH005"),
+        (lambda n, b: sealed(n, b[:4] + b"230" + b[7:]), "ABF007"),
+        (lambda n, b: sealed(n, b[:28] + b"20261106" + b[36:]), "ABF007"),
+        (lambda n, b: sealed(n, b[:43] + b"0000009" + b[50:]), "ABH005"),
     ],
 )
 def test_malformed_files_are_refused_whole(receivers: Receivers, change, code: str) -> None:
-    name, body = change(*pboc_file(guarantee("G1"), guarantee("G2")))
+    [f] = plain_files(guarantee("G1"), guarantee("G2"))
+    name, body = change(f.name, f.body)
     response = put(receivers, name, body)
     assert response.status_code == 400 and response.json()["code"] == code
     assert held(receivers)["count"] == 0
@@ -161,68 +192,94 @@ def test_key_of_a_credit_file_must_be_its_name(receivers: Receivers) -> None:
     assert response.status_code == 400 and response.json()["code"] == "AFN002"
 
 
-def test_record_checks_become_feedback_codes(receivers: Receivers) -> None:
-    name, body = pboc_file(
-        guarantee("G1"),
-        guarantee("G2", party_id=BAD),  # check character → ABE004
-        guarantee("G3"),
-        guarantee("G4"),
-        guarantee("G5"),
-    )
-    lines = body.decode().split("\n")
-    lines[3] = lines[1]  # G1 again in place of G3 → ABR002
-    lines[4] = lines[4][:-1]  # G4 one byte short → ABS001
-    lines[5] = lines[5].replace("000000000800000.00", "00000000080000.00X", 1)  # G5's amount → ABS002
-    body = "\n".join(lines).encode()
-    response = put(receivers, name, body)
-    assert response.status_code == 201
-    receipt = response.json()
-    assert (receipt["records"], receipt["accepted"], receipt["rejected"]) == (5, 1, 4)
-    assert receipt["feedback_file"] == pboc.feedback_name(name)
-
-    unsigned = requests.get(f"{receivers.pboc_url}/pboc/feedback/{pboc.feedback_name(name)}", timeout=5)
-    assert unsigned.status_code == 401
-    assert feedback(receivers, "A10001500113002026103144000990.txt").status_code == 404
+def rejections_of(receivers: Receivers, name: str) -> list[tuple]:
     answer = feedback(receivers, name)
     assert answer.status_code == 200
-    header, rejections = pboc.parse_feedback(answer.content)
-    assert header["reserved"] == "1"
-    assert [(r["record_no"], r["account_code"], r["error_code"]) for r in rejections] == [
-        (2, "G2", "ABE004"), (3, "G1", "ABR002"), (4, "G4", "ABS001"), (5, "G5", "ABS002")]  # fmt: skip
-    assert GOOD not in answer.text and BAD not in answer.text  # feedback never repeats ID numbers
+    plain = envelope().open(pboc.feedback_name(name), answer.content)
+    _, rejections = pboc.parse_feedback(plain)
+    assert GOOD not in plain.decode() and BAD not in plain.decode()  # feedback never repeats ID numbers
+    return [(r["record_no"], r["account_code"].removeprefix(AREA), r["error_code"], r["tag"]) for r in rejections]
 
 
-def test_duplicates_across_files_and_persons_birth_dates(receivers: Receivers) -> None:
-    sep = guarantees(guarantee("G1"), guarantee("G2"))
-    state = pboc.apply(None, pboc.diff(None, sep))
-    name, body = pboc.render_file(pboc.diff(None, sep), AREA, SEP_END, 1, CREATED)
+def test_record_checks_become_feedback_codes(receivers: Receivers) -> None:
+    [f] = plain_files(*(guarantee(f"G{i:02d}") for i in range(1, 11)), guarantee("G11", party_id=BAD),
+                      guarantee("G12", counter_guarantee="guarantee"))
+    lines = pboc.split_lines(f.body.decode())
+    lines[3] = lines[1]  # G01 again in place of G03 → ABR002
+    lines[4] = lines[4][:-5]  # G4 cut → not XML: ABR006
+    lines[5] = lines[5].replace("<GuarMode>3</GuarMode>", "<GuarMode>9</GuarMode>")  # G5 → ABE001
+    lines[6] = re.sub("<FiveCate>1</FiveCate>", "", lines[6])  # G6 → ABD000
+    lines[7] = lines[7].replace(f"<AcctCode>{AREA}", "<AcctCode>B1000150011300")  # G7 → ABE002
+    lines[8] = re.sub("<GuarRltRepymtInfSgmt>.*</GuarRltRepymtInfSgmt>", "", lines[8])  # G8: a 10 without liability
+    lines[9] = lines[9].replace("<OpenDate>2026-01-15</OpenDate>", "<OpenDate>2026-12-15</OpenDate>")  # G9 → ABE007
+    lines[10] = lines[10].replace("<Name>重庆顺达汽配有限公司</Name>", "<Name></Name>")  # G10 → ABE000
+    body = (pboc.EOL.join(lines) + pboc.EOL).encode()
+    name, sealed_body = sealed(f.name, body)
+    response = put(receivers, name, sealed_body)
+    assert response.status_code == 201
+    receipt = response.json()
+    assert (receipt["records"], receipt["accepted"], receipt["rejected"]) == (12, 2, 10)
+    assert receipt["feedback_file"] == pboc.feedback_name(name)
+    unsigned = requests.get(f"{receivers.pboc_url}/pboc/feedback/{pboc.feedback_name(name)}", timeout=5)
+    assert unsigned.status_code == 401
+    assert feedback(receivers, "A10001500113002026110544000990.enc").status_code == 404
+    got = rejections_of(receivers, name)
+    assert got == [
+        (3, "G01", "ABR002", "AcctCode"), (4, "", "ABR006", "0000"), (5, "G05", "ABE001", "GuarMode"),
+        (6, "G06", "ABD000", "FiveCate"), (7, "B1000150011300G07", "ABE002", "AcctCode"),
+        (8, "G08", "CAR000", "GuarRltRepymtInfSgmt"), (9, "G09", "ABE007", "OpenDate"), (10, "G10", "ABE000", "Name"),
+        (11, "G11", "ABE004", "IDNum"),
+        (12, "G12", "CAR003", "RltRepymtInfSgmt"),
+    ]  # fmt: skip
+    assert sorted(receivers.pboc_store.accounts(AREA)) == [AREA + "G01", AREA + "G02"]
+
+
+def test_against_what_the_receiver_holds(receivers: Receivers) -> None:
+    sep = guarantees(guarantee("G1"), guarantee("G2"), guarantee("G3"))
+    first = pboc.plan(None, sep, AREA, SEP_END)
+    name, body = send_plan(receivers, first, serial=1)
     assert put(receivers, name, body).json()["rejected"] == 0
-    # October: G1's balance changes (30, fine), G2 is sent as new again (10 twice: ABR002)
-    octo = pboc.diff(state, guarantees(guarantee("G1", outstanding_balance="5.00"), guarantee("G2")))
-    g2_again = pboc.diff(None, guarantees(guarantee("G2")))
-    records = pa.concat_tables([octo, g2_again]).sort_by("account_code")
-    name, body = pboc.render_file(records, AREA, OCT_END, 1, CREATED)
-    receipt = put(receivers, name, body).json()
-    _, rejections = pboc.parse_feedback(feedback(receivers, name).content)
-    assert [(r["account_code"], r["report_date_code"], r["error_code"]) for r in rejections] == [("G2", "10", "ABR002")]
-    assert receipt["accepted"] == 1
-    # the same 30 for the same report date again is a duplicate; for the next month it is not
-    name2, body2 = pboc.render_file(octo, AREA, OCT_END, 2, CREATED)
-    assert put(receivers, name2, body2).status_code == 201
-    _, rejections = pboc.parse_feedback(feedback(receivers, name2).content)
-    assert [(r["account_code"], r["error_code"]) for r in rejections] == [("G1", "ABR002")]
-    name3, body3 = pboc.render_file(octo, AREA, dt.date(2026, 11, 30), 1, CREATED)
-    assert put(receivers, name3, body3).json()["rejected"] == 0
+    # the same file again under another name: every 10 is already held → ABR004
+    name, body = send_plan(receivers, first, serial=2)
+    assert put(receivers, name, body).json()["rejected"] == 3
+    assert [c for _, _, c, _ in rejections_of(receivers, name)] == ["ABR004"] * 3
+    # October: G1 closes (20); G2 changes balance (30)
+    octo = pboc.plan(first.state, guarantees(guarantee("G1", status="released", closed_date="2026-10-03",
+                                                       outstanding_balance="0"),
+                                             guarantee("G2", outstanding_balance="5.00"), guarantee("G3")),
+                     AREA, OCT_END)
+    name, body = send_plan(receivers, octo, serial=3)
+    assert put(receivers, name, body).json()["rejected"] == 0
+    # November, sent as if G1 were still open: a record after a closed one → CAR006
+    nov = pboc.plan(first.state, guarantees(guarantee("G1", outstanding_balance="1.00"), guarantee("G2"), guarantee("G3")),
+                    AREA, dt.date(2026, 11, 30))
+    name, body = send_plan(receivers, nov, serial=4)
+    put(receivers, name, body)
+    assert [(a, c) for _, a, c, _ in rejections_of(receivers, name)] == [("G1", "CAR006")]
+    # corrections and deletions of accounts it does not hold
+    ghost = pboc.plan(None, guarantees(guarantee("X1")), AREA, SEP_END)
+    fix = pboc.plan(ghost.state, guarantees(guarantee("X1", contract_no="HT")), AREA, SEP_END)  # a correction of X1
+    gone = pboc.plan(ghost.state, guarantees(guarantee("X2")), AREA, SEP_END)  # X1 deleted, X2 new
+    name, body = send_plan(receivers, fix, serial=5)
+    put(receivers, name, body)
+    assert [(a, c) for _, a, c, _ in rejections_of(receivers, name)] == [("X1", "CMR306")]
+    files = pboc.render_files(gone, AREA, CREATED, lambda prefix: 6)
+    deletion = next(f for f in files if f.record_type == "444")
+    name, body = sealed(deletion.name, deletion.body)
+    put(receivers, name, body)
+    assert [(a, c) for _, a, c, _ in rejections_of(receivers, name)] == [("X1", "CTR300")]
 
+
+def test_persons_birth_dates_and_their_own_codes(receivers: Receivers) -> None:
     born_later = ric("50011320300101123")  # a valid check character, but born after the report date
     person = dict(party_id_type="RIC", party_name="李四", party_category="farmer", industry_code="")
-    people = pboc.diff(None, guarantees(guarantee("P1", party_id=ric("50011319800101123"), **person),
-                                        guarantee("P2", party_id=born_later, **person)))
-    name4, body4 = pboc.render_file(people, AREA, OCT_END, 1, CREATED)
-    assert put(receivers, name4, body4).json()["rejected"] == 1
-    _, rejections = pboc.parse_feedback(feedback(receivers, name4).content)
-    assert [(r["account_code"], r["error_code"]) for r in rejections] == [("P2", "ABE004")]
-    assert pc.sum(pc.equal(people["record_type"], "230")).as_py() == 2
+    [f] = plain_files(guarantee("P1", party_id=ric("50011319800101123"), **person),
+                      guarantee("P2", party_id=born_later, **person),
+                      guarantee("P3", party_id=ric("50011319800101123"), **{**person, "counter_guarantee": "guarantee"}))
+    assert f.record_type == "230" and "<AcctCredLine>" in f.body.decode()
+    name, body = sealed(f.name, f.body)
+    assert put(receivers, name, body).json()["rejected"] == 2
+    assert [(a, c) for _, a, c, _ in rejections_of(receivers, name)] == [("P2", "ABE004"), ("P3", "BAR007")]
 
 
 # -- faults -----------------------------------------------------------------------------------------
