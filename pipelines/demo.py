@@ -159,10 +159,10 @@ def _deliver(runner, period: str, home: Path) -> str:
 
     from connectors.publish.signing import SigningKeys
     from connectors.receivers.run import Receivers
+    from filings.secrets import default_envelope
 
     os.environ.setdefault("DANBAO_SIGNING_KEY", secrets.token_hex(16))
-    os.environ.setdefault("DANBAO_PBOC_SM4_KEY", secrets.token_hex(16))
-    with Receivers(home / "receivers", keys=SigningKeys.from_env()) as receivers:
+    with Receivers(home / "receivers", keys=SigningKeys.from_env(), envelope=default_envelope()) as receivers:
         os.environ["DANBAO_PBOC_URL"], os.environ["DANBAO_CBRC_URL"] = receivers.pboc_url, receivers.cbrc_url
         result = runner.run_job("delivery_job", partition_key=period)
         pboc, cbrc = receivers.pboc_store.holdings("pboc"), receivers.cbrc_store.holdings("cbrc")

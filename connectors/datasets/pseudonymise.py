@@ -9,15 +9,15 @@ distinct value, then ``take`` spreads the results: the per-value work is over pa
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import os
-import secrets
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from connectors.local_secret import local_secret_hex
 
 PREFIX = "ric:"
 NAME_MASK = "*"
@@ -40,13 +40,7 @@ def pseudonym_key(local_key_file: Path | None = None) -> bytes:
         return key.encode()
     if local_key_file is None:
         raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be set to publish datasets")
-    if not local_key_file.exists():
-        _private_dir(local_key_file.parent)
-        fd = os.open(local_key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.fchmod(fd, 0o600)  # whatever the umask
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return local_key_file.read_text().strip().encode()
+    return local_secret_hex(local_key_file, 32).encode()
 
 
 def _hash_values(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Array:
@@ -95,16 +89,3 @@ def mask_person_names(names: pa.ChunkedArray | pa.Array, id_types: pa.ChunkedArr
         return names
     first = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(names), 0, 1)
     return pc.if_else(enterprise, names, pc.binary_join_element_wise(first, NAME_MASK, ""))
-
-
-def _private_dir(path: Path) -> None:
-    """Create ``path`` and its missing parents 0700 whatever the umask (an existing folder is left as it is)."""
-    missing = []
-    current = path
-    while not current.exists() and current.parent != current:
-        missing.append(current)
-        current = current.parent
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=0o700)
-            folder.chmod(0o700)

@@ -30,6 +30,8 @@ from typing import Protocol
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from connectors.local_secret import local_secret_hex
+
 ENV_KIND = "DANBAO_PBOC_ENVELOPE"
 ENV_KEY = "DANBAO_PBOC_SM4_KEY"
 ENV_SEAL = "DANBAO_PBOC_SEAL_CMD"
@@ -127,9 +129,10 @@ def _member(name: str) -> str:
     return name.rsplit(".", 1)[0] + ".txt"
 
 
-def envelope_from_env(environ: Mapping[str, str] | None = None) -> Envelope:
+def envelope_from_env(environ: Mapping[str, str] | None = None, local_key_file: Path | None = None) -> Envelope:
     """The configured envelope: SM4 with ``$DANBAO_PBOC_SM4_KEY`` unless ``$DANBAO_PBOC_ENVELOPE`` is
-    ``command``."""
+    ``command``. Without the variable, the embedded setup's random key in ``local_key_file`` when one is
+    given (the same file for the sender and the local reference receiver), else a refusal."""
     env = os.environ if environ is None else environ
     kind = (env.get(ENV_KIND) or "sm4").lower()
     if kind == "command":
@@ -140,6 +143,8 @@ def envelope_from_env(environ: Mapping[str, str] | None = None) -> Envelope:
     if kind != "sm4":
         raise LookupError(f"{ENV_KIND} must be sm4 or command, not {kind!r}")
     key = env.get(ENV_KEY)
+    if not key and local_key_file is not None:
+        key = local_secret_hex(local_key_file, 16)
     if not key:
         raise LookupError(f"no SM4 key: set {ENV_KEY} (32 hex digits)")
     try:

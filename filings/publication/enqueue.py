@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.publish import cbrc, pboc
-from connectors.publish.envelope import Envelope, envelope_from_env
+from connectors.publish.envelope import Envelope
+from filings.secrets import default_envelope
 from store import outbox
 from store import repository as repo
 from store.blobs import BlobStore
@@ -132,7 +133,7 @@ def enqueue_feed(
         result.feed, result.note = draft.status, draft.note
         return result
     assert draft.plan is not None
-    envelope = envelope or envelope_from_env()
+    envelope = envelope or default_envelope()
     state_key = blobs.put(pboc.state_to_parquet(draft.plan.state))
     fed = outbox.add_feed(
         session,

@@ -22,9 +22,10 @@ import requests
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.publish import pboc
-from connectors.publish.envelope import Envelope, EnvelopeError, envelope_from_env
+from connectors.publish.envelope import Envelope, EnvelopeError
 from connectors.publish.signing import SigningKeys
 from connectors.publish.transport import fetch_signed
+from filings.secrets import default_envelope
 from store import outbox
 from store import repository as repo
 from store.blobs import BlobStore
@@ -57,7 +58,7 @@ def fetch_feedback(
 ) -> FeedbackSummary:
     """Fetch the feedback of every delivered file that has none yet; 404 means not ready yet."""
     summary = FeedbackSummary()
-    envelope = envelope or envelope_from_env()
+    envelope = envelope or default_envelope()
     with session_factory() as session:
         waiting = [(i.id, i.file_name, i.institution_id) for i in outbox.awaiting_feedback(session, institution_id)]
     for item_id, name, owner in waiting:

@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.publish.envelope import Envelope, envelope_from_env
+from connectors.publish.envelope import Envelope
 from connectors.publish.signing import SigningKeys
 from filings.lifecycle import settle_published
 from filings.publication import enqueue as q
@@ -26,6 +26,7 @@ from filings.publication.delivery import DeliverySummary, SenderConfig, deliver_
 from filings.publication.feedback import FeedbackSummary, fetch_feedback
 from filings.publication.inputs import Loader
 from filings.record import filings_of_record
+from filings.secrets import default_envelope
 from store import outbox
 from store.blobs import BlobStore
 from store.models import OutboxItem, OutboxKind, utcnow
@@ -121,7 +122,7 @@ def publish_period(
     envelope: Envelope | None = None,
 ) -> PublishResult:
     result = PublishResult(period)
-    envelope = envelope or envelope_from_env()
+    envelope = envelope or default_envelope()
     ids = list(institution_ids) if institution_ids else None
     timeout = (config.connect_timeout, config.read_timeout)
     pboc_url = config.endpoints["pboc"]

@@ -25,12 +25,12 @@ from pathlib import Path
 import requests
 
 from connectors.publish.endpoints import endpoints_from_env
-from connectors.publish.envelope import envelope_from_env
 from connectors.publish.signing import MissingKeyError, SigningKeys
 from filings.archive import default_archive
 from filings.publication.delivery import ConfigurationError, SenderConfig
 from filings.publication.inputs import from_archive
 from filings.publication.service import PublishResult, dry_run_period, publish_period
+from filings.secrets import default_envelope
 from store import outbox
 from store.blobs import BlobStore
 from store.db import make_engine, migrate, session_factory
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     try:
-        envelope = envelope_from_env()
+        envelope = default_envelope()
     except LookupError as exc:
         print(f"danbao publish: {exc}", file=sys.stderr)
         return 2

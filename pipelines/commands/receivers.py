@@ -15,6 +15,7 @@ from pathlib import Path
 
 from connectors.publish.signing import SigningKeys
 from connectors.receivers import Faults, Receivers
+from filings.secrets import default_envelope
 from store.config import danbao_home
 
 
@@ -76,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        receivers = Receivers(data, pboc_port=args.pboc, cbrc_port=args.cbrc, host=args.host, keys=keys, faults=faults)
+        receivers = Receivers(data, pboc_port=args.pboc, cbrc_port=args.cbrc, host=args.host, keys=keys, faults=faults,
+                              envelope=default_envelope())
     except OSError as exc:
         print(f"danbao receivers: {exc}", file=sys.stderr)
         return 2

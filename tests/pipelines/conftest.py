@@ -62,6 +62,7 @@ def danbao_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("DANBAO_HOME", str(home))
     monkeypatch.setenv("DANBAO_RUN_LAYOUT", "per_submission")  # the asset graph run by run; test_batch.py batches
+    monkeypatch.setenv("DANBAO_PBOC_SM4_KEY", "0123456789abcdef0123456789abcdef")  # sender and receivers alike
     for name in ("DANBAO_DATABASE_URL", "DANBAO_BLOB_ROOT", "DANBAO_LANDING", "DANBAO_TABLES_URL",
                  "DANBAO_PULL_ENDPOINTS", "DANBAO_PULL_TOKEN", "DANBAO_DEADLINE_DAY", "DANBAO_FIRST_PERIOD",
                  "DANBAO_BATCH_SIZE", "DANBAO_VALIDATION_LEASE_SECONDS"):
