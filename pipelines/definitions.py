@@ -17,7 +17,7 @@ from typing import Any
 
 from dagster import BetaWarning, Definitions
 
-from pipelines.batch.jobs import filing_batch_job
+from pipelines.batch.jobs import filing_batch_job, filing_batch_job_celery
 from pipelines.intake.pull import pull_job, pull_schedule
 from pipelines.intake.triage import triage_job
 from pipelines.io_managers import FilingIOManager
@@ -52,7 +52,7 @@ def build_defs(resources: dict[str, Any] | None = None) -> Definitions:
     """The definitions, with ``resources`` replacing the environment-configured defaults by key."""
     defs = Definitions(
         assets=[*FILING_ASSETS, *PERIOD_ASSETS, deliveries],
-        jobs=[filing_batch_job, filing_job, period_job, late_filings_job, pull_job, triage_job, delivery_job],
+        jobs=[filing_batch_job, filing_batch_job_celery, filing_job, period_job, late_filings_job, pull_job, triage_job, delivery_job],
         schedules=[pull_schedule, late_filings_schedule],
         sensors=[intake_sensor, guarantor_partitions_sensor],
         resources={**default_resources(), **(resources or {})},

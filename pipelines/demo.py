@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-DEMO_MARKER = ".danbao-demo"
+from pipelines.settings import DEMO_MARKER
+
 DEMO_OWNED = ("danbao.db", "danbao.db-wal", "danbao.db-shm", "blobs", "tables", "landing", "pull", "intake", "demo",
               "dagster")
 

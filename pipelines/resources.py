@@ -7,6 +7,8 @@ database or the network until a run, sensor or schedule uses it: loading the cod
 
 
 import csv
+import hashlib
+import hmac
 import os
 import threading
 from collections.abc import Iterator
@@ -15,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dagster import ConfigurableResource, EnvVar
+from dagster import Config, ConfigurableResource, EnvVar
 from pydantic import Field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from connectors.archive import FilingArchive
 from connectors.datasets import DatasetStore, pseudonym_key
+from connectors.datasets.pseudonymise import MissingKeyError
 from connectors.intake.pull import EtagCache, PullClient
+from pipelines.settings import DEMO_MARKER
 from store.blobs import BlobStore
 from store.config import danbao_home
 
@@ -70,6 +74,10 @@ class StoreResource(ConfigurableResource):
 
     def blobs(self) -> BlobStore:
         return BlobStore(self.blob_root or None)
+
+    def blob_location(self) -> str:
+        """The blob folder as an absolute path, without creating it."""
+        return str(Path(self.blob_root).expanduser().resolve() if self.blob_root else danbao_home() / "blobs")
 
 
 def dispose_engines() -> None:
@@ -160,7 +168,11 @@ class ArchiveResource(ConfigurableResource):
     url: str | None = Field(default=None, description="Folder or fsspec URL; default $DANBAO_HOME/tables.")
 
     def archive(self) -> FilingArchive:
-        return FilingArchive(self.url or danbao_home() / "tables")
+        return FilingArchive(self.location())
+
+    def location(self) -> str:
+        """The archive's URL, or its folder as an absolute path (nothing is created)."""
+        return absolute_location(self.url) if self.url else str(danbao_home() / "tables")
 
 
 class DatasetsResource(ConfigurableResource):
@@ -170,14 +182,82 @@ class DatasetsResource(ConfigurableResource):
     pseudonym_key: str | None = Field(default=None, description="Keyed-hash secret; from DANBAO_PSEUDONYM_KEY.")
 
     def store(self) -> DatasetStore:
-        return DatasetStore(self.root or os.environ.get("DANBAO_DATASETS_DIR") or danbao_home() / "datasets")
+        return DatasetStore(self.location())
+
+    def location(self) -> str:
+        root = self.root or os.environ.get("DANBAO_DATASETS_DIR")
+        return absolute_location(root) if root else str(danbao_home() / "datasets")
 
     def key(self) -> bytes:
+        """The key every process must share: ``DANBAO_PSEUDONYM_KEY``. Only in the embedded demo's
+        ``DANBAO_HOME`` (``make demo`` marks it) is a random local key created instead: anywhere else each
+        worker would make its own, and the same person would get a different pseudonym per worker."""
         if self.pseudonym_key:
+            if len(self.pseudonym_key) < 16:
+                raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be at least 16 characters")
             return self.pseudonym_key.encode()
-        return pseudonym_key(danbao_home() / "secrets" / "pseudonym.key")
+        home = danbao_home()
+        if os.environ.get("DANBAO_PSEUDONYM_KEY") or not (home / DEMO_MARKER).is_file():
+            return pseudonym_key(None)  # the environment's key, or MissingKeyError
+        return pseudonym_key(home / "secrets" / "pseudonym.key")
 
 
 def env_var(name: str) -> EnvVar | None:
     """``EnvVar(name)`` when the variable is set (resolved at run time, shown by name in the UI), else None."""
     return EnvVar(name) if os.environ.get(name) else None
+
+
+def absolute_location(location: str) -> str:
+    """A URL as given (``s3://…``, ``memory://…``), a local path made absolute (a worker's working
+    folder must not change where a run writes)."""
+    if "://" in location and not location.startswith("file://"):
+        return location
+    return str(Path(location.removeprefix("file://")).expanduser().resolve())
+
+
+def key_id(key: bytes) -> str:
+    """A public fingerprint of the pseudonym key (HMAC of a fixed text): equal keys, equal ids; the id
+    tells nothing about the key."""
+    return hmac.new(key, b"danbao pseudonym key id", hashlib.sha256).hexdigest()[:16]
+
+
+def redacted_url(url: str) -> str:
+    """A database URL with its password replaced by ``***`` (what a run may carry and the UI may show)."""
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class RunSettings(Config):
+    """Where a batch run's data lives, resolved by the process that planned it (the intake sensor) and
+    carried in the run's config, so that every worker, whatever its own environment, works on the same
+    store and storage. Nothing secret: the database URL without its password, the key's fingerprint."""
+
+    database: str = Field(description="The store's URL, password hidden: the worker's own URL must match it.")
+    blob_root: str = Field(description="Blob folder (shared by every worker), absolute.")
+    tables_url: str = Field(description="The table archive: an absolute folder or an fsspec URL.")
+    datasets_root: str = Field(description="The published datasets' folder, absolute.")
+    pseudonym_key_id: str = Field(description="Fingerprint of DANBAO_PSEUDONYM_KEY: the worker's key must match it.")
+
+
+class SettingsMismatch(RuntimeError):
+    pass
+
+
+def run_settings(store: StoreResource, archive: ArchiveResource, datasets: DatasetsResource) -> RunSettings:
+    """The settings a run carries, from this process's resources (no I/O but reading a local demo key)."""
+    return RunSettings(database=redacted_url(store.url()), blob_root=store.blob_location(),
+                       tables_url=archive.location(), datasets_root=datasets.location(),
+                       pseudonym_key_id=key_id(datasets.key()))
+
+
+def check_run_settings(expected: RunSettings, store: StoreResource, key: bytes) -> None:
+    """Refuse (``SettingsMismatch``) when this process's secrets are not those of the run's store and key:
+    a worker started for another store or with another key must not touch this run's submissions."""
+    own = redacted_url(store.url())
+    if own != expected.database:
+        raise SettingsMismatch(f"this worker's store is {own}, the run's is {expected.database}: refusing to run "
+                               "(set DANBAO_DATABASE_URL on the worker to the run's store)")
+    if key_id(key) != expected.pseudonym_key_id:
+        raise SettingsMismatch("this worker's DANBAO_PSEUDONYM_KEY is not the run's (fingerprints "
+                               f"{key_id(key)} and {expected.pseudonym_key_id}): refusing to run")

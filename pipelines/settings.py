@@ -67,3 +67,26 @@ def batch_size() -> int:
     if value < 1:
         raise ValueError(f"DANBAO_BATCH_SIZE must be at least 1, not {value}")
     return value
+
+
+#: Written by ``make demo`` into its ``DANBAO_HOME``: the one place a local, per-folder pseudonym key is allowed.
+DEMO_MARKER = ".danbao-demo"
+IN_PROCESS, CELERY = "in_process", "celery"
+DEFAULT_CELERY_QUEUE = "danbao"
+
+
+def engine() -> str:
+    """``DANBAO_ENGINE``: where batch runs execute. ``in_process`` (default): the run's own process;
+    ``celery``: the step goes to a dagster-celery worker through the broker (docs/pipeline.md)."""
+    value = (os.environ.get("DANBAO_ENGINE") or IN_PROCESS).strip()
+    if value not in (IN_PROCESS, CELERY):
+        raise ValueError(f"DANBAO_ENGINE must be {IN_PROCESS} or {CELERY}, not {value!r}")
+    return value
+
+
+def celery_queue() -> str:
+    """``DANBAO_CELERY_QUEUE``: the Celery queue batch steps are sent to (workers listen with ``-q``)."""
+    value = (os.environ.get("DANBAO_CELERY_QUEUE") or DEFAULT_CELERY_QUEUE).strip()
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", value):
+        raise ValueError(f"DANBAO_CELERY_QUEUE must be letters, digits, '_', '.' or '-', not {value!r}")
+    return value

@@ -11,6 +11,8 @@ One filing's failure (a rejected package, a bug) never stops the others in its b
 """
 
 
+import os
+import socket
 from collections import Counter
 from typing import Any
 
@@ -20,6 +22,7 @@ from dagster import (
     AssetKey,
     AssetMaterialization,
     Config,
+    Failure,
     MetadataValue,
     OpExecutionContext,
     Output,
@@ -27,25 +30,42 @@ from dagster import (
     job,
     op,
 )
+from dagster_celery import celery_executor
 from pydantic import Field
 
+from connectors.archive import FilingArchive
+from connectors.datasets import DatasetStore
 from filings.processing import Processed, process_submission
 from pipelines.partitions import JOB_TAG, filing_key, partition_periods, partitionable
-from pipelines.resources import ArchiveResource, DatasetsResource, StoreResource
+from pipelines.resources import (
+    ArchiveResource,
+    DatasetsResource,
+    RunSettings,
+    SettingsMismatch,
+    StoreResource,
+    check_run_settings,
+)
 from pipelines.validation.checks import phase_outcomes
+from store.blobs import BlobStore
 
 VALIDATION = AssetKey("validation_result")
 
 
 class FilingBatchConfig(Config):
     submission_ids: list[int] = Field(description="The submissions this run takes the whole way, in order.")
+    settings: RunSettings | None = Field(
+        default=None,
+        description=("Where the run's data lives, as the planning process resolved it (the intake sensor always "
+                     "writes it). Blobs, tables and datasets are taken from here; the worker's store URL and "
+                     "pseudonym key must match. Required on the celery job; without it an in-process run uses "
+                     "its own environment."))
 
 
 @op(name="process_filings",
     description="Validate each submission of the batch; take each accepted one on to its datasets and deliveries.")
 def process_filings(context: OpExecutionContext, config: FilingBatchConfig, store: StoreResource,
                     archive: ArchiveResource, datasets: DatasetsResource) -> Output[dict[str, Any]]:
-    blobs, tables, published, key = store.blobs(), archive.archive(), datasets.store(), datasets.key()
+    blobs, tables, published, key = _stores(context, config, store, archive, datasets)
     periods = partition_periods()
     outcome: Counter[str] = Counter()
     failures: list[str] = []
@@ -60,8 +80,28 @@ def process_filings(context: OpExecutionContext, config: FilingBatchConfig, stor
                 for event in filing_events(done):
                     context.log_event(event)
     metadata = {"submissions": len(config.submission_ids), "failures": len(failures),
+                "worker": f"{socket.gethostname()}:{os.getpid()}",
                 "outcome": MetadataValue.json(dict(outcome)), "errors": MetadataValue.json(failures[:50])}
     return Output({"outcome": dict(outcome), "failures": failures}, metadata=metadata)
+
+
+def _stores(context: OpExecutionContext, config: FilingBatchConfig, store: StoreResource,
+            archive: ArchiveResource, datasets: DatasetsResource) -> tuple[BlobStore, FilingArchive, DatasetStore, bytes]:
+    """The blob store, table archive, dataset store and key of this run: from the run's settings when it
+    carries them (checked against this process's secrets first), else from this process's resources."""
+    key = datasets.key()  # refuses without DANBAO_PSEUDONYM_KEY outside the embedded demo
+    expected = config.settings
+    if expected is None:
+        if context.job_def.name != filing_batch_job.name:
+            raise Failure(f"{context.job_def.name} runs on workers: its config must carry `settings` "
+                          "(the intake sensor writes them); refusing to use this worker's environment")
+        return store.blobs(), archive.archive(), datasets.store(), key
+    try:
+        check_run_settings(expected, store, key)
+    except SettingsMismatch as exc:
+        raise Failure(str(exc)) from None
+    return (BlobStore(expected.blob_root), FilingArchive(expected.tables_url), DatasetStore(expected.datasets_root),
+            key)
 
 
 def filing_events(done: Processed) -> list[AssetMaterialization | AssetCheckEvaluation]:
@@ -100,4 +140,12 @@ def filing_events(done: Processed) -> list[AssetMaterialization | AssetCheckEval
                   "accepted one archived, published as datasets and queued for delivery; every filing reported "
                   "against its own period × guarantor partition."))
 def filing_batch_job() -> None:
+    process_filings()
+
+
+@job(name="filing_batch_job_celery", executor_def=celery_executor, tags={JOB_TAG: "filing_batch"},
+     description=("filing_batch_job with its step sent to a dagster-celery worker (DANBAO_ENGINE=celery): the "
+                  "broker and backend are the executor's config (env var names), the run's settings say which "
+                  "store and storage the worker works on."))
+def filing_batch_job_celery() -> None:
     process_filings()

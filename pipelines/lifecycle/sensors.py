@@ -9,7 +9,9 @@ Dagster's run keys are only unique per sensor.
 """
 
 
+import os
 import uuid
+from collections.abc import Callable
 
 from dagster import (
     AddDynamicPartitionsRequest,
@@ -28,7 +30,7 @@ from connectors.intake.receive import is_uscc_shaped
 from filings.intake import receive_package
 from filings.lifecycle import claim, plan
 from pipelines import settings
-from pipelines.batch.jobs import filing_batch_job
+from pipelines.batch.jobs import filing_batch_job, filing_batch_job_celery
 from pipelines.intake.triage import TriageConfig, triage_job
 from pipelines.jobs import filing_job
 from pipelines.partitions import (
@@ -40,7 +42,14 @@ from pipelines.partitions import (
     partition_periods,
     partitionable,
 )
-from pipelines.resources import LandingResource, StoreResource
+from pipelines.resources import (
+    ArchiveResource,
+    DatasetsResource,
+    LandingResource,
+    RunSettings,
+    StoreResource,
+    run_settings,
+)
 from store import repository as repo
 from store.models import SubmissionSource
 
@@ -53,16 +62,18 @@ BATCH_TAG = "danbao/batch_size"
 
 @sensor(
     name="intake_sensor",
-    jobs=[filing_batch_job, filing_job, triage_job],
+    jobs=[filing_batch_job, filing_batch_job_celery, filing_job, triage_job],
     minimum_interval_seconds=15,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Picks up packages from the landing folder (each once, by SHA-256; never half-written), records them as "
         "submissions, then plans runs from the store's state for every door: batches of submissions in "
-        "filing_batch_job (or one filing_job run each, DANBAO_RUN_LAYOUT=per_submission)."
+        "filing_batch_job (filing_batch_job_celery with DANBAO_ENGINE=celery; or one filing_job run each, "
+        "DANBAO_RUN_LAYOUT=per_submission), each batch run carrying the store and storage it works on."
     ),
 )
-def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landing: LandingResource) -> SensorResult:
+def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landing: LandingResource,
+                  archive: ArchiveResource, datasets: DatasetsResource) -> SensorResult:
     state = LandingState.from_json(context.cursor)
     ready, new_state = scan_landing(
         landing.root(), state, stale_after=landing.stale_after_seconds, limit=landing.max_per_tick
@@ -85,7 +96,8 @@ def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landin
             context.log.info(
                 f"landing {package.relpath}: {what} #{receipt.submission.sequence} of {receipt.institution_id} {receipt.period}"
             )
-    run_requests, new_guarantors = plan_runs(context.instance, store)
+    run_requests, new_guarantors = plan_runs(context.instance, store,
+                                             carry=lambda: run_settings(store, archive, datasets))
     return SensorResult(
         run_requests=run_requests,
         dynamic_partitions_requests=[AddDynamicPartitionsRequest(GUARANTOR, sorted(new_guarantors))]
@@ -96,7 +108,8 @@ def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landin
 
 
 def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_RUNS_PER_TICK, *,
-              layout: str | None = None, batch_size: int | None = None) -> tuple[list[RunRequest], set[str]]:
+              layout: str | None = None, batch_size: int | None = None, engine: str | None = None,
+              carry: Callable[[], RunSettings] | None = None) -> tuple[list[RunRequest], set[str]]:
     """Runs for what the store says is left to do and nobody holds (``filings.lifecycle.plan``), claimed
     in the same transaction, so a submission is in one run at a time whatever door it came through and
     whatever was killed when.
@@ -105,9 +118,17 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     written (confirmed in the portal, validated inline, or whose run died), go ``batch_size`` at a time
     into ``filing_batch_job`` runs. ``per_submission`` layout: one ``filing_job`` run per submission (of
     ``accepted_filing`` and what follows, for an accepted one), or a triage run when it cannot be a
-    partition."""
+    partition.
+
+    A batch run carries ``carry()`` (where its data lives, nothing secret: ``RunSettings``), so
+    that a worker takes them from the run; with ``engine`` ``celery`` (``DANBAO_ENGINE``) the batches go
+    to ``filing_batch_job_celery``, whose executor config names the broker's environment variables."""
     layout = layout or settings.run_layout()
     size = batch_size or settings.batch_size()
+    engine = engine or settings.engine()
+    batch_job, execution = filing_batch_job, None
+    if engine == settings.CELERY:
+        batch_job, execution = filing_batch_job_celery, celery_execution_config()
     periods = partition_periods()
     known = set(instance.get_dynamic_partitions(GUARANTOR))
     requests: list[RunRequest] = []
@@ -122,12 +143,21 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
                 new_guarantors.add(submission.institution_id)
         if layout == settings.BATCH:
             ids = sorted(s.id for s, _ in pending)
+            carried = carry().model_dump() if carry and ids else None
+            if carried is None and engine == settings.CELERY and ids:
+                raise ValueError("celery batch runs must carry their settings (carry)")
             for start in range(0, min(len(ids), limit * size), size):
                 chunk = ids[start:start + size]
+                op_config: dict = {"submission_ids": chunk}
+                if carried is not None:
+                    op_config["settings"] = carried
+                run_config: dict = {"ops": {"process_filings": {"config": op_config}}}
+                if execution is not None:
+                    run_config["execution"] = execution
                 requests.append(RunRequest(
                     run_key=f"batch-{chunk[0]}-{chunk[-1]}-{uuid.uuid4().hex[:8]}",
-                    job_name=filing_batch_job.name,
-                    run_config={"ops": {"process_filings": {"config": {"submission_ids": chunk}}}},
+                    job_name=batch_job.name,
+                    run_config=run_config,
                     tags={BATCH_TAG: str(len(chunk))},
                 ))
                 claimed += chunk
@@ -154,6 +184,16 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
                 claimed.append(submission.id)
         claim(session, claimed)
     return requests, new_guarantors
+
+
+def celery_execution_config() -> dict:
+    """The celery executor's run config: the broker and result backend by environment variable name
+    (a broker URL may hold a password: it is resolved in the run's process, never shown), the queue."""
+    config: dict = {"broker": {"env": "DANBAO_CELERY_BROKER"},
+                    "config_source": {"task_default_queue": settings.celery_queue()}}
+    if os.environ.get("DANBAO_CELERY_BACKEND"):
+        config["backend"] = {"env": "DANBAO_CELERY_BACKEND"}
+    return {"config": config}
 
 
 @sensor(

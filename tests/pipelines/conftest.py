@@ -21,6 +21,7 @@ from tests.pg import fresh_database
 from validations.context import Period, now_beijing
 
 N_GUARANTORS = 4
+TEST_PSEUDONYM_KEY = "danbao-tests-pseudonym-key-0001"
 ROWS = 40
 
 
@@ -63,9 +64,11 @@ def danbao_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DANBAO_HOME", str(home))
     monkeypatch.setenv("DANBAO_RUN_LAYOUT", "per_submission")  # the asset graph run by run; test_batch.py batches
     monkeypatch.setenv("DANBAO_PBOC_SM4_KEY", "0123456789abcdef0123456789abcdef")  # sender and receivers alike
+    monkeypatch.setenv("DANBAO_PSEUDONYM_KEY", TEST_PSEUDONYM_KEY)  # outside the demo, publishing needs one
     for name in ("DANBAO_DATABASE_URL", "DANBAO_BLOB_ROOT", "DANBAO_LANDING", "DANBAO_TABLES_URL",
                  "DANBAO_PULL_ENDPOINTS", "DANBAO_PULL_TOKEN", "DANBAO_DEADLINE_DAY", "DANBAO_FIRST_PERIOD",
-                 "DANBAO_BATCH_SIZE", "DANBAO_VALIDATION_LEASE_SECONDS"):
+                 "DANBAO_BATCH_SIZE", "DANBAO_VALIDATION_LEASE_SECONDS", "DANBAO_DATASETS_DIR", "DANBAO_ENGINE",
+                 "DANBAO_CELERY_QUEUE", "DANBAO_CELERY_BROKER", "DANBAO_CELERY_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     yield home
     dispose_engines()
