@@ -119,19 +119,19 @@ def _needs_trim(column: pa.ChunkedArray, unicode: bool) -> bool:
         if parts is None:
             return True
         offsets, data = parts
-        starts, ends = offsets[:-1], offsets[1:]
-        filled = ends > starts
-        if not filled.any():
+        if data.size == 0 or offsets[-1] == offsets[0]:
             continue
-        starts, ends = starts[filled], ends[filled]
-        first, last = data[starts], data[ends - 1]
+        # an empty value reads its neighbours' bytes: those are judged as their own values anyway
+        first = data[np.minimum(offsets[:-1], data.size - 1)]
+        last = data[np.maximum(offsets[1:] - 1, 0)]
         if not unicode:
             if (_ASCII_SPACE[first] | _ASCII_SPACE[last]).any():
                 return True
             continue
         suspect_first = _MAYBE_SPACE[first] & ~_IDEOGRAPH_LEAD[first]
-        tail = np.maximum(ends - 3, starts)
-        suspect_last = _MAYBE_SPACE[last] & ~((ends - starts >= 3) & (last >= 0x80) & _IDEOGRAPH_LEAD[data[tail]])
+        # a lead byte E4..E9 three bytes before the end starts the value's last character (valid UTF-8)
+        tail = data[np.maximum(offsets[1:] - 3, 0)]
+        suspect_last = _MAYBE_SPACE[last] & ~((last >= 0x80) & _IDEOGRAPH_LEAD[tail])
         if (suspect_first | suspect_last).any():
             return True
     return False
