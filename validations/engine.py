@@ -8,7 +8,7 @@ consequences of one broken column.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -78,13 +78,16 @@ def validate(
     now: dt.datetime | None = None,
     previous_guarantees: pa.Table | None = None,
     reference: ReferenceData | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CheckResult:
     """Check one filing through the four phases; say whether it is rejected, needs confirmation or is
     accepted, and (unless rejected) compute its indicators and supervisory grade.
 
     ``previous_guarantees`` is the guarantees table of the guarantor's last accepted filing (BIZ-010);
-    ``reference`` the dated reference data (the shipped files by default)."""
+    ``reference`` the dated reference data (the shipped files by default); ``progress`` is told each phase."""
     now = now or now_beijing()
+    say = progress or (lambda message: None)
+    say("phase 1: format and cell types")
     findings = Findings()
     findings.extend_table(filing.findings.to_table())
     institution, period = check_registry_and_period(filing, registry, now, findings)
@@ -92,15 +95,18 @@ def validate(
     phases = [1]
     if not findings.has_errors() and institution is not None and period is not None:
         phases.append(2)
+        say("phase 2: schema")
         check_schema(parsed, findings, period.end)
         if not findings.has_errors():
             phases.append(3)
+            say("phase 3: consistency")
             check_consistency(parsed, findings, period, institution, previous_guarantees)
     rejected = findings.has_errors() or phases[-1] < 3
     outcome = None
     if not rejected:
         # PRU/NEG errors do not reject: they are findings about the guarantor, reported and graded
         phases.append(4)
+        say("phase 4: prudential, negative list, policy, subsidy")
         tables = _typed_tables(parsed)
         result = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"),
                           institution, period, reference)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -63,7 +64,7 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile 
             return None
         else:
             free_text = spec.column(name).type == ColumnType.STRING  # names may end in an ideographic space
-            mapped[name] = pc.utf8_trim_whitespace(column) if free_text else pc.ascii_trim_whitespace(column)
+            mapped[name] = _trimmed(column, free_text)
     missing = [c.name for c in spec.columns if _header_required(c) and c.name not in mapped]
     for name in missing:
         findings.add(rule("FMT-004").finding(f"缺少列 {name}（{spec.column(name).zh}）", f"missing column {name}",
@@ -89,12 +90,112 @@ def _header_required(column: Column) -> bool:
     return column.required or bool(column.required_when)
 
 
+# --- column helpers on Arrow's buffers: no pass over the text when nothing needs one ----------------
+
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20]] = True  # what ascii_trim_whitespace strips
+_MAYBE_SPACE = _ASCII_SPACE.copy()  # what utf8_trim_whitespace may strip, by a value's end byte
+_MAYBE_SPACE[0x1C:0x20] = True  # the information separators are Unicode whitespace
+_MAYBE_SPACE[0x80:] = True  # a non-ASCII character might be Unicode whitespace (U+3000, U+00A0, ...)
+_IDEOGRAPH_LEAD = np.zeros(256, dtype=bool)
+_IDEOGRAPH_LEAD[0xE4:0xEA] = True  # lead bytes of U+4000..U+9FFF: ideographs, never whitespace
+
+
+def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offsets, data bytes) of a plain string chunk without nulls, else None (the generic path)."""
+    if chunk.type != pa.string() or chunk.null_count or chunk.offset:
+        return None
+    buffers = chunk.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32, count=len(chunk) + 1)
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def _needs_trim(column: pa.ChunkedArray, unicode: bool) -> bool:
+    """Whether any value may begin or end with whitespace: only its first and last bytes are looked at
+    (conservatively for non-ASCII, except an ideograph at either end)."""
+    for chunk in column.chunks:
+        parts = _buffers(chunk)
+        if parts is None:
+            return True
+        offsets, data = parts
+        if data.size == 0 or offsets[-1] == offsets[0]:
+            continue
+        # an empty value reads its neighbours' bytes: those are judged as their own values anyway
+        first = data[np.minimum(offsets[:-1], data.size - 1)]
+        last = data[np.maximum(offsets[1:] - 1, 0)]
+        if not unicode:
+            if (_ASCII_SPACE[first] | _ASCII_SPACE[last]).any():
+                return True
+            continue
+        suspect_first = _MAYBE_SPACE[first] & ~_IDEOGRAPH_LEAD[first]
+        # a lead byte E4..E9 three bytes before the end starts the value's last character (valid UTF-8)
+        tail = data[np.maximum(offsets[1:] - 3, 0)]
+        suspect_last = _MAYBE_SPACE[last] & ~((last >= 0x80) & _IDEOGRAPH_LEAD[tail])
+        if (suspect_first | suspect_last).any():
+            return True
+    return False
+
+
+def _trimmed(column: pa.ChunkedArray, unicode: bool) -> pa.ChunkedArray:
+    if not _needs_trim(column, unicode):
+        return column
+    return pc.utf8_trim_whitespace(column) if unicode else pc.ascii_trim_whitespace(column)
+
+
+def _null_where_empty(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(the values with null for "", the mask of empty cells), from the offsets: the text is not copied."""
+    typed, empty = [], []
+    for chunk in values.chunks:
+        parts = _buffers(chunk)
+        if parts is None:
+            blank = pc.equal(chunk, "")
+            typed.append(pc.if_else(blank, pa.scalar(None, pa.string()), chunk))
+            empty.append(blank)
+            continue
+        offsets, _ = parts
+        filled = offsets[1:] > offsets[:-1]
+        n = len(chunk)
+        validity = pa.py_buffer(np.packbits(filled, bitorder="little"))
+        buffers = chunk.buffers()
+        typed.append(pa.Array.from_buffers(pa.string(), n, [validity, buffers[1], buffers[2]],
+                                           null_count=n - int(np.count_nonzero(filled))))
+        empty.append(pa.array(~filled))
+    return pa.chunked_array(typed, pa.string()), pa.chunked_array(empty, pa.bool_())
+
+
+def _max_bytes(values: pa.ChunkedArray) -> int | None:
+    """The longest value in bytes, from the offsets (None when a chunk is not a plain string array)."""
+    longest = 0
+    for chunk in values.chunks:
+        parts = _buffers(chunk)
+        if parts is None:
+            return None
+        if len(chunk):
+            longest = max(longest, int(np.diff(parts[0]).max()))
+    return longest
+
+
+def _has_exponent(values: pa.ChunkedArray) -> bool:
+    """Whether any value holds an ``e`` or ``E`` (Arrow's decimal cast would read ``1e3``)."""
+    for chunk in values.chunks:
+        parts = _buffers(chunk)
+        if parts is None:
+            return bool(pc.any(pc.or_(pc.match_substring(chunk, "e"), pc.match_substring(chunk, "E"))).as_py())
+        offsets, data = parts
+        used = data[offsets[0]:offsets[-1]]
+        if used.size and ((used | 0x20) == ord("e")).any():
+            return True
+    return False
+
+
 def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: Findings) -> pa.ChunkedArray:
-    empty = pc.equal(values, "")
+    candidates, empty = _null_where_empty(values)
     kind = column.type
     if kind in (ColumnType.STRING, ColumnType.CODE):
-        typed = pc.if_else(empty, pa.scalar(None, pa.string()), values)
-        if column.max_length is not None:
+        typed = candidates
+        longest = _max_bytes(values) if column.max_length is not None else None
+        if column.max_length is not None and (longest is None or longest > column.max_length):
             too_long = pc.greater(pc.utf8_length(values), column.max_length)
             findings.add_rows(
                 rule_id="FMT-005", severity=rule("FMT-005").severity, file=file, column=column.name, mask=too_long,
@@ -108,10 +209,10 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
         bad = pc.and_(pc.invert(empty), pc.invert(pc.or_(is_true, is_false)))
         typed = pc.if_else(pc.or_(is_true, is_false), is_true, pa.scalar(None, pa.bool_()))
     elif kind == ColumnType.DATE:
-        typed, ok = _parse_dates(values, empty)
+        typed, ok = _parse_dates(candidates, empty)
         bad = pc.and_(pc.invert(empty), pc.invert(ok))
     else:
-        typed, ok = _parse_numbers(values, empty, kind)
+        typed, ok = _parse_numbers(candidates, empty, kind)
         bad = pc.and_(pc.invert(empty), pc.invert(ok))
     zh, en = _TYPE_TEXT[kind]
     findings.add_rows(
@@ -122,7 +223,7 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
 
 
 def _parse_numbers(
-    values: pa.ChunkedArray, empty: pa.ChunkedArray, kind: ColumnType
+    candidates: pa.ChunkedArray, empty: pa.ChunkedArray, kind: ColumnType
 ) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(exact decimal values, mask of parsed cells): amounts as decimal128(18, 2), rates and shares as
     decimal128(38, 18), never through a binary float (rules.md 1.1: amounts are exact).
@@ -132,9 +233,7 @@ def _parse_numbers(
     (the cast would read ``1e3``); only a column that fails it pays for the regular expression that finds
     the bad cells, and that expression accepts exactly what the cast can hold."""
     target = AMOUNT if kind == ColumnType.AMOUNT else RATIO
-    candidates = pc.if_else(empty, pa.scalar(None, pa.string()), values)
-    exponent = pc.or_(pc.match_substring(candidates, "e"), pc.match_substring(candidates, "E"))
-    if not pc.any(exponent).as_py():
+    if not _has_exponent(candidates):
         try:
             return pc.cast(candidates, target), pc.invert(empty)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -144,11 +243,10 @@ def _parse_numbers(
     return typed, ok
 
 
-def _parse_dates(values: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+def _parse_dates(candidates: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
     """(date32 values, mask of parsed cells). Arrow's cast accepts only real YYYY-MM-DD dates but fails
     the whole column, so it is the fast path; strptime, which rolls 02-30 over to 03-02, and a check of
     the day find the bad cells otherwise."""
-    candidates = pc.if_else(empty, pa.scalar(None, pa.string()), values)
     try:
         return pc.cast(candidates, pa.date32()), pc.invert(empty)
     except pa.ArrowInvalid:

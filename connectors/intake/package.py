@@ -12,6 +12,7 @@ import io
 import logging
 import os
 import stat
+import threading
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
@@ -42,8 +43,38 @@ def _member_key(name: str) -> str:
     return PurePosixPath(name.replace("\\", "/")).as_posix()
 
 
+class _Hash:
+    """The SHA-256 of a member, computed in a thread (hashlib releases the GIL on large buffers) so that
+    hashing overlaps reading and parsing instead of preceding them."""
+
+    _INLINE = 1 << 20
+
+    def __init__(self, data: bytes) -> None:
+        self._result: str | None = None
+        self._thread: threading.Thread | None = None
+        if len(data) < self._INLINE:
+            self._result = hashlib.sha256(data).hexdigest()
+        else:
+            self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
+            self._thread.start()
+
+    def _run(self, data: bytes) -> None:
+        self._result = hashlib.sha256(data).hexdigest()
+
+    def hexdigest(self) -> str:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        assert self._result is not None
+        return self._result
+
+
 class _Source:
     """Members of a package by their POSIX path relative to the package root."""
+
+    def digest(self, name: str) -> _Hash | None:
+        """The member's hash when it is already being computed (a folder hashes every file once)."""
+        return None
 
     def names(self) -> list[str]:
         raise NotImplementedError
@@ -87,6 +118,17 @@ class _FolderSource(_Source):
                 self.sizes[relative] = st.st_size
         if errors:
             raise _Limit("报送包文件夹无法完整读取", "part of the package folder cannot be read", "FMT-003")
+        self._held: dict[str, bytes] = {}  # files read for the folder digest, until the parse takes them
+        self.hashes: dict[str, _Hash] = {}
+
+    def hold(self, name: str) -> None:
+        """Read a file once for both the folder digest and its parse, and start hashing it."""
+        data = self.read(name) or b""
+        self._held[name] = data
+        self.hashes[name] = _Hash(data)
+
+    def digest(self, name: str) -> _Hash | None:
+        return self.hashes.get(_member_key(name))
 
     def names(self) -> list[str]:
         return sorted(self.sizes)
@@ -98,6 +140,9 @@ class _FolderSource(_Source):
             return None
         if size > self.limits.max_package_bytes:
             raise _Limit("文件超过大小限制", f"{name} is larger than {self.limits.max_package_bytes} bytes")
+        held = getattr(self, "_held", {})
+        if key in held:
+            return held.pop(key) if max_bytes is None else held[key][:max_bytes]
         try:
             with open(self.root / key, "rb") as handle:
                 return handle.read(-1 if max_bytes is None else max_bytes)
@@ -222,11 +267,14 @@ def _read_path(path: Path, limits: IntakeLimits) -> RawFiling:
             filing.package_bytes = total
             if total > limits.max_package_bytes:
                 raise _Limit("报送包超过大小限制", f"the package is {total} bytes, over {limits.max_package_bytes}")
-            filing.package_sha256 = _folder_digest(source)
+            for name in source.names():
+                source.hold(name)
         except _Limit as exc:
             filing.findings.add(rule(exc.rule_id).finding(exc.zh, exc.en))
             return filing
-        return _read(source, filing, limits)
+        _read(source, filing, limits)
+        filing.package_sha256 = _folder_digest(source)
+        return filing
     if not is_file:
         filing = RawFiling(manifest=None)
         filing.findings.add(rule("FMT-001").finding("报送包不存在", f"no package at {str(path)[:200]}"))
@@ -278,11 +326,11 @@ def _log_unexpected(exc: Exception, what: str, *args: object) -> None:
 
 
 def _folder_digest(source: _FolderSource) -> str:
-    """A folder's identity: SHA-256 over its sorted member names and their SHA-256s."""
+    """A folder's identity: SHA-256 over its sorted member names and their SHA-256s (each file hashed
+    once, while it was parsed)."""
     digest = hashlib.sha256()
     for name in source.names():
-        data = source.read(name) or b""
-        digest.update(f"{name}\0{hashlib.sha256(data).hexdigest()}\n".encode())
+        digest.update(f"{name}\0{source.hashes[name].hexdigest()}\n".encode())
     return digest.hexdigest()
 
 
@@ -330,8 +378,18 @@ def _read_member(source: _Source, filing: RawFiling, name: str, entry: dict, lim
             rule("FMT-002").finding(f"文件 {member} 不存在", f"file {member} is missing", file=name, value=member)
         )
         return
-    actual = hashlib.sha256(data).hexdigest()
+    digest = source.digest(member) or _Hash(data)
     expected = entry.get("sha256")
+    fmt = format_of(member)
+    outcome: tuple | None = None
+    failure: Exception | None = None
+    if fmt is not None and isinstance(expected, str):
+        try:  # parsed while the hash is computed; the hash is judged first, as if it had come first
+            outcome = read_table(data, fmt, limits)
+        except Exception as exc:  # re-raised below unless the SHA-256 differs
+            failure = exc
+    del data
+    actual = digest.hexdigest()
     if not isinstance(expected, str) or actual != expected.strip().lower():
         filing.findings.add(
             rule("FMT-002").finding(
@@ -340,20 +398,22 @@ def _read_member(source: _Source, filing: RawFiling, name: str, entry: dict, lim
             )
         )
         return
-    fmt = format_of(member)
     if fmt is None:
         filing.findings.add(
             rule("FMT-003").finding("不支持的文件类型", f"{member}: unsupported file type (CSV, XLSX or Parquet)", file=name)
         )
         return
-    try:
-        table, encoding, formulas = read_table(data, fmt, limits)
-    except ReadError as exc:
+    if isinstance(failure, ReadError):
+        exc = failure
         filing.findings.add(
             rule(exc.rule_id).finding(exc.message_zh, f"{member}: {exc.message_en}", file=name, row=exc.row,
                                       column=exc.column)
         )
         return
+    if failure is not None:
+        raise failure
+    assert outcome is not None
+    table, encoding, formulas = outcome
     for row, column in formulas:
         filing.findings.add(
             rule("FMT-005").finding("单元格是公式，应填写数值", "the cell holds a formula, not a value", file=name,

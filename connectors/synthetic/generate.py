@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from connectors.synthetic.financials import make_compensations, make_financials
@@ -26,6 +26,7 @@ def generate_period(
     zip: bool = False,
     *,
     district: str = "500113",
+    progress: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write ``registry.csv`` and one package per guarantor into ``out_dir``; return the package paths.
 
@@ -44,8 +45,11 @@ def generate_period(
     write_registry_csv(registry, out_dir / REGISTRY_FILE)
     paths: list[Path] = []
     kinds = list(inject_kinds or [])
-    for i, institution in enumerate(registry.to_pylist()):
+    institutions = registry.to_pylist()
+    for i, institution in enumerate(institutions):
         guarantor_seed = seed * 100_003 + i
+        if progress is not None:
+            progress(f"package {i + 1:,}/{len(institutions):,}: generating {rows_per_guarantor:,} rows")
         guarantees = make_guarantees(
             rows_per_guarantor, period, guarantor_seed, institution["kind"], district,
             focus_small_micro_agri=institution["focus_small_micro_agri"], id_prefix=f"G{i + 1:03d}",
@@ -62,6 +66,8 @@ def generate_period(
             errors = package_errors(expected)
             sidecar = out_dir / f"{package_name(institution['institution_id'], period)}.expected.json"
             sidecar.write_text(json.dumps(_sidecar(expected), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if progress is not None:
+            progress(f"package {i + 1:,}/{len(institutions):,}: writing {fmt}")
         paths.append(write_package(out_dir, institution, period, tables, fmt, zip, package_errors=errors))
     return paths
 

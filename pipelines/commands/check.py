@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from connectors.intake import IntakeLimits, read_package
 from connectors.registry import RegistryError, read_registry_csv
+from pipelines.progress import Progress, silent
 from validations.context import Institution
 from validations.engine import CheckResult, FilingStatus, validate
 
@@ -38,14 +39,17 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"danbao check: {exc}", file=sys.stderr)
         return 2
+    progress = Progress.for_terminal(quiet=args.json)
     try:
-        result = check_package(args.package, registry)
+        result = check_package(args.package, registry, progress)
     except Exception as exc:  # a bug, not bad input (that is a finding): one line, never a traceback
         if os.environ.get("DANBAO_DEBUG"):
             raise
         print(f"danbao check: internal error while checking {args.package}: {type(exc).__name__}: "
               f"{str(exc)[:200]} (set DANBAO_DEBUG=1 for the traceback)", file=sys.stderr)
         return 3
+    finally:
+        progress.done()
     if args.json:
         write_json(result, sys.stdout)
     else:
@@ -53,9 +57,13 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.status == FilingStatus.REJECTED else 0
 
 
-def check_package(package: str, registry: dict[str, Institution]) -> CheckResult:
+def check_package(package: str, registry: dict[str, Institution], progress=silent) -> CheckResult:
+    """``progress`` receives a line per step (reading, rows read, each phase)."""
+    progress(f"reading {package}")
     filing = read_package(package, IntakeLimits.from_env())
-    return validate(filing, registry)
+    rows = sum(f.table.num_rows for f in filing.files.values())
+    progress(f"{rows:,} rows read from {len(filing.files)} file(s)")
+    return validate(filing, registry, progress=progress)
 
 
 def _registry(path: str | None) -> dict[str, Institution]:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from connectors.synthetic import FORMATS, KINDS, REGISTRY_FILE, generate_period, parse_kinds
+from pipelines.progress import Progress
 from validations.context import Period, now_beijing
 
 
@@ -70,12 +71,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     period = args.period or previous_month()
     started = time.perf_counter()
+    progress = Progress.for_terminal(quiet=getattr(args, "json", False))
     try:
         packages = generate_period(Path(args.out_dir), args.guarantors, args.rows, period, args.fmt, args.seed,
-                                   inject_kinds=args.inject, zip=args.zip)
+                                   inject_kinds=args.inject, zip=args.zip, progress=progress)
     except ValueError as exc:  # e.g. too few eligible rows for an injection
+        progress.done()
         print(f"danbao generate: {exc}", file=sys.stderr)
         return 2
+    progress.done()
     elapsed = time.perf_counter() - started
     print(f"registry: {Path(args.out_dir) / REGISTRY_FILE}")
     for package in packages:
