@@ -11,6 +11,8 @@ process killed at any moment leaves nothing stranded: the next planning round pi
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, or_, select
@@ -21,6 +23,24 @@ from store.models import OutboxItem, OutboxState, Submission, SubmissionState, u
 
 #: A validation claimed longer ago than this was abandoned (the process died): it is planned again.
 VALIDATION_LEASE = dt.timedelta(minutes=30)
+#: The environment variable that overrides ``VALIDATION_LEASE`` (seconds, > 0).
+LEASE_VARIABLE = "DANBAO_VALIDATION_LEASE_SECONDS"
+
+
+def validation_lease() -> dt.timedelta:
+    """How long a claimed validation, or a run that has not finished, is trusted to be alive:
+    ``$DANBAO_VALIDATION_LEASE_SECONDS``, else 30 minutes. Longer than the longest validation run, so that
+    a slow one is never validated twice; a shorter one only makes a killed process's work come back sooner."""
+    raw = (os.environ.get(LEASE_VARIABLE) or "").strip()
+    if not raw:
+        return VALIDATION_LEASE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{LEASE_VARIABLE} must be a positive number of seconds, not {raw!r}")
+    return dt.timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -29,10 +49,10 @@ class Plan:
     to_publish: list[Submission]  # accepted, datasets not written yet
 
 
-def plan(session: Session, *, now: dt.datetime | None = None, lease: dt.timedelta = VALIDATION_LEASE,
+def plan(session: Session, *, now: dt.datetime | None = None, lease: dt.timedelta | None = None,
          limit: int | None = None) -> Plan:
-    """What the store says is left to do, oldest first."""
-    stale = (now or utcnow()) - lease
+    """What the store says is left to do, oldest first (``lease``: default ``validation_lease()``)."""
+    stale = (now or utcnow()) - (lease if lease is not None else validation_lease())
     to_validate = select(Submission).where(or_(
         Submission.state == SubmissionState.RECEIVED,
         (Submission.state == SubmissionState.VALIDATING) & (Submission.state_changed_at < stale),

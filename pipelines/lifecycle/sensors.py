@@ -10,6 +10,7 @@ keys are only unique per sensor.
 
 
 import datetime as dt
+import time
 
 from dagster import (
     AddDynamicPartitionsRequest,
@@ -29,7 +30,7 @@ from dagster import (
 from connectors.intake.landing import LandingState, scan_landing
 from connectors.intake.receive import is_uscc_shaped
 from filings.intake import receive_package
-from filings.lifecycle import VALIDATION_LEASE, plan
+from filings.lifecycle import plan, validation_lease
 from pipelines.intake.triage import TriageConfig, triage_job
 from pipelines.jobs import filing_job
 from pipelines.partitions import (
@@ -47,8 +48,10 @@ from store.models import SubmissionSource
 
 #: Runs requested per tick at most; the rest wait for the next tick (keeps ticks short at deadline peaks).
 MAX_RUNS_PER_TICK = 500
-#: Runs per submission (and per purpose) before it is left for an operator.
+#: Finished runs per submission before it is left for an operator (abandoned runs do not count).
 MAX_ATTEMPTS = 3
+#: Tag on a run whose process died before it finished (set when the sensor marks it failed).
+ABANDONED_TAG = "danbao/abandoned"
 #: What an accepted submission still needs when it was accepted outside its filing run.
 DOWNSTREAM_OF_ACCEPTANCE = ("accepted_filing", "filing_results", "publication_outbox")
 FINISHED = frozenset({DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED})
@@ -102,10 +105,14 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     submission came through and whatever was killed when: a submission to validate gets a filing run
     (or a triage run when it cannot be a partition); an accepted one whose datasets are not written
     (confirmed in the portal, validated inline, or whose run died) gets a run of ``accepted_filing`` and
-    what follows. A submission with a run in progress waits; one whose runs failed ``MAX_ATTEMPTS``
-    times is left for an operator (its runs' logs say why)."""
+    what follows. A submission with a run in progress waits. A run that has not finished within the lease
+    (``DANBAO_VALIDATION_LEASE_SECONDS``) was abandoned: its process died (``danbao run`` killed, a run
+    worker lost) without telling the instance, so it is marked failed there (tag ``danbao/abandoned``) and
+    does not count as an attempt, since it says nothing about the submission. One whose runs finished
+    without the work done ``MAX_ATTEMPTS`` times is left for an operator (its runs' logs say why)."""
+    lease = validation_lease()
     with store.session() as session:
-        todo = plan(session, limit=limit)
+        todo = plan(session, lease=lease, limit=limit)
     if not todo.to_validate and not todo.to_publish:
         return [], set()
     ids = [str(s.id) for s in (*todo.to_validate, *todo.to_publish)]
@@ -118,7 +125,7 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     new_guarantors: set[str] = set()
     for submission, downstream in [(s, False) for s in todo.to_validate] + [(s, True) for s in todo.to_publish]:
         mine = runs.get(str(submission.id), [])
-        if any(_in_progress(r) for r in mine) or len(mine) >= MAX_ATTEMPTS or len(requests) >= limit:
+        if any(_in_progress(instance, r, lease) for r in mine) or _attempts(mine) >= MAX_ATTEMPTS or len(requests) >= limit:
             continue
         tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence),
                 SOURCE_TAG: str(submission.source)}
@@ -143,15 +150,31 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     return requests, new_guarantors
 
 
-def _in_progress(record: RunRecord) -> bool:
-    """A run not finished yet, unless it started longer ago than the validation lease (its process died
-    without Dagster noticing, e.g. ``danbao run`` killed)."""
-    if record.dagster_run.status in FINISHED:
+def _in_progress(instance: DagsterInstance, record: RunRecord, lease: dt.timedelta) -> bool:
+    """A run not finished yet. A queued one waits for the queue, however long; one that was created or
+    started longer ago than ``lease`` and has not finished was abandoned (its process died without
+    Dagster noticing, e.g. ``danbao run`` killed): it is marked failed in the instance, once."""
+    run = record.dagster_run
+    if run.status in FINISHED:
         return False
-    started = record.create_timestamp
-    if started.tzinfo is None:
-        started = started.replace(tzinfo=dt.UTC)
-    return (dt.datetime.now(dt.UTC) - started) < VALIDATION_LEASE
+    if run.status == DagsterRunStatus.QUEUED:
+        return True
+    since = record.start_time
+    if since is None:
+        created = record.create_timestamp
+        since = (created if created.tzinfo else created.replace(tzinfo=dt.UTC)).timestamp()
+    if time.time() - since < lease.total_seconds():
+        return True
+    instance.add_run_tags(run.run_id, {ABANDONED_TAG: "process died"})
+    instance.report_run_failed(run, message=(
+        f"abandoned: not finished {lease.total_seconds():g} s after it started (DANBAO_VALIDATION_LEASE_SECONDS); "
+        "its process died. The submission is planned again."))
+    return False
+
+
+def _attempts(records: list[RunRecord]) -> int:
+    """Runs that finished by themselves (not abandoned ones, which say nothing about the submission)."""
+    return sum(1 for r in records if r.dagster_run.status in FINISHED and ABANDONED_TAG not in r.dagster_run.tags)
 
 
 @sensor(

@@ -1,0 +1,37 @@
+"""Runs planned from the store's state: a run whose process died (left STARTED in the instance) is
+waited for during the lease, then marked failed and replaced, and is not counted as an attempt."""
+
+from __future__ import annotations
+
+import time
+
+from dagster import DagsterRunStatus
+
+from filings.intake import receive_package
+from filings.lifecycle import LEASE_VARIABLE
+from pipelines.lifecycle.sensors import ABANDONED_TAG, MAX_ATTEMPTS
+from pipelines.partitions import SUBMISSION_TAG
+from store.models import SubmissionState
+
+
+def test_a_run_whose_process_died_is_marked_failed_and_the_submission_planned_again(pipeline, generated, monkeypatch):
+    monkeypatch.delenv(LEASE_VARIABLE, raising=False)
+    store = pipeline.store
+    with store.session() as session:
+        submission_id = receive_package(session, store.blobs(), generated.clean[0], "landing").submission.id
+    job = pipeline.defs.resolve_job_def("filing_job")
+    dead = [pipeline.instance.create_run_for_job(job, status=DagsterRunStatus.STARTED,
+                                                 tags={SUBMISSION_TAG: str(submission_id)})
+            for _ in range(MAX_ATTEMPTS)]  # three processes killed in the middle of a run
+    assert pipeline.runner.tick() == []  # for all the instance knows, they are running: within the lease, wait
+
+    monkeypatch.setenv(LEASE_VARIABLE, "0.3")
+    time.sleep(0.4)
+    [run] = pipeline.runner.tick()  # abandoned runs are not attempts
+    assert run.success and run.submission_id == submission_id
+    for left in dead:
+        record = pipeline.instance.get_run_by_id(left.run_id)
+        assert record.status == DagsterRunStatus.FAILURE and ABANDONED_TAG in record.tags
+    [row] = pipeline.submissions()
+    assert row.state == SubmissionState.ACCEPTED and row.datasets_published_at is not None
+    assert pipeline.runner.tick() == []
