@@ -3,6 +3,12 @@
 Each is a ``ConfigurableResource`` configured from the environment (``EnvVar``, so secrets such as a
 PostgreSQL URL or a bearer token never appear in code or in the UI). Nothing here touches a file, a
 database or the network until a run, sensor or schedule uses it: loading the code location does no I/O.
+
+Dagster resolves an ``EnvVar`` when it initializes a resource for a run, sensor or schedule; the commands
+(``danbao run``, ``danbao late``) and scripts also call the same resource objects directly, where a field
+still holds the ``EnvVar`` itself, a ``str`` whose text is the variable's *name*. So every method reads its
+fields through ``_value``, which resolves an ``EnvVar`` from the environment: a resource means the same
+thing inside and outside Dagster.
 """
 
 
@@ -44,7 +50,7 @@ class StoreResource(ConfigurableResource):
     def url(self) -> str:
         from store.db import database_url
 
-        return self.database_url or database_url()
+        return _value(self.database_url) or database_url()
 
     def engine(self) -> Engine:
         """One engine per URL and process (runs in one process share its pool)."""
@@ -69,7 +75,7 @@ class StoreResource(ConfigurableResource):
             yield session
 
     def blobs(self) -> BlobStore:
-        return BlobStore(self.blob_root or None)
+        return BlobStore(_value(self.blob_root))
 
 
 def dispose_engines() -> None:
@@ -93,7 +99,8 @@ class LandingResource(ConfigurableResource):
     )
 
     def root(self) -> Path:
-        root = Path(self.path).expanduser().resolve() if self.path else danbao_home() / "landing"
+        path = _value(self.path)
+        root = Path(path).expanduser().resolve() if path else danbao_home() / "landing"
         root.mkdir(parents=True, exist_ok=True)
         return root
 
@@ -127,17 +134,18 @@ class PullResource(ConfigurableResource):
 
     def endpoints(self, registry_urls: dict[str, str | None]) -> list[Endpoint]:
         """Registry URLs (active guarantors) merged with the endpoints file, which wins."""
+        token, endpoints_file = _value(self.token), _value(self.endpoints_file)
         urls: dict[str, tuple[str, str | None]] = {
-            institution_id: (url, self.token) for institution_id, url in registry_urls.items() if url
+            institution_id: (url, token) for institution_id, url in registry_urls.items() if url
         }
-        if self.endpoints_file:
-            with open(self.endpoints_file, encoding="utf-8-sig", newline="") as handle:
+        if endpoints_file:
+            with open(endpoints_file, encoding="utf-8-sig", newline="") as handle:
                 for row in csv.DictReader(handle):
                     institution_id, url = (row.get("institution_id") or "").strip(), (row.get("url") or "").strip()
                     if not institution_id or not url:
                         continue
                     token_env = (row.get("token_env") or "").strip()
-                    urls[institution_id] = (url, os.environ.get(token_env) if token_env else self.token)
+                    urls[institution_id] = (url, os.environ.get(token_env) if token_env else token)
         return [Endpoint(i, url, token) for i, (url, token) in sorted(urls.items())]
 
     def client(self, **overrides: Any) -> PullClient:
@@ -151,7 +159,7 @@ class PullResource(ConfigurableResource):
         )
 
     def etags(self) -> EtagCache:
-        return EtagCache(self.state_file or danbao_home() / "pull" / "etags.json")
+        return EtagCache(_value(self.state_file) or danbao_home() / "pull" / "etags.json")
 
 
 class ArchiveResource(ConfigurableResource):
@@ -160,7 +168,7 @@ class ArchiveResource(ConfigurableResource):
     url: str | None = Field(default=None, description="Folder or fsspec URL; default $DANBAO_HOME/tables.")
 
     def archive(self) -> FilingArchive:
-        return FilingArchive(self.url or danbao_home() / "tables")
+        return FilingArchive(_value(self.url) or danbao_home() / "tables")
 
 
 class DatasetsResource(ConfigurableResource):
@@ -170,14 +178,23 @@ class DatasetsResource(ConfigurableResource):
     pseudonym_key: str | None = Field(default=None, description="Keyed-hash secret; from DANBAO_PSEUDONYM_KEY.")
 
     def store(self) -> DatasetStore:
-        return DatasetStore(self.root or os.environ.get("DANBAO_DATASETS_DIR") or danbao_home() / "datasets")
+        return DatasetStore(_value(self.root) or os.environ.get("DANBAO_DATASETS_DIR") or danbao_home() / "datasets")
 
     def key(self) -> bytes:
-        if self.pseudonym_key:
-            return self.pseudonym_key.encode()
+        key = _value(self.pseudonym_key)
+        if key:
+            return key.encode()
         return pseudonym_key(danbao_home() / "secrets" / "pseudonym.key")
 
 
 def env_var(name: str) -> EnvVar | None:
     """``EnvVar(name)`` when the variable is set (resolved at run time, shown by name in the UI), else None."""
     return EnvVar(name) if os.environ.get(name) else None
+
+
+def _value(field: str | None) -> str | None:
+    """A field's value: an ``EnvVar`` Dagster has not resolved (the resource called outside a run, sensor or
+    schedule) is read from the environment now; empty means unset."""
+    if isinstance(field, EnvVar):
+        return field.get_value() or None
+    return field or None
