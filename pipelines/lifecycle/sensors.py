@@ -55,6 +55,9 @@ ABANDONED_TAG = "danbao/abandoned"
 #: What an accepted submission still needs when it was accepted outside its filing run.
 DOWNSTREAM_OF_ACCEPTANCE = ("accepted_filing", "filing_results", "publication_outbox")
 FINISHED = frozenset({DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED})
+#: Not finished, and not waiting in the queue: a process is (or was) running it.
+UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
+              DagsterRunStatus.CANCELING]
 
 
 @sensor(
@@ -105,12 +108,14 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     submission came through and whatever was killed when: a submission to validate gets a filing run
     (or a triage run when it cannot be a partition); an accepted one whose datasets are not written
     (confirmed in the portal, validated inline, or whose run died) gets a run of ``accepted_filing`` and
-    what follows. A submission with a run in progress waits. A run that has not finished within the lease
-    (``DANBAO_VALIDATION_LEASE_SECONDS``) was abandoned: its process died (``danbao run`` killed, a run
-    worker lost) without telling the instance, so it is marked failed there (tag ``danbao/abandoned``) and
-    does not count as an attempt, since it says nothing about the submission. One whose runs finished
-    without the work done ``MAX_ATTEMPTS`` times is left for an operator (its runs' logs say why)."""
+    what follows. A submission with a run in progress waits. A submission's run that has not finished
+    within the lease (``DANBAO_VALIDATION_LEASE_SECONDS``) was abandoned: its process died (``danbao run``
+    killed, a run worker lost) without telling the instance, so it is marked failed there (tag
+    ``danbao/abandoned``) and does not count as an attempt, since it says nothing about the submission.
+    One whose runs finished without the work done ``MAX_ATTEMPTS`` times is left for an operator (its
+    runs' logs say why)."""
     lease = validation_lease()
+    mark_abandoned(instance, lease)
     with store.session() as session:
         todo = plan(session, lease=lease, limit=limit)
     if not todo.to_validate and not todo.to_publish:
@@ -124,8 +129,9 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     requests: list[RunRequest] = []
     new_guarantors: set[str] = set()
     for submission, downstream in [(s, False) for s in todo.to_validate] + [(s, True) for s in todo.to_publish]:
-        mine = runs.get(str(submission.id), [])
-        if any(_in_progress(instance, r, lease) for r in mine) or _attempts(mine) >= MAX_ATTEMPTS or len(requests) >= limit:
+        mine = [r.dagster_run for r in runs.get(str(submission.id), [])]
+        attempts = sum(1 for r in mine if r.status in FINISHED and ABANDONED_TAG not in r.tags)
+        if any(r.status not in FINISHED for r in mine) or attempts >= MAX_ATTEMPTS or len(requests) >= limit:
             continue
         tags = {SUBMISSION_TAG: str(submission.id), SEQUENCE_TAG: str(submission.sequence),
                 SOURCE_TAG: str(submission.source)}
@@ -150,31 +156,29 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     return requests, new_guarantors
 
 
-def _in_progress(instance: DagsterInstance, record: RunRecord, lease: dt.timedelta) -> bool:
-    """A run not finished yet. A queued one waits for the queue, however long; one that was created or
-    started longer ago than ``lease`` and has not finished was abandoned (its process died without
-    Dagster noticing, e.g. ``danbao run`` killed): it is marked failed in the instance, once."""
-    run = record.dagster_run
-    if run.status in FINISHED:
-        return False
-    if run.status == DagsterRunStatus.QUEUED:
-        return True
-    since = record.start_time
-    if since is None:
-        created = record.create_timestamp
-        since = (created if created.tzinfo else created.replace(tzinfo=dt.UTC)).timestamp()
-    if time.time() - since < lease.total_seconds():
-        return True
-    instance.add_run_tags(run.run_id, {ABANDONED_TAG: "process died"})
-    instance.report_run_failed(run, message=(
-        f"abandoned: not finished {lease.total_seconds():g} s after it started (DANBAO_VALIDATION_LEASE_SECONDS); "
-        "its process died. The submission is planned again."))
-    return False
-
-
-def _attempts(records: list[RunRecord]) -> int:
-    """Runs that finished by themselves (not abandoned ones, which say nothing about the submission)."""
-    return sum(1 for r in records if r.dagster_run.status in FINISHED and ABANDONED_TAG not in r.dagster_run.tags)
+def mark_abandoned(instance: DagsterInstance, lease: dt.timedelta) -> list[str]:
+    """Mark failed every submission's run (tag ``danbao/submission_id``) that was created or started
+    longer ago than ``lease`` and has not finished: its process died without Dagster noticing (``danbao
+    run`` killed, a lost run worker), and it would otherwise show as running for ever and hold its
+    submission back. A queued run waits for the queue however long. Returns the runs' ids."""
+    now = time.time()
+    marked = []
+    for record in instance.get_run_records(RunsFilter(statuses=UNFINISHED)):
+        run = record.dagster_run
+        if SUBMISSION_TAG not in run.tags:
+            continue
+        since = record.start_time
+        if since is None:
+            created = record.create_timestamp
+            since = (created if created.tzinfo else created.replace(tzinfo=dt.UTC)).timestamp()
+        if now - since < lease.total_seconds():
+            continue
+        instance.add_run_tags(run.run_id, {ABANDONED_TAG: "its process died"})
+        instance.report_run_failed(run, message=(
+            f"abandoned: not finished {lease.total_seconds():g} s after it started (DANBAO_VALIDATION_LEASE_SECONDS): "
+            "its process died. Its submission is planned again from the store's state."))
+        marked.append(run.run_id)
+    return marked
 
 
 @sensor(

@@ -35,3 +35,12 @@ def test_a_run_whose_process_died_is_marked_failed_and_the_submission_planned_ag
     [row] = pipeline.submissions()
     assert row.state == SubmissionState.ACCEPTED and row.datasets_published_at is not None
     assert pipeline.runner.tick() == []
+
+    # killed after its work was done but before Dagster heard of it: nothing left to plan, marked all the same
+    late = pipeline.instance.create_run_for_job(job, status=DagsterRunStatus.STARTED,
+                                                tags={SUBMISSION_TAG: str(submission_id)})
+    other = pipeline.instance.create_run_for_job(job, status=DagsterRunStatus.STARTED)  # not a submission's run
+    time.sleep(0.4)
+    assert pipeline.runner.tick() == []
+    assert pipeline.instance.get_run_by_id(late.run_id).status == DagsterRunStatus.FAILURE
+    assert pipeline.instance.get_run_by_id(other.run_id).status == DagsterRunStatus.STARTED
