@@ -30,6 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
+from connectors.arrow_sources import read_parquet
+
 MANIFEST = "_manifest.json"
 PARQUET = ".parquet"
 _VERSION = re.compile(r"^v=(\d{4,})$")
@@ -95,9 +97,9 @@ class VersionedParquet:
         """The tables of ``version`` (``tables`` limits which are loaded)."""
         wanted = list(version.tables) if tables is None else [n for n in version.tables if n in tables]
         loaded = {}
-        for name in wanted:
-            with (version.path / f"{name}{PARQUET}").open("rb") as handle:
-                loaded[name] = pq.read_table(handle)
+        for name in wanted:  # a path or Arrow-owned bytes, never a Python file object (connectors.arrow_sources)
+            path = version.path / f"{name}{PARQUET}"
+            loaded[name] = read_parquet(Path(path.path) if _local(path) else path.read_bytes())
         return loaded
 
     @staticmethod

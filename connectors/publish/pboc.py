@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from connectors.arrow_sources import read_parquet
 from schemas.codes import FINANCING_BUSINESS_TYPES
 from validations.context import BEIJING
 
@@ -287,7 +288,7 @@ def state_to_parquet(state: pa.Table) -> bytes:
 
 
 def state_from_parquet(data: bytes) -> pa.Table:
-    return pq.read_table(io.BytesIO(data)).cast(STATE_SCHEMA)
+    return read_parquet(data).cast(STATE_SCHEMA)
 
 
 # -- the file -------------------------------------------------------------------------------------
