@@ -1,6 +1,6 @@
 """The kill test's fork server: imports `danbao run` (Dagster, the definitions, the rule engine) once,
 then for each delay read from stdin runs ``danbao ARGS…`` in a fresh child process and SIGKILLs it after
-that delay (if it is still running), answering ``killed`` or ``exited <code>``.
+that delay (if it is still running), answering ``killed`` or ``exited <code> <seconds>``.
 
 Forking an interpreter that has everything imported means the delay is spent in the command's own work
 (scanning the landing folder, receiving packages, planning, the runs' steps and Dagster's bookkeeping)
@@ -57,7 +57,8 @@ def main() -> int:
             except BaseException:
                 code = 99
             os._exit(code)
-        deadline = time.monotonic() + delay
+        started = time.monotonic()
+        deadline = started + delay
         status = None
         while status is None and time.monotonic() < deadline:
             done, raw = os.waitpid(pid, os.WNOHANG)
@@ -70,7 +71,7 @@ def main() -> int:
             os.waitpid(pid, 0)
             print("killed", flush=True)
         else:
-            print(f"exited {os.waitstatus_to_exitcode(status)}", flush=True)
+            print(f"exited {os.waitstatus_to_exitcode(status)} {time.monotonic() - started:.2f}", flush=True)
     return 0
 
 
