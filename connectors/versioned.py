@@ -2,7 +2,9 @@
 keep their partitions with it.
 
 A partition is a folder; each version of it is ``v=NNNN/`` holding one ``<table>.parquet`` per table
-and ``_manifest.json``, written last, so a version without its manifest is incomplete and never read.
+and ``_manifest.json``, written last and whole (a local one is written aside and renamed into place; an
+object store's put is whole), so a version without its manifest is incomplete and never read: a writer
+killed half-way leaves a folder readers skip, which a write-once version's next writer completes.
 A version is written once: writing a version that exists raises ``VersionExistsError``, and a new
 version is claimed by creating its folder exclusively, so two writers never share one. Files of a
 local version are made read-only. Nothing is ever replaced: a correction is the next version.
@@ -17,6 +19,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +29,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
+
+from connectors.arrow_sources import read_parquet
 
 MANIFEST = "_manifest.json"
 PARQUET = ".parquet"
@@ -77,13 +82,12 @@ class VersionedParquet:
         found = []
         for child in base.iterdir():
             match = _VERSION.match(child.name)
-            if match and (child / MANIFEST).exists():
-                found.append(self._version(partition, int(match.group(1)), child))
+            if match and (version := self._version(partition, int(match.group(1)), child)) is not None:
+                found.append(version)
         return sorted(found, key=lambda v: v.number)
 
     def version(self, partition: str, number: int) -> Version | None:
-        target = self.path(partition) / version_dir(number)
-        return self._version(partition, number, target) if (target / MANIFEST).exists() else None
+        return self._version(partition, number, self.path(partition) / version_dir(number))
 
     def latest(self, partition: str) -> Version | None:
         versions = self.versions(partition)
@@ -93,14 +97,17 @@ class VersionedParquet:
         """The tables of ``version`` (``tables`` limits which are loaded)."""
         wanted = list(version.tables) if tables is None else [n for n in version.tables if n in tables]
         loaded = {}
-        for name in wanted:
-            with (version.path / f"{name}{PARQUET}").open("rb") as handle:
-                loaded[name] = pq.read_table(handle)
+        for name in wanted:  # a path or Arrow-owned bytes, never a Python file object (connectors.arrow_sources)
+            path = version.path / f"{name}{PARQUET}"
+            loaded[name] = read_parquet(Path(path.path) if _local(path) else path.read_bytes())
         return loaded
 
     @staticmethod
-    def _version(partition: str, number: int, path: UPath) -> Version:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    def _version(partition: str, number: int, path: UPath) -> Version | None:
+        """The version in ``path``, or None when it is incomplete (no manifest, or not a whole one)."""
+        manifest = _manifest(path)
+        if manifest is None:
+            return None
         return Version(partition, number, path, manifest.get("meta", {}), manifest.get("tables", {}))
 
     # -- writing ---------------------------------------------------------------------------------
@@ -130,8 +137,8 @@ class VersionedParquet:
                 handle.write(data)
         manifest = {"partition": partition, "version": number, "tables": digests, "meta": dict(meta or {}),
                     "created_at": dt.datetime.now(dt.UTC).isoformat()}
-        (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, sort_keys=True, default=str, indent=1),
-                                       encoding="utf-8")
+        _write_whole(target, MANIFEST, json.dumps(manifest, ensure_ascii=False, sort_keys=True, default=str,
+                                                  indent=1).encode("utf-8"))
         _read_only(target)
         return Version(partition, number, target, dict(meta or {}), digests)
 
@@ -139,7 +146,7 @@ class VersionedParquet:
         """Create the version's folder exclusively; the next free number when none is asked for."""
         if number is not None:
             target = base / version_dir(number)
-            if (target / MANIFEST).exists():
+            if _manifest(target) is not None:
                 raise VersionExistsError(f"{target} exists and is write-once")
             target.mkdir(parents=True, exist_ok=True)  # a crash left it incomplete: completed now
             return target, number
@@ -160,9 +167,37 @@ def _parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
+def _local(target: UPath) -> bool:
+    return getattr(target, "protocol", "") in ("", "file", "local")
+
+
+def _manifest(path: UPath) -> dict[str, Any] | None:
+    """A version folder's manifest; None when it has none, or not a whole one (a writer killed while
+    writing it before manifests were renamed into place)."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def _write_whole(target: UPath, name: str, data: bytes) -> None:
+    """Write ``name`` in ``target`` so that it is never seen half-written: locally aside, then renamed
+    into place (atomic); on an object store one put is whole anyway."""
+    if not _local(target):
+        with (target / name).open("wb") as handle:
+            handle.write(data)
+        return
+    folder = Path(target.path)
+    part = folder / f".{name}.part"
+    with open(part, "wb") as handle:
+        handle.write(data)
+    os.replace(part, folder / name)
+
+
 def _read_only(target: UPath) -> None:
     """Local files of a version become read-only (object stores have no such mode)."""
-    if getattr(target, "protocol", "") not in ("", "file", "local"):
+    if not _local(target):
         return
     for child in Path(target.path).iterdir():
         child.chmod(0o444)

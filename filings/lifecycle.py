@@ -16,6 +16,7 @@ planner's cost is one indexed query, whatever the number of runs the instance ha
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,10 +33,28 @@ DEFAULT_LEASE = dt.timedelta(minutes=30)
 MAX_ATTEMPTS = 3
 
 
+#: The environment variable that overrides ``DEFAULT_LEASE`` (seconds, > 0).
+LEASE_VARIABLE = "DANBAO_VALIDATION_LEASE_SECONDS"
+
+
 def lease() -> dt.timedelta:
-    """``$DANBAO_VALIDATION_LEASE_SECONDS``, else 30 minutes: longer than any one run should take."""
-    value = os.environ.get("DANBAO_VALIDATION_LEASE_SECONDS")
-    return dt.timedelta(seconds=float(value)) if value else DEFAULT_LEASE
+    """How long a claim, or a run that has not finished, is trusted to be alive:
+    ``$DANBAO_VALIDATION_LEASE_SECONDS``, else 30 minutes. Longer than the longest run, so that a slow one
+    is never done twice; a shorter one only makes a killed process's work come back sooner."""
+    raw = (os.environ.get(LEASE_VARIABLE) or "").strip()
+    if not raw:
+        return DEFAULT_LEASE
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise ValueError(f"{LEASE_VARIABLE} must be a positive number of seconds, not {raw!r}")
+    return dt.timedelta(seconds=seconds)
+
+
+validation_lease = lease
+VALIDATION_LEASE = DEFAULT_LEASE
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ class StoreResource(ConfigurableResource):
     def url(self) -> str:
         from store.db import database_url
 
-        return self.database_url or database_url()
+        return _value(self.database_url) or database_url()
 
     def engine(self) -> Engine:
         """One engine per URL and process (runs in one process share its pool)."""
@@ -73,11 +73,11 @@ class StoreResource(ConfigurableResource):
             yield session
 
     def blobs(self) -> BlobStore:
-        return BlobStore(self.blob_root or None)
+        return BlobStore(_value(self.blob_root) or None)
 
     def blob_location(self) -> str:
         """The blob folder as an absolute path, without creating it."""
-        return str(Path(self.blob_root).expanduser().resolve() if self.blob_root else danbao_home() / "blobs")
+        return str(Path(_value(self.blob_root)).expanduser().resolve() if _value(self.blob_root) else danbao_home() / "blobs")
 
 
 def dispose_engines() -> None:
@@ -101,7 +101,7 @@ class LandingResource(ConfigurableResource):
     )
 
     def root(self) -> Path:
-        root = Path(self.path).expanduser().resolve() if self.path else danbao_home() / "landing"
+        root = Path(_value(self.path)).expanduser().resolve() if _value(self.path) else danbao_home() / "landing"
         root.mkdir(parents=True, exist_ok=True)
         return root
 
@@ -136,16 +136,16 @@ class PullResource(ConfigurableResource):
     def endpoints(self, registry_urls: dict[str, str | None]) -> list[Endpoint]:
         """Registry URLs (active guarantors) merged with the endpoints file, which wins."""
         urls: dict[str, tuple[str, str | None]] = {
-            institution_id: (url, self.token) for institution_id, url in registry_urls.items() if url
+            institution_id: (url, _value(self.token)) for institution_id, url in registry_urls.items() if url
         }
-        if self.endpoints_file:
-            with open(self.endpoints_file, encoding="utf-8-sig", newline="") as handle:
+        if _value(self.endpoints_file):
+            with open(_value(self.endpoints_file), encoding="utf-8-sig", newline="") as handle:
                 for row in csv.DictReader(handle):
                     institution_id, url = (row.get("institution_id") or "").strip(), (row.get("url") or "").strip()
                     if not institution_id or not url:
                         continue
                     token_env = (row.get("token_env") or "").strip()
-                    urls[institution_id] = (url, os.environ.get(token_env) if token_env else self.token)
+                    urls[institution_id] = (url, os.environ.get(token_env) if token_env else _value(self.token))
         return [Endpoint(i, url, token) for i, (url, token) in sorted(urls.items())]
 
     def client(self, **overrides: Any) -> PullClient:
@@ -159,7 +159,7 @@ class PullResource(ConfigurableResource):
         )
 
     def etags(self) -> EtagCache:
-        return EtagCache(self.state_file or danbao_home() / "pull" / "etags.json")
+        return EtagCache(_value(self.state_file) or danbao_home() / "pull" / "etags.json")
 
 
 class ArchiveResource(ConfigurableResource):
@@ -172,7 +172,7 @@ class ArchiveResource(ConfigurableResource):
 
     def location(self) -> str:
         """The archive's URL, or its folder as an absolute path (nothing is created)."""
-        return absolute_location(self.url) if self.url else str(danbao_home() / "tables")
+        return absolute_location(_value(self.url)) if _value(self.url) else str(danbao_home() / "tables")
 
 
 class DatasetsResource(ConfigurableResource):
@@ -185,17 +185,17 @@ class DatasetsResource(ConfigurableResource):
         return DatasetStore(self.location())
 
     def location(self) -> str:
-        root = self.root or os.environ.get("DANBAO_DATASETS_DIR")
+        root = _value(self.root) or os.environ.get("DANBAO_DATASETS_DIR")
         return absolute_location(root) if root else str(danbao_home() / "datasets")
 
     def key(self) -> bytes:
         """The key every process must share: ``DANBAO_PSEUDONYM_KEY``. Only in the embedded demo's
         ``DANBAO_HOME`` (``make demo`` marks it) is a random local key created instead: anywhere else each
         worker would make its own, and the same person would get a different pseudonym per worker."""
-        if self.pseudonym_key:
-            if len(self.pseudonym_key) < 16:
+        if _value(self.pseudonym_key):
+            if len(_value(self.pseudonym_key)) < 16:
                 raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be at least 16 characters")
-            return self.pseudonym_key.encode()
+            return _value(self.pseudonym_key).encode()
         home = danbao_home()
         if os.environ.get("DANBAO_PSEUDONYM_KEY") or not (home / DEMO_MARKER).is_file():
             return pseudonym_key(None)  # the environment's key, or MissingKeyError
@@ -261,3 +261,13 @@ def check_run_settings(expected: RunSettings, store: StoreResource, key: bytes) 
     if key_id(key) != expected.pseudonym_key_id:
         raise SettingsMismatch("this worker's DANBAO_PSEUDONYM_KEY is not the run's (fingerprints "
                                f"{key_id(key)} and {expected.pseudonym_key_id}): refusing to run")
+
+
+def _value(field: str | None) -> str | None:
+    """A field's value: an ``EnvVar`` Dagster has not resolved (the resource called outside a run, sensor or
+    schedule: ``danbao run``, ``danbao late``, scripts) is read from the environment here; Dagster resolves
+    it itself for runs. Without this the variable's *name* was used as its value (a PostgreSQL URL of
+    ``DANBAO_DATABASE_URL``)."""
+    if isinstance(field, EnvVar):
+        return field.get_value() or None
+    return field or None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,10 +107,15 @@ class InProcessRunner:
         return list(result)
 
     def _save_cursor(self, name: str, cursor: str | None) -> None:
+        """Keep the cursor, whole: written aside and renamed into place, so a process killed while writing
+        it leaves the previous cursor (a lost cursor only costs hashing the landing folder again: the
+        store's de-duplication by SHA-256 keeps each package one submission)."""
         self.cursors[name] = cursor
         if self.cursor_file:
             self.cursor_file.parent.mkdir(parents=True, exist_ok=True)
-            self.cursor_file.write_text(json.dumps(self.cursors), encoding="utf-8")
+            part = self.cursor_file.with_name(f".{self.cursor_file.name}.part")
+            part.write_text(json.dumps(self.cursors), encoding="utf-8")
+            os.replace(part, self.cursor_file)
 
     # -- runs ------------------------------------------------------------------------------------
 

@@ -17,8 +17,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from connectors.arrow_sources import read_csv as read_arrow_csv
+from connectors.arrow_sources import read_parquet as read_parquet_bytes
 from connectors.intake.encoding import Mojibake, rare_ideographs, refuse_mojibake
 from connectors.intake.headers import ReadError, check_header
 from connectors.intake.limits import IntakeLimits
@@ -264,8 +265,8 @@ def _arrow_csv(
             return "skip"
 
     def parse(threads: bool) -> pa.Table:
-        return pacsv.read_csv(
-            pa.py_buffer(data),
+        return read_arrow_csv(  # from a copy in Arrow's memory (connectors.arrow_sources)
+            data,
             read_options=pacsv.ReadOptions(
                 column_names=generated, skip_rows=1, use_threads=threads,
                 block_size=max(4 << 20, 2 * limits.max_line_bytes),
@@ -325,7 +326,7 @@ def read_xlsx(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, list[tuple[i
 
 def read_parquet(data: bytes) -> pa.Table:
     try:
-        table = pq.read_table(pa.BufferReader(data))
+        table = read_parquet_bytes(data)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ReadError("不是有效的 Parquet 文件", f"not a valid Parquet file ({str(exc)[:120]})") from None
     check_header([name.strip() for name in table.column_names])

@@ -20,7 +20,6 @@ one join), not what the guarantor holds.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -29,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
+from connectors.arrow_sources import owned_buffer, read_parquet
 from schemas.codes import FINANCING_BUSINESS_TYPES
 from validations.context import BEIJING
 from validations.exact import multiply, narrow
@@ -235,8 +234,8 @@ def state_to_parquet(state: pa.Table) -> bytes:
 
 def state_from_parquet(data: bytes) -> pa.Table:
     if data[:4] == b"PAR1":  # a state written before the IPC form
-        return pq.read_table(io.BytesIO(data)).cast(STATE_SCHEMA)
-    return pa.ipc.open_file(pa.py_buffer(data)).read_all().cast(STATE_SCHEMA)
+        return read_parquet(data).cast(STATE_SCHEMA)
+    return pa.ipc.open_file(owned_buffer(data)).read_all().cast(STATE_SCHEMA)  # Arrow-owned: see arrow_sources
 
 
 def current(guarantees: pa.Table, area_code: str) -> pa.Table:

@@ -9,7 +9,9 @@ Dagster's run keys are only unique per sensor.
 """
 
 
+import datetime as dt
 import os
+import time
 import uuid
 from collections.abc import Callable
 
@@ -17,8 +19,10 @@ from dagster import (
     AddDynamicPartitionsRequest,
     AssetKey,
     DagsterInstance,
+    DagsterRunStatus,
     DefaultSensorStatus,
     RunRequest,
+    RunsFilter,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
@@ -28,7 +32,7 @@ from dagster import (
 from connectors.intake.landing import LandingState, scan_landing
 from connectors.intake.receive import is_uscc_shaped
 from filings.intake import receive_package
-from filings.lifecycle import claim, plan
+from filings.lifecycle import claim, lease, plan
 from pipelines import settings
 from pipelines.batch.jobs import filing_batch_job, filing_batch_job_celery
 from pipelines.intake.triage import TriageConfig, triage_job
@@ -58,6 +62,11 @@ MAX_RUNS_PER_TICK = 500
 #: What an accepted submission still needs when it was accepted outside its filing run.
 DOWNSTREAM_OF_ACCEPTANCE = ("accepted_filing", "filing_results", "publication_outbox")
 BATCH_TAG = "danbao/batch_size"
+#: Tag on a run whose process died before it finished (set when the sensor marks it failed).
+ABANDONED_TAG = "danbao/abandoned"
+#: Not finished, and not waiting in the queue: a process is (or was) running it.
+UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
+              DagsterRunStatus.CANCELING]
 
 
 @sensor(
@@ -123,6 +132,7 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
     A batch run carries ``carry()`` (where its data lives, nothing secret: ``RunSettings``), so
     that a worker takes them from the run; with ``engine`` ``celery`` (``DANBAO_ENGINE``) the batches go
     to ``filing_batch_job_celery``, whose executor config names the broker's environment variables."""
+    mark_abandoned(instance, lease())
     layout = layout or settings.run_layout()
     size = batch_size or settings.batch_size()
     engine = engine or settings.engine()
@@ -184,6 +194,31 @@ def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_
                 claimed.append(submission.id)
         claim(session, claimed)
     return requests, new_guarantors
+
+
+def mark_abandoned(instance: DagsterInstance, lease: dt.timedelta) -> list[str]:
+    """Mark failed every filing or batch run (tag ``danbao/submission_id`` or ``danbao/batch_size``) that
+    started longer ago than ``lease`` and has not finished: its process died without Dagster noticing
+    (``danbao run`` killed, a lost run worker), and it would otherwise show as running for ever. Its
+    submissions come back by themselves (their claims expire with the same lease). Returns the runs' ids."""
+    now = time.time()
+    marked = []
+    for record in instance.get_run_records(RunsFilter(statuses=UNFINISHED)):
+        run = record.dagster_run
+        if SUBMISSION_TAG not in run.tags and BATCH_TAG not in run.tags:
+            continue
+        since = record.start_time
+        if since is None:
+            created = record.create_timestamp
+            since = (created if created.tzinfo else created.replace(tzinfo=dt.UTC)).timestamp()
+        if now - since < lease.total_seconds():
+            continue
+        instance.add_run_tags(run.run_id, {ABANDONED_TAG: "its process died"})
+        instance.report_run_failed(run, message=(
+            f"abandoned: not finished {lease.total_seconds():g} s after it started (DANBAO_VALIDATION_LEASE_SECONDS): "
+            "its process died. Its submissions are planned again from the store's state."))
+        marked.append(run.run_id)
+    return marked
 
 
 def celery_execution_config() -> dict:
