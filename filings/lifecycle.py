@@ -6,10 +6,10 @@ whoever had it was killed). An accepted submission, whichever door validated it,
 datasets and deliveries until its datasets are written; it becomes ``published`` once they are and every
 delivery it owes (its credit-feed files and its supervisory report) holds a receipt.
 
-Planning claims: ``claim`` stamps ``planned_at`` and counts ``plan_attempts`` in the planner's
-transaction, so a submission is in one run at a time; a claim older than the lease is taken to be dead
-(the run's process was killed) and the submission is planned again, up to ``MAX_ATTEMPTS`` times, after
-which it is left for an operator. So a process killed at any moment leaves nothing stranded, and the
+Planning claims: ``claim`` stamps ``planned_at`` in the planner's transaction, so a submission is in one
+run at a time; a claim older than the lease is taken to be dead (the run's process was killed) and the
+submission is planned again, however often. A run that fails on a submission by itself counts an attempt
+(``failed_attempt``); after ``MAX_ATTEMPTS`` such failures it is left for an operator. So a process killed at any moment leaves nothing stranded, and the
 planner's cost is one indexed query, whatever the number of runs the instance has seen.
 """
 
@@ -82,11 +82,19 @@ def plan(session: Session, *, now: dt.datetime | None = None, lease_for: dt.time
 
 
 def claim(session: Session, submission_ids: Iterable[int], *, now: dt.datetime | None = None) -> None:
-    """Stamp the submissions a run was just planned for (in the planner's transaction)."""
+    """Stamp the submissions a run was just planned for (in the planner's transaction). A claim is not an
+    attempt: a run killed from outside says nothing about its submissions, which come back after the lease
+    however often that happens."""
     ids = list(submission_ids)
     if ids:
-        session.execute(update(Submission).where(Submission.id.in_(ids))
-                        .values(planned_at=now or utcnow(), plan_attempts=Submission.plan_attempts + 1))
+        session.execute(update(Submission).where(Submission.id.in_(ids)).values(planned_at=now or utcnow()))
+
+
+def failed_attempt(session: Session, submission_id: int) -> None:
+    """A run failed on this submission by itself (an error in its processing): count it, and free the claim
+    so that it is tried again at once, until ``MAX_ATTEMPTS`` leave it for an operator."""
+    session.execute(update(Submission).where(Submission.id == submission_id)
+                    .values(planned_at=None, plan_attempts=Submission.plan_attempts + 1))
 
 
 def release(session: Session, submission_id: int) -> None:

@@ -15,7 +15,7 @@ from connectors.archive.results import accepted_filing_of
 from connectors.archive.store import ACCEPTED
 from connectors.datasets import DatasetStore
 from filings.datasets import publish_datasets
-from filings.lifecycle import datasets_published
+from filings.lifecycle import datasets_published, failed_attempt
 from filings.publication.enqueue import FilingOutcome, enqueue_filing
 from filings.validation import Transaction, Validated, validate_submission
 from store import repository as repo
@@ -57,6 +57,7 @@ def process_submission(transaction: Transaction, blobs: BlobStore, archive: Fili
         done.validated = validated = validate_submission(transaction, blobs, archive, submission_id)
     except Exception as exc:  # validate_submission gave the submission back (received): planned again
         done.stage, done.error = "validation", f"{type(exc).__name__}: {exc}"
+        _count_failure(transaction, submission_id)
         return done
     if validated.state not in repo.ACCEPTED_STATES:
         return done
@@ -76,8 +77,17 @@ def process_submission(transaction: Transaction, blobs: BlobStore, archive: Fili
             with transaction() as session:
                 done.outbox = enqueue_filing(session, blobs, filing)
                 datasets_published(session, submission_id)
-    except Exception as exc:  # the claim's lease runs out and the rest is planned again
+    except Exception as exc:  # planned again at once, until the attempts run out
         done.stage, done.error = stage, f"{type(exc).__name__}: {exc}"
+        _count_failure(transaction, submission_id)
     return done
+
+
+def _count_failure(transaction: Transaction, submission_id: int) -> None:
+    try:
+        with transaction() as session:
+            failed_attempt(session, submission_id)
+    except Exception:  # the store itself is failing: the claim's lease brings it back
+        pass
 
 

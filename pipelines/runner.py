@@ -54,6 +54,7 @@ class Launched:
     submission_id: int | None
     success: bool
     seconds: float
+    submission_ids: tuple[int, ...] = ()  # every submission the run took: its tag's, or its batch's
 
 
 class InProcessRunner:
@@ -136,9 +137,12 @@ class InProcessRunner:
                 raise_on_error=False,
             )
             tag = request.tags.get(SUBMISSION_TAG)
+            batch = ((request.run_config or {}).get("ops", {}).get("process_filings", {})
+                     .get("config", {}).get("submission_ids", []))
+            ids = tuple(batch) if batch else ((int(tag),) if tag else ())
             launched.append(
                 Launched(result.run_id, job.name, request.partition_key, int(tag) if tag else None, result.success,
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, ids)
             )
         return launched
 

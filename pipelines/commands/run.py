@@ -24,6 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from connectors.datasets.pseudonymise import MissingKeyError
     from filings.intake import load_registry
     from pipelines.definitions import build_defs
     from pipelines.intake.pull import previous_period
@@ -51,13 +52,17 @@ def run(args: argparse.Namespace) -> int:
     pulled = None
     if not args.no_pull:
         pulled = runner.pull(args.period or previous_period())
-    launched = runner.intake(settle_seconds=args.settle)
-    ids = {run.submission_id for run in launched if run.submission_id is not None}
+    try:
+        launched = runner.intake(settle_seconds=args.settle)
+    except MissingKeyError as exc:  # outside the demo's home, every run needs the shared key
+        print(f"danbao run: {exc}", file=sys.stderr)
+        return 2
+    ids = {i for run in launched for i in run.submission_ids}
     with store.session() as session:
         submissions = [s for s in repo.list_submissions(session) if s.id in ids]
     table = rows(store, defs.resources["archive"], submissions)
     states = {r.submission_id: r.state for r in table}
-    broken = [r for r in launched if not r.success and states.get(r.submission_id) != "rejected"]
+    broken = [r for r in launched if not r.success and any(states.get(i) != "rejected" for i in r.submission_ids)]
     if args.json:
         json.dump({"runs": [asdict(r) for r in launched], "submissions": [asdict(r) for r in table],
                    "pull_succeeded": None if pulled is None else pulled.success}, sys.stdout, indent=2, default=str)

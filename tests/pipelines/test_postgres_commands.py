@@ -34,7 +34,8 @@ def test_every_command_on_a_fresh_postgresql_database(pg_database, generated, tm
     shutil.copytree(generated.folders[1], landing / generated.folders[1].name)
     shutil.copyfile(generated.rejected[2], landing / generated.rejected[2].name)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DANBAO_", "DAGSTER_"))}
-    env |= {"DANBAO_HOME": str(home), "DANBAO_DATABASE_URL": pg_database, "DANBAO_WEB_SECRET": "s" * 40}
+    env |= {"DANBAO_HOME": str(home), "DANBAO_DATABASE_URL": pg_database, "DANBAO_WEB_SECRET": "s" * 40,
+            "DANBAO_PSEUDONYM_KEY": "postgres-commands-test-key-0123"}
 
     def danbao(*argv: str, ok: tuple[int, ...] = (0,)) -> str:
         done = subprocess.run([sys.executable, "-m", "pipelines.cli", *argv], cwd=ROOT, env=env, capture_output=True,
