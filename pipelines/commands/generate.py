@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 from connectors.synthetic import FORMATS, KINDS, REGISTRY_FILE, generate_period, parse_kinds
+from schemas import SUPPORTED_VERSIONS
+from schemas.versions import LATEST
 from validations.context import Period, now_beijing
 
 
@@ -64,6 +66,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--inject", type=_kind, action="append", default=[], metavar="KIND",
                         help="break every package this way (repeatable; KIND or KIND:N)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--template", choices=SUPPORTED_VERSIONS, default=LATEST,
+                        help=f"template version to write (default {LATEST}, Danbao's 1.1-draft; 1.0 for the old one)")
     parser.set_defaults(func=run)
 
 
@@ -72,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         packages = generate_period(Path(args.out_dir), args.guarantors, args.rows, period, args.fmt, args.seed,
-                                   inject_kinds=args.inject, zip=args.zip)
+                                   inject_kinds=args.inject, zip=args.zip, template=args.template)
     except ValueError as exc:  # e.g. too few eligible rows for an injection
         print(f"danbao generate: {exc}", file=sys.stderr)
         return 2
@@ -83,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
         if args.inject:
             print(f"expected: {package.parent / (package.name.removesuffix('.zip') + '.expected.json')}")
     print(f"{len(packages)} package(s) of {args.rows:,} rows for {period}, format {args.fmt}"
-          f"{' (zip)' if args.zip else ''}, seed {args.seed}, in {elapsed:.1f} s")
+          f"{' (zip)' if args.zip else ''}, seed {args.seed}, template {args.template}, in {elapsed:.1f} s")
     return 0
