@@ -62,6 +62,6 @@ def evaluate(
     rules.check(m, paid, institution, period, ref, findings)
     early_warning.check(m, compensations, previous_guarantees, institution, period, ref, findings)
     values = indicators.compute(m, compensations, institution, period, ref, paid)
-    sections = statistics.compute(m, financials, compensations, previous_guarantees, period)
+    sections = statistics.compute(m, financials, compensations, previous_guarantees, period, ref)
     return Phase4Result(findings=findings, indicators=values, subsidies=paid.table, measures=m, reference=ref,
                         statistics=sections)

@@ -43,6 +43,7 @@ from validations.exact import (
     zero_filled,
 )
 from validations.prudential.measures import WEIGHT_CLASSES, Measures, day_numbers, epoch_days, mask
+from validations.prudential.reference import ReferenceValues
 
 NOT_IN_1_0 = "template 1.0 does not carry it (template 1.1 does)"
 NO_PREVIOUS = "no earlier accepted filing of this guarantor"
@@ -73,6 +74,7 @@ def compute(
     compensations: pa.Table | None,
     previous: pa.Table | None,
     period: Period,
+    ref: ReferenceValues,
 ) -> dict[str, Any]:
     """The seven sections (``SECTIONS``) of one filing; ``previous`` is the guarantees table of the
     guarantor's last accepted filing (None without one)."""
@@ -85,7 +87,7 @@ def compute(
         "balance_sheet": _balance_sheet(m, item),
         "income_statement": _income_statement(m, item, compensations),
         "guarantee_flows": _flows(m.rows.table, compensations, previous, period),
-        "liability_breakdown": _breakdown(m),
+        "liability_breakdown": _breakdown(m, ref),
         "bank_cooperation": _banks(m, compensations),
         "policy_commercial_split": _split(m, compensations),
         "plan_statistics": _plan(m),
@@ -175,7 +177,7 @@ def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | Non
     return {"by_business_type": lines, "null_reasons": reasons}
 
 
-def _breakdown(m: Measures) -> dict[str, Any]:
+def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
     rows, weights = m.rows, m.weight
     classes = m.weight_class if m.weight_class is not None else np.full(len(rows), len(WEIGHT_CLASSES))
     weighted = multiply(rows.exposure, weights)
@@ -183,10 +185,10 @@ def _breakdown(m: Measures) -> dict[str, Any]:
     lines = []
     for index, name in enumerate(WEIGHT_CLASSES):
         where = rows.counted & (classes == index)
-        weight = weights.filter(pa.array(where))[0].as_py() if where.any() else None
+        weight = ref.decimal(f"weight_{name}")
         lines.append({
             "weight_class": name,
-            "weight": None if weight is None else float(weight),
+            "weight": float(weight),
             "count": int(where.sum()),
             "households": len(set(parties.filter(pa.array(where)).to_pylist())) if where.any() else 0,
             "exposure": amount_float(total(rows.exposure, where)),
