@@ -29,3 +29,12 @@ ID_TYPE_FOR_CATEGORY = {
     "medium": "USCC",
     "large": "USCC",
 }
+
+# --- template 1.1 (Danbao's proposal, filing-template.md "Version 1.1-draft") ---------------------
+# 二(二): guarantees counter-guaranteed by rural property rights (农村产权抵押: 土地经营权, 林权, 农房)
+COUNTER_GUARANTEES_1_1 = (*COUNTER_GUARANTEES, "rural_property")
+# counter-guarantees that need a collateral registration (四(九)): the registration number and date
+REGISTERED_COLLATERAL = ("pledge", "mortgage", "rural_property")
+# 五(十一), 六(十六): a guarantor's third-party (issuer) credit rating, on the PBOC scale of BOND_RATINGS
+INSTITUTION_RATINGS = BOND_RATINGS
+NON_PERFORMING = ("3", "4", "5")  # 次级, 可疑, 损失

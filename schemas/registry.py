@@ -7,13 +7,14 @@ without a database), so that both doors accept exactly the same file.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from schemas.codes import INSTITUTION_KINDS, INSTITUTION_STATUSES
+from schemas.codes import INSTITUTION_KINDS, INSTITUTION_RATINGS, INSTITUTION_STATUSES
 
 REGISTRY_COLUMNS = (
     "institution_id",
@@ -25,7 +26,9 @@ REGISTRY_COLUMNS = (
     "pboc_area_code",
     "status",
 )
-OPTIONAL_REGISTRY_COLUMNS = ("pull_url",)
+#: template 1.1-draft's registry fields (五(十一), 六(十六): third-party rating; 六(十四): systemic importance)
+RATING_COLUMNS = ("rating_agency", "rating_grade", "rating_date", "systemic")
+OPTIONAL_REGISTRY_COLUMNS = ("pull_url", *RATING_COLUMNS)
 
 _USCC_SHAPE = re.compile(r"[0-9A-Z]{18}")  # the shape only; the check digit is FMT's business
 _DISTRICT = re.compile(r"\d{6}")
@@ -136,4 +139,40 @@ def normalise_institution(record: Mapping[str, Any], where: str = "registry row"
         if url is not None and len(url) > 2048:
             raise fail("pull_url", "longer than 2048 characters")
         out["pull_url"] = url
+    if any(name in record for name in RATING_COLUMNS):
+        out.update(_rating(record, fail))
     return out
+
+
+def _rating(record: Mapping[str, Any], fail: Any) -> dict[str, Any]:
+    """The 1.1-draft registry fields, each optional: a rating is agency, grade and date together."""
+
+    def value(column: str) -> str:
+        raw = record.get(column)
+        if isinstance(raw, dt.date):
+            return raw.isoformat()
+        return "" if raw is None else str(raw).strip()
+
+    agency, grade, date = value("rating_agency"), value("rating_grade"), value("rating_date")
+    if any((agency, grade, date)) and not all((agency, grade, date)):
+        raise fail("rating_agency" if not agency else "rating_grade" if not grade else "rating_date",
+                   "a rating needs its agency, grade and date together")
+    if len(agency) > 120:
+        raise fail("rating_agency", "longer than 120 characters")
+    if grade and grade not in INSTITUTION_RATINGS:
+        raise fail("rating_grade", f"{grade!r} is not on the rating scale ({', '.join(INSTITUTION_RATINGS)})")
+    if date:
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError:
+            raise fail("rating_date", f"{date!r} is not a date YYYY-MM-DD") from None
+    systemic = record.get("systemic")
+    if isinstance(systemic, bool) or systemic is None:
+        flag = bool(systemic)
+    else:
+        text = str(systemic).strip().lower()
+        if text not in ("true", "false", ""):
+            raise fail("systemic", f"{systemic!r} is not true or false")
+        flag = text == "true"
+    return {"rating_agency": agency or None, "rating_grade": grade or None, "rating_date": date or None,
+            "systemic": flag}

@@ -133,6 +133,11 @@ class Institution(Base):
     status: Mapped[InstitutionStatus] = mapped_column(_str_enum(InstitutionStatus, "institution_status"))
     # The guarantor's own endpoint, for the pull connector; most guarantors upload instead.
     pull_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    # template 1.1-draft (五(十一), 六(十六), 六(十四)): third-party rating and systemic importance
+    rating_agency: Mapped[str | None] = mapped_column(sa.String(120))
+    rating_grade: Mapped[str | None] = mapped_column(sa.String(8))
+    rating_date: Mapped[str | None] = mapped_column(sa.String(10))  # YYYY-MM-DD
+    systemic: Mapped[bool] = mapped_column(sa.Boolean(), default=False, server_default=sa.false())
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
@@ -345,10 +350,12 @@ class FeedFeedback(Base):
 
 
 class TokenRole(StrEnum):
-    """Who holds a portal token: a guarantor's user (that guarantor's data only), a regulator (reads
-    everything), an admin (also manages tokens and the registry)."""
+    """Who holds a portal token: a guarantor's user (that guarantor's data only), a lending bank (the
+    guarantees it lends against, by ``lender_code``, and every guarantor's grade and rating), a
+    regulator (reads everything), an admin (also manages tokens and the registry)."""
 
     GUARANTOR = "guarantor"
+    BANK = "bank"
     REGULATOR = "regulator"
     ADMIN = "admin"
 
@@ -362,6 +369,7 @@ class ApiToken(Base):
     __table_args__ = (
         sa.UniqueConstraint("token_hash"),
         sa.CheckConstraint("(role = 'guarantor') = (institution_id IS NOT NULL)", name="guarantor_institution"),
+        sa.CheckConstraint("(role = 'bank') = (lender_code IS NOT NULL)", name="bank_lender"),
         sa.Index(None, "institution_id"),
     )
 
@@ -370,6 +378,7 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(sa.String(16))  # the secret's first characters, to tell tokens apart
     role: Mapped[TokenRole] = mapped_column(_str_enum(TokenRole, "token_role"))
     institution_id: Mapped[str | None] = mapped_column(sa.ForeignKey("institutions.institution_id"))
+    lender_code: Mapped[str | None] = mapped_column(sa.String(20))  # a bank token's lending institution
     label: Mapped[str] = mapped_column(sa.String(255), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))  # null: the CLI

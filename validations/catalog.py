@@ -1,4 +1,5 @@
-"""The rule catalog (rules.md, version 1.1): one ``Rule`` object per ID.
+"""The rule catalog (rules.md, version 1.1, and Danbao's 1.2-draft for template 1.1 in
+docs/spec/rules-1.2-draft.md): one ``Rule`` object per ID.
 
 The implementations live in the phase modules and cite these IDs; this module is the single place
 that says what each rule is, how severe it is, where it comes from, and how it speaks.
@@ -55,13 +56,17 @@ class Rule:
 
 
 def _rule(id: str, phase: int, severity: Severity, zh: str, en: str, citation: str, anchor: str) -> Rule:
+    if anchor.startswith("draft:"):
+        return Rule(id, phase, severity, zh, en, citation, f"{_DRAFT}#{anchor[len('draft:'):]}")
     return Rule(id, phase, severity, zh, en, citation, f"{SPEC}#{anchor}")
 
 
 _P1, _P2, _P3, _P4 = "phase-1--format-fmt", "phase-2--schema-sch-row-level", "phase-3--consistency-biz", (
     "phase-4--prudential-pru-negative-list-neg-policy-pol-subsidy-sub"
 )
+_D3, _D4 = "draft:phase-3--consistency-biz-template-11", "draft:phase-4--early-warning-ews-and-bank-cooperation-bnk"
 _TEMPLATE = "filing-template.md"
+_DRAFT = "docs/spec/rules-1.2-draft.md"
 _REGS = "《融资担保公司监督管理条例》"
 _PLAN = "巴南府发〔2017〕30号"
 
@@ -116,6 +121,16 @@ RULES: tuple[Rule, ...] = (
     _rule("POL-001", 4, W, "区内小微和三农户数占比低于75%", "small-micro and 三农 household share in district below 75%", f"{_PLAN} (二)", _P4),
     _rule("POL-002", 4, W, "小微和三农加权平均担保费率高于1%", "small-micro and 三农 weighted fee rate above 1%", "国办发〔2019〕6号", _P4),
     _rule("POL-003", 4, W, "小微和三农责任余额占比低于80%", "small-micro and 三农 exposure share below 80%", f"{_REGS} 第十五条；财金〔2025〕11号 第六条", _P4),
+    # 1.2-draft (docs/spec/rules-1.2-draft.md): rules on template 1.1's data, run on 1.1 filings only
+    _rule("BIZ-013", 3, E, "担保机构、银行与再担保分担比例之和超过1", "liability_share + bank_risk_share + reguarantee_share exceed 1", f"{_PLAN} 一、五(十)；rules 1.2-draft", _D3),
+    _rule("BIZ-014", 3, E, "银行索赔、抵质押登记或五级分类调整日期不合理", "a bank claim, collateral registration or five-category date is out of order", f"{_PLAN} 四(九)、五(十)、五(十二)；rules 1.2-draft", _D3),
+    _rule("BIZ-015", 3, E, "累计追偿回收与核销之和超过代偿金额", "recovered_to_date + written_off_to_date exceed amount_paid", f"{_PLAN} 四(八)；rules 1.2-draft", _D3),
+    _rule("EWS-001", 4, W, "本期五级分类下迁为不良（风险预警）", "migrated to non-performing (five-category 3–5) in the period: early warning", f"{_PLAN} 五(十二)", _D4),
+    _rule("EWS-002", 4, W, "逾期金额较上期增长超过预警线（风险预警）", "overdue amount grew past the early-warning line since the last accepted filing", f"{_PLAN} 五(十二)", _D4),
+    _rule("EWS-003", 4, W, "不良责任余额占比超过预警线（风险预警）", "non-performing share of financing exposure above the early-warning line", f"{_PLAN} 五(十二)", _D4),
+    _rule("BNK-001", 4, W, "银行索赔后代偿不及时", "payout to the bank later than the agreed days after its claim", f"{_PLAN} 五(十)", _D4),
+    _rule("BNK-002", 4, W, "第三方信用评级低于银行要求、缺失或过期", "third-party rating below the level banks require, missing or stale", f"{_PLAN} 五(十一)、六(十六)", _D4),
+    _rule("BNK-003", 4, W, "再担保业务的存出保证金比例未享受优惠", "re-guaranteed guarantee with a bank margin above the preferential maximum", f"{_PLAN} 五(十)", _D4),
     _rule("SUB-001", 4, W, "申报补贴项目但不符合条件，不计入补贴", "subsidy claimed for an ineligible row: left out", f"{_PLAN} (七)", _P4),
 )  # fmt: skip
 

@@ -24,12 +24,25 @@ class Institution:
     license_no: str
     pboc_area_code: str
     status: str  # active, suspended, exited
+    # registry fields of template 1.1-draft (五(十一), 六(十六), 六(十四)); absent for older registries
+    rating_agency: str | None = None
+    rating_grade: str | None = None  # the PBOC scale, schemas.codes.INSTITUTION_RATINGS
+    rating_date: str | None = None  # ISO date YYYY-MM-DD (kept as text: the archive stores it as JSON)
+    systemic: bool = False
 
     @classmethod
     def from_record(cls, record: Any) -> Institution:
         """From a checked registry row: a mapping (the CSV loader's) or an object with these attributes
         (the store's). The one conversion, so the engine sees a guarantor alike whichever door read it."""
         get = record.__getitem__ if isinstance(record, Mapping) else lambda name: getattr(record, name)
+
+        def optional(name: str) -> Any:
+            if isinstance(record, Mapping):
+                return record.get(name)
+            return getattr(record, name, None)
+
+        rating_date = optional("rating_date")
+        rating_date = rating_date.isoformat() if isinstance(rating_date, dt.date) else (rating_date or None)
         return cls(
             institution_id=str(get("institution_id")),
             name=str(get("name")),
@@ -39,6 +52,10 @@ class Institution:
             license_no=str(get("license_no")),
             pboc_area_code=str(get("pboc_area_code")),
             status=str(get("status")),
+            rating_agency=optional("rating_agency") or None,
+            rating_grade=optional("rating_grade") or None,
+            rating_date=rating_date,
+            systemic=bool(optional("systemic") or False),
         )
 
 

@@ -109,9 +109,10 @@ def validate(
         say("phase 4: prudential, negative list, policy, subsidy")
         tables = _typed_tables(parsed)
         result = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"),
-                          institution, period, reference)
+                          institution, period, reference, previous_guarantees)
         findings.extend_table(result.findings.to_table())
-        outcome = Phase4Outcome(result.indicators, result.grade(findings.to_table()), result.subsidies)
+        outcome = Phase4Outcome(result.indicators, result.grade(findings.to_table()), result.subsidies,
+                                result.statistics)
     table = findings.to_table()
     if rejected:
         status = FilingStatus.REJECTED

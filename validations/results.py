@@ -32,6 +32,8 @@ class Phase4Outcome:
     indicators: dict[str, Any]
     grade: GradeResult
     subsidies: pa.Table  # validations.prudential.subsidy.SUBSIDY_SCHEMA
+    # outputs.md 2.0 §4's statistical sections; None for a result archived before they were computed
+    statistics: dict[str, Any] | None = None
 
 
 class EngineResult(Protocol):

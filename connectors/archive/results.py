@@ -36,6 +36,7 @@ def result_bundle(result: CheckResult, submission: dict[str, Any]) -> TableBundl
         "institution": asdict(result.institution) if result.institution is not None else None,
         "grade": asdict(result.phase4.grade) if result.phase4 is not None else None,
         "indicators": _encode(result.phase4.indicators) if result.phase4 is not None else None,
+        "statistics": _encode(result.phase4.statistics) if result.phase4 is not None else None,
     }
     tables: dict[str, pa.Table] = {FINDINGS: result.findings, **result.tables}
     if result.phase4 is not None:
@@ -77,7 +78,8 @@ def accepted_filing_of(bundle: TableBundle, accepted_at: dt.datetime | None = No
         raise NotPublishableError(f"submission {meta.get('submission_id')}: no phase-4 results in the archive")
     graded = meta["grade"]
     outcome = Phase4Outcome(indicators, GradeResult(graded["grade"], graded["measures_zh"], graded["measures_en"],
-                                                    tuple(graded["reasons"])), bundle.tables[SUBSIDIES])
+                                                    tuple(graded["reasons"])), bundle.tables[SUBSIDIES],
+                           None if meta.get("statistics") is None else _decode(meta["statistics"]))
     return AcceptedFiling(
         institution=Institution(**meta["institution"]),
         period=str(meta["period"]),

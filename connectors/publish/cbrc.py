@@ -14,6 +14,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,10 @@ NO_FILING = "no accepted filing by the deadline"
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 REPORT, SUMMARY = "report", "summary"
 _SCHEMA_FILES = {REPORT: "cbrc-report.schema.json", SUMMARY: "cbrc-summary.schema.json"}
-REPORTED_PREFIXES = ("PRU-", "NEG-", "POL-")
+REPORTED_PREFIXES = ("PRU-", "NEG-", "POL-", "EWS-", "BNK-")  # EWS/BNK: rules 1.2-draft, 1.1 filings only
+SECTIONS = ("balance_sheet", "income_statement", "guarantee_flows", "liability_breakdown", "bank_cooperation",
+            "policy_commercial_split", "plan_statistics")  # outputs.md 2.0 §4 (as validations.prudential.statistics)
+NOT_COMPUTED = "not computed for this filing: it was validated before Danbao computed the statistical sections"
 TOTALS = ("financing_exposure", "measured_financing_liability", "non_financing_exposure",
           "compensated_in_period", "subsidy_amount")  # fmt: skip
 
@@ -84,6 +88,8 @@ def _plain(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, Decimal):  # an archived exact value, reported as the nearest number
+        return float(value)
     return value
 
 
@@ -105,15 +111,21 @@ def build_report(filing: AcceptedFiling, *, late: bool = False) -> dict[str, Any
     if late:
         grade, reasons = "D", [NO_FILING, *reasons]
     zh, en = MEASURES[grade]
+    statistics = filing.outcome.statistics or {}
+    rating = None
+    if institution.rating_grade:
+        rating = {"agency": institution.rating_agency, "grade": institution.rating_grade, "date": institution.rating_date}
     document = {
         "document": "danbao.cbrc.report",
-        "version": "1.0",
+        "version": "2.0",
         "institution": {
             "institution_id": institution.institution_id,
             "name": institution.name,
             "kind": institution.kind,
             "district_code": institution.district_code,
             "license_no": institution.license_no,
+            "rating": rating,
+            "systemic": bool(institution.systemic),
         },
         "period": filing.period,
         "filing": {
@@ -130,6 +142,7 @@ def build_report(filing: AcceptedFiling, *, late: bool = False) -> dict[str, Any
             "error": sum(1 for f in findings if f["severity"] == "error"),
             "warning": sum(1 for f in findings if f["severity"] == "warning"),
         },
+        **{name: statistics.get(name) or {"null_reasons": {"*": NOT_COMPUTED}} for name in SECTIONS},
     }
     document = _plain(document)
     check(document, REPORT)
@@ -161,6 +174,10 @@ def build_summary(
             "leverage_ratio": indicators.get("leverage_ratio"),
             "financing_exposure": float(indicators.get("financing_exposure") or 0.0),
             "report_sha256": hashlib.sha256(canonical_json(report)).hexdigest(),
+            "template_version": report["filing"].get("template_version"),
+            "early_warnings": sum(1 for f in report["findings"] if f["rule_id"].startswith("EWS-")),
+            "rating_grade": (report["institution"].get("rating") or {}).get("grade"),
+            "systemic": bool(report["institution"].get("systemic", False)),
         })  # fmt: skip
     missing = [
         {"institution_id": entry["institution_id"], "name": entry["name"], "grade": "D", "reason": NO_FILING}
@@ -168,9 +185,11 @@ def build_summary(
         if entry["institution_id"] not in reported_ids
     ]
     grades["D"] += len(missing)
+    sections = _sum_sections(sorted(reports, key=lambda r: r["institution"]["institution_id"]))
     document = _plain({
         "document": "danbao.cbrc.summary",
-        "version": "1.0",
+        "version": "2.0",
+        "sections": sections,
         "period": period,
         "guarantors": {"reported": len(lines), "late": len(missing)},
         "grades": grades,
@@ -180,3 +199,50 @@ def build_summary(
     })  # fmt: skip
     check(document, SUMMARY)
     return document
+
+
+def _sum_sections(reports: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """outputs.md 2.0 §4's sections summed over the period's reports that carry them (an older report,
+    or one whose sections were not computed, is counted in ``reports_without``)."""
+    def add(target: dict[str, float], line: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+        for key in keys:
+            target[key] = target.get(key, 0.0) + float(line.get(key) or 0)
+
+    out: dict[str, Any] = {"reports_without": 0, "template_versions": {}, "balance_sheet": {}, "liability_breakdown": {},
+                           "guarantee_flows": {}, "bank_cooperation": [], "policy_commercial_split": {}}
+    banks: dict[str, dict[str, Any]] = {}
+    balance = ("total_assets", "net_assets", "compensation_reserve", "unearned_premium_reserve")
+    out["balance_sheet"] = dict.fromkeys(balance, 0.0)
+    for report in reports:
+        version = str(report["filing"].get("template_version"))
+        out["template_versions"][version] = out["template_versions"].get(version, 0) + 1
+        if "*" in (report.get("balance_sheet") or {"null_reasons": {"*": ""}})["null_reasons"]:
+            out["reports_without"] += 1
+            continue
+        add(out["balance_sheet"], report["balance_sheet"], balance)
+        for line in report["liability_breakdown"].get("by_weight_class", []):
+            add(out["liability_breakdown"].setdefault(line["weight_class"], {}), line,
+                ("count", "households", "exposure", "measured_liability"))
+        for line in report["guarantee_flows"].get("by_business_type", []):
+            add(out["guarantee_flows"].setdefault(line["business_type"], {}), line,
+                ("new_count", "new_amount", "released_amount", "compensated_amount", "closing_balance"))
+        for line in report["bank_cooperation"].get("by_lender", []):
+            bank = banks.setdefault(line["lender_code"], {"lender_code": line["lender_code"], "guarantors": 0,
+                                                          "active_count": 0, "exposure": 0.0, "compensation_paid": 0.0})
+            bank["guarantors"] += 1
+            bank["active_count"] += int(line.get("active_count") or 0)
+            bank["exposure"] += float(line.get("exposure") or 0)
+            bank["compensation_paid"] += float(line.get("compensation_paid") or 0)
+        for line in report["policy_commercial_split"].get("by_account_type", []):
+            add(out["policy_commercial_split"].setdefault(line["account_type"], {}), line,
+                ("financing_exposure", "measured_financing_liability", "compensated_in_period"))
+    out["bank_cooperation"] = [banks[code] for code in sorted(banks)]
+
+    def rounded(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: rounded(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rounded(v) for v in value]
+        return round(value, 2) if isinstance(value, float) else value
+
+    return rounded(out)

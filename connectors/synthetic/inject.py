@@ -118,7 +118,12 @@ class _Injector:
             tables[file] = table.set_column(table.column_names.index(name), name, column)
         if self.appended:
             base = tables.get("compensations")
-            extra = pa.Table.from_pylist(self.appended, schema=_string_schema(_COMPENSATION_COLUMNS))
+            if base is not None and "bank_claim_date" in base.column_names:  # template 1.1
+                for record in self.appended:
+                    record.setdefault("bank_claim_date", record["compensation_date"])
+                    record.setdefault("written_off_to_date", "0.00")
+            names = _COMPENSATION_COLUMNS if base is None else tuple(base.column_names)
+            extra = pa.Table.from_pylist(self.appended, schema=_string_schema(names))
             tables["compensations"] = extra if base is None else pa.concat_tables([base, extra.select(base.column_names)])
         guarantees = tables["guarantees"]
         for name in self.added:
@@ -413,6 +418,97 @@ def _wrong_period_end(ij: _Injector, count: int) -> list[Expected]:
     return [Expected("BIZ-012", "financials", 1)]
 
 
+# --- template 1.1 / rules 1.2-draft (docs/spec/rules-1.2-draft.md) ----------------------------------
+
+TEMPLATE_1_1_KINDS = ("shares_over_one", "claim_after_payout", "written_off_over_paid", "npl_migration",
+                      "slow_payout", "low_rating", "reguarantee_margin")  # fmt: skip
+
+
+def _need_1_1(ij: _Injector, kind: str) -> None:
+    if "bank_risk_share" not in ij.tables["guarantees"].column_names:
+        raise ValueError(f"{kind}: breaks a rule of template 1.1's data; generate with --template 1.1")
+
+
+def _compensation_rows(ij: _Injector, count: int, kind: str) -> list[int]:
+    """``count`` random 0-based compensations rows no other kind has touched."""
+    table = ij.tables.get("compensations")
+    n = 0 if table is None else table.num_rows
+    taken = getattr(ij, "_comp_used", set())
+    candidates = [r for r in range(n) if r not in taken]
+    if len(candidates) < count:
+        raise ValueError(f"{kind}: only {len(candidates)} compensation row(s) left for {count} injection(s)")
+    chosen = sorted(int(r) for r in ij.rng.choice(candidates, size=count, replace=False))
+    ij._comp_used = taken | set(chosen)  # type: ignore[attr-defined]
+    return chosen
+
+
+@_kind("shares_over_one", "BIZ-013", "guarantees", "a loan's bank_risk_share becomes 1 (1.1)")
+def _shares_over_one(ij: _Injector, count: int) -> list[Expected]:
+    _need_1_1(ij, "shares_over_one")
+    rows = ij.rows(ij.equals("business_type", "loan"), count, "shares_over_one")
+    for row in rows:
+        ij.set("bank_risk_share", row, "1")
+    return _expect("shares_over_one", rows)
+
+
+@_kind("claim_after_payout", "BIZ-014", "compensations", "bank_claim_date becomes the day after the payout (1.1)")
+def _claim_after_payout(ij: _Injector, count: int) -> list[Expected]:
+    _need_1_1(ij, "claim_after_payout")
+    rows = _compensation_rows(ij, count, "claim_after_payout")
+    for row in rows:
+        paid = tx.to_numpy_days(pa.array([ij.cell("compensation_date", row, "compensations")]))[0]
+        ij.set("bank_claim_date", row, _date(paid + 1), "compensations")
+    return [Expected("BIZ-014", "compensations", row + 1) for row in rows]
+
+
+@_kind("written_off_over_paid", "BIZ-015", "compensations", "written_off_to_date becomes amount_paid (1.1)")
+def _written_off_over_paid(ij: _Injector, count: int) -> list[Expected]:
+    _need_1_1(ij, "written_off_over_paid")
+    rows = _compensation_rows(ij, count, "written_off_over_paid")
+    for row in rows:
+        paid = _fen(ij.cell("amount_paid", row, "compensations"))
+        recovered = _fen(ij.cell("recovered_to_date", row, "compensations"))
+        ij.set("written_off_to_date", row, _cents_text(paid - recovered + 1), "compensations")
+    return [Expected("BIZ-015", "compensations", row + 1) for row in rows]
+
+
+@_kind("npl_migration", "EWS-001", "guarantees", "a released row is classed 3 on the period's last day (1.1, warning)")
+def _npl_migration(ij: _Injector, count: int) -> list[Expected]:
+    _need_1_1(ij, "npl_migration")
+    rows = ij.rows(ij.equals("status", "released"), count, "npl_migration")  # no exposure: EWS-003 unmoved
+    for row in rows:
+        ij.set("five_category", row, "3")
+        ij.set("five_category_date", row, _date(day_number(ij.period.end)))
+    return _expect("npl_migration", rows)
+
+
+@_kind("slow_payout", "BNK-001", "compensations", "the bank claimed 31 days before the payout (1.1, warning)")
+def _slow_payout(ij: _Injector, count: int) -> list[Expected]:
+    _need_1_1(ij, "slow_payout")
+    rows = _compensation_rows(ij, count, "slow_payout")
+    for row in rows:
+        paid = tx.to_numpy_days(pa.array([ij.cell("compensation_date", row, "compensations")]))[0]
+        ij.set("bank_claim_date", row, _date(paid - 31), "compensations")
+    return [Expected("BNK-001", "compensations", row + 1) for row in rows]
+
+
+@_kind("low_rating", "BNK-002", "registry", "the guarantor's third-party rating becomes A in registry.csv (1.1, warning)")
+def _low_rating(ij: _Injector, count: int) -> list[Expected]:
+    _need_1_1(ij, "low_rating")
+    # the registry is written by generate_period, which lowers the ratings when this kind is asked for
+    return [Expected("BNK-002", None, None)]  # type: ignore[arg-type]
+
+
+@_kind("reguarantee_margin", "BNK-003", "guarantees", "a re-guaranteed loan's bank margin becomes 20% (1.1, warning)")
+def _reguarantee_margin(ij: _Injector, count: int) -> list[Expected]:
+    _need_1_1(ij, "reguarantee_margin")
+    eligible = ij.equals("business_type", "loan") & ~ij.equals("reguarantee_ref", "")
+    rows = ij.rows(eligible, count, "reguarantee_margin")
+    for row in rows:
+        ij.set("bank_margin_amount", row, _cents_text(_fen(ij.cell("guaranteed_amount", row)) // 5))
+    return _expect("reguarantee_margin", rows)
+
+
 def parse_kinds(kinds: Iterable[str] | Mapping[str, int]) -> dict[str, int]:
     """``["bad_uscc", "bad_ric:3"]`` or ``{"bad_ric": 3}`` → counts per kind, checked against ``KINDS``."""
     counts: Counter[str] = Counter()
@@ -456,7 +552,7 @@ def inject(
     for name in KINDS:  # a fixed order: the same seed breaks the same rows whatever the argument order
         if name in counts:
             expected.extend(KINDS[name].apply(injector, counts[name]))
-    return injector.result(), sorted(expected, key=lambda e: (e.file, e.row or 0, e.rule_id))
+    return injector.result(), sorted(expected, key=lambda e: (e.file or "", e.row or 0, e.rule_id))
 
 
 def reported(expected: Iterable[Expected]) -> list[Expected]:
@@ -464,7 +560,7 @@ def reported(expected: Iterable[Expected]) -> list[Expected]:
     phase with an error, so later phases' expectations stay hidden behind it (warnings do not stop)."""
     expected = list(expected)
     errors = [rule(e.rule_id).phase for e in expected if rule(e.rule_id).severity == Severity.ERROR]
-    last = min(errors, default=3)
+    last = min(errors, default=4)  # phase 4 (1.2-draft warnings) is seen only when nothing is rejected
     return [e for e in expected if rule(e.rule_id).phase <= last]
 
 

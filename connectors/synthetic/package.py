@@ -51,6 +51,7 @@ def write_package(
     *,
     package_errors: Iterable[str] = (),
     name: str | None = None,
+    template_version: str | None = None,
 ) -> Path:
     """Write one package under ``out_dir``: the folder ``<institution_id>_<period>/`` or that name + ``.zip``.
 
@@ -75,8 +76,11 @@ def write_package(
         files[file] = {"path": path, "sha256": hashlib.sha256(members[path]).hexdigest()}
     if "bad_sha" in errors:
         files["guarantees"]["sha256"] = hashlib.sha256(b"not the guarantees file").hexdigest()
+    if template_version is None:  # the tables say: template 1.1 adds bank_risk_share
+        guarantees = tables.get("guarantees")
+        template_version = "1.1" if guarantees is not None and "bank_risk_share" in guarantees.column_names else "1.0"
     manifest: dict[str, Any] = {
-        "template_version": "1.0",
+        "template_version": template_version,
         "institution_id": institution_id,
         "institution_name": _field(institution, "name"),
         "period": period,

@@ -17,6 +17,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -105,7 +107,7 @@ def draft_feed(session: Session, blobs: BlobStore, filing: AcceptedFiling, now: 
     if latest is not None and latest.accepted_key is None:
         return FeedDraft(FEED_HELD, _why_held(session, latest), latest)
     base = pboc.state_from_parquet(blobs.get(latest.accepted_key)) if latest is not None and latest.accepted_key else None
-    plan = pboc.plan(base, filing.guarantees, institution.pboc_area_code, Period.parse(filing.period).end)
+    plan = pboc.plan(base, pboc_view(filing.guarantees), institution.pboc_area_code, Period.parse(filing.period).end)
     made: dict[str, int] = {}
 
     def serial_of(prefix: str) -> int:
@@ -224,6 +226,17 @@ def enqueue_summary(session: Session, blobs: BlobStore, period: str, now: dt.dat
 def _add(session: Session, blobs: BlobStore, body: bytes, **item: Any) -> OutboxItem:
     key = blobs.put(body)
     return outbox.add_item(session, body_key=key, body_sha256=key.rsplit("/", 1)[1], body_bytes=len(body), **item)
+
+
+def pboc_view(guarantees: pa.Table) -> pa.Table:
+    """The guarantees as the credit feed reads them: template 1.1's ``rural_property`` counter-guarantee
+    (农村产权抵押, 二(二)) is a mortgage to the PBOC's GuarMode, so it is fed as ``mortgage``. The feed
+    layout itself (connectors/publish/pboc.py) knows template 1.0's codes only."""
+    column = guarantees["counter_guarantee"]
+    if not pc.any(pc.equal(column, "rural_property")).as_py():
+        return guarantees
+    mapped = pc.replace_substring(column, "rural_property", "mortgage")
+    return guarantees.set_column(guarantees.column_names.index("counter_guarantee"), "counter_guarantee", mapped)
 
 
 def _is_late(session: Session, institution_id: str, period: str) -> bool:

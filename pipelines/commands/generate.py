@@ -10,6 +10,8 @@ from pathlib import Path
 
 from connectors.synthetic import FORMATS, KINDS, REGISTRY_FILE, generate_period, parse_kinds
 from pipelines.progress import Progress
+from schemas import SUPPORTED_VERSIONS
+from schemas.versions import LATEST
 from validations.context import Period, now_beijing
 
 
@@ -65,6 +67,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--inject", type=_kind, action="append", default=[], metavar="KIND",
                         help="break every package this way (repeatable; KIND or KIND:N)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--template", choices=SUPPORTED_VERSIONS, default=LATEST,
+                        help=f"template version to write (default {LATEST}, Danbao's 1.1-draft; 1.0 for the old one)")
     parser.set_defaults(func=run)
 
 
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress.for_terminal(quiet=getattr(args, "json", False))
     try:
         packages = generate_period(Path(args.out_dir), args.guarantors, args.rows, period, args.fmt, args.seed,
-                                   inject_kinds=args.inject, zip=args.zip, progress=progress)
+                                   inject_kinds=args.inject, zip=args.zip, progress=progress,
+                                   template=args.template)
     except ValueError as exc:  # e.g. too few eligible rows for an injection
         progress.done()
         print(f"danbao generate: {exc}", file=sys.stderr)
@@ -87,5 +92,5 @@ def run(args: argparse.Namespace) -> int:
         if args.inject:
             print(f"expected: {package.parent / (package.name.removesuffix('.zip') + '.expected.json')}")
     print(f"{len(packages)} package(s) of {args.rows:,} rows for {period}, format {args.fmt}"
-          f"{' (zip)' if args.zip else ''}, seed {args.seed}, in {elapsed:.1f} s")
+          f"{' (zip)' if args.zip else ''}, seed {args.seed}, template {args.template}, in {elapsed:.1f} s")
     return 0

@@ -54,7 +54,7 @@ def test_migration_0003_matches_the_models_and_downgrades(engine: Engine) -> Non
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
     assert {c["name"] for c in inspector.get_check_constraints("api_tokens")} == {
-        "ck_api_tokens_token_role", "ck_api_tokens_guarantor_institution"}
+        "ck_api_tokens_token_role", "ck_api_tokens_guarantor_institution", "ck_api_tokens_bank_lender"}  # 0007
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection

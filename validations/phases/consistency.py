@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from validations.catalog import rule
 from validations.context import Institution, Period
+from validations.exact import RATIO_SCALE, fen, unscaled
 from validations.findings import Findings
 from validations.parse import ParsedFile
 from validations.phases.common import flag
@@ -43,6 +44,33 @@ def check_consistency(
     if "financials" in files:
         _financials(files["financials"], findings)
         _period_end(files["financials"], findings, period)
+    if "guarantees" in files and "bank_risk_share" in files["guarantees"].spec.column_names:
+        _template_1_1(files["guarantees"], files.get("compensations"), findings, period)
+
+
+def _template_1_1(g: ParsedFile, c: ParsedFile | None, findings: Findings, period: Period) -> None:
+    """1.2-draft BIZ-013..015 on template 1.1's columns (docs/spec/rules-1.2-draft.md)."""
+    t, text = g.typed, g.text
+    # BIZ-013: the shares of one guarantee never exceed the whole (exactly, in units of 10⁻¹⁸)
+    shares = (unscaled(t["liability_share"], RATIO_SCALE) + unscaled(t["bank_risk_share"], RATIO_SCALE)
+              + unscaled(t["reguarantee_share"], RATIO_SCALE))
+    flag(findings, "BIZ-013", "guarantees", "bank_risk_share", pa.array(shares > 10**RATIO_SCALE),
+         text["bank_risk_share"], "三方分担比例之和应不超过 1", "the three shares together must not exceed 1")
+    # BIZ-014: registration and five-category dates on or before the period end
+    period_end = pa.scalar(period.end, pa.date32())
+    for column, zh in (("collateral_reg_date", "抵质押登记日期"), ("five_category_date", "五级分类调整日期")):
+        flag(findings, "BIZ-014", "guarantees", column, pc.greater(t[column], period_end), text[column],
+             f"{zh}晚于报告期末 {period.end}", f"{column} is after the period end {period.end}")
+    if c is None:
+        return
+    # BIZ-014: the bank claims before the guarantor pays
+    flag(findings, "BIZ-014", "compensations", "bank_claim_date",
+         pc.greater(c.typed["bank_claim_date"], c.typed["compensation_date"]), c.text["bank_claim_date"],
+         "银行索赔日期晚于代偿日期", "bank_claim_date is after compensation_date")
+    # BIZ-015: what is recovered and written off never exceeds what was paid (fen, exact)
+    over = (fen(c.typed["recovered_to_date"]) + fen(c.typed["written_off_to_date"])) > fen(c.typed["amount_paid"])
+    flag(findings, "BIZ-015", "compensations", "written_off_to_date", pa.array(over), c.text["written_off_to_date"],
+         "累计追偿回收与累计核销之和超过代偿金额", "recovered_to_date + written_off_to_date exceed amount_paid")
 
 
 def _guarantees(g: ParsedFile, findings: Findings, period: Period, institution: Institution) -> None:

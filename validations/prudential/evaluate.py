@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from validations.context import Institution, Period
 from validations.findings import Findings
-from validations.prudential import grades, indicators, rules, subsidy
+from validations.prudential import early_warning, grades, indicators, rules, statistics, subsidy
 from validations.prudential.measures import Measures, Rows, measure
 from validations.prudential.reference import ReferenceData, ReferenceValues
 
@@ -35,6 +35,7 @@ class Phase4Result:
     subsidies: pa.Table  # subsidy.SUBSIDY_SCHEMA: guarantee_id, row, program, days, amount
     measures: Measures
     reference: ReferenceValues  # what was in force on the period's last day
+    statistics: dict[str, Any] | None = None  # outputs.md 2.0 §4's statistical sections (statistics.SECTIONS)
 
     def grade(self, findings_table: pa.Table | None = None) -> grades.GradeResult:
         """Section 5 grade from ``findings_table`` (e.g. all of the filing's findings), by default from
@@ -49,13 +50,18 @@ def evaluate(
     institution: Institution,
     period: Period,
     reference: ReferenceData | None = None,
+    previous_guarantees: pa.Table | None = None,
 ) -> Phase4Result:
-    """Phase 4 of one filing that passed phases 1–3; ``reference`` defaults to the shipped files."""
+    """Phase 4 of one filing that passed phases 1–3; ``reference`` defaults to the shipped files.
+    ``previous_guarantees`` (the last accepted filing's) serves EWS-002 and the guarantee flows."""
     ref = (reference or default_reference()).as_of(period.end)
     rows = Rows.of(guarantees, institution)
     m = measure(rows, financials, ref)
     paid = subsidy.compute(rows, period, ref)
     findings = Findings()
     rules.check(m, paid, institution, period, ref, findings)
+    early_warning.check(m, compensations, previous_guarantees, institution, period, ref, findings)
     values = indicators.compute(m, compensations, institution, period, ref, paid)
-    return Phase4Result(findings=findings, indicators=values, subsidies=paid.table, measures=m, reference=ref)
+    sections = statistics.compute(m, financials, compensations, previous_guarantees, period, ref)
+    return Phase4Result(findings=findings, indicators=values, subsidies=paid.table, measures=m, reference=ref,
+                        statistics=sections)

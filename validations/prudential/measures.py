@@ -206,6 +206,8 @@ class Measures:
     financing_exposure: Fraction  # exact, in yuan
     measured_financing_liability: Fraction
     non_financing_exposure: Fraction
+    # per row, the index of its weight class in WEIGHT_CLASSES (len(WEIGHT_CLASSES) where not counted)
+    weight_class: np.ndarray | None = None
 
     @property
     def net_assets_for_leverage(self) -> Decimal:
@@ -265,7 +267,7 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
         per_row[rows_of_parties] = per_party[party_of_rows]
         return per_row
 
-    weight = _weights(rows, within("household_limit_small_micro"), within("household_limit_farmer"), ref)
+    weight, weight_class = _weights(rows, within("household_limit_small_micro"), within("household_limit_farmer"), ref)
     non_financing = rows.active & ~rows.financing
     return Measures(
         rows=rows,
@@ -277,6 +279,7 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
         financing_exposure=total(exposure, counted),
         measured_financing_liability=total(multiply(exposure, weight), counted),
         non_financing_exposure=total(exposure, non_financing),
+        weight_class=weight_class,
     )
 
 
@@ -317,11 +320,16 @@ def _groups(table: pa.Table, parties: pa.Table) -> pa.Table:
     )
 
 
+#: the weight classes of 《融资担保责任余额计量办法》, in the order of their parameters below
+WEIGHT_CLASSES = ("small_micro_loan", "farmer_loan", "housing_loan", "bond_rated", "other_financing")
+
+
 def _weights(
     rows: Rows, small_micro_within: np.ndarray, farmer_within: np.ndarray, ref: ReferenceValues
-) -> pa.Array:
+) -> tuple[pa.Array, np.ndarray]:
     """《融资担保责任余额计量办法》 weights per row as exact decimals (0 where not counted): each row picks
-    one of the weight parameters, so the weights are a ``take`` from a six-value decimal array."""
+    one of the weight parameters, so the weights are a ``take`` from a six-value decimal array. Also
+    each row's class (an index into ``WEIGHT_CLASSES``; ``len(WEIGHT_CLASSES)`` where not counted)."""
     floor = BOND_RATINGS.index(ref.text("bond_rating_floor"))
     rated = rows.is_in("bond_issuer_rating", BOND_RATINGS[: floor + 1])
     names = (
@@ -340,4 +348,4 @@ def _weights(
         default=4,
     )
     choice = np.where(rows.counted, choice, len(names))
-    return values.take(pa.array(choice, pa.int64()))
+    return values.take(pa.array(choice, pa.int64())), choice

@@ -1,0 +1,335 @@
+"""The statistical sections of the CBRC report (outputs.md 2.0 §4), computed once in phase 4 beside the
+indicators, from the filing, its measures and the guarantor's last accepted filing.
+
+Every amount is summed exactly and reported as ``amount_float`` (half-up to the fen), every ratio as
+the float nearest the exact quotient, like the indicators. A value the filing's template version does
+not carry is ``None`` and its section's ``null_reasons`` says why: never invented. Readings
+(docs/cbrc-report.md, "Statistical sections"):
+
+- ``guarantee_flows`` per ``business_type``: opening = the active rows of the last accepted filing
+  (count, Σ outstanding_balance), null without one; new = rows whose ``start_date`` lies in the period
+  (count, Σ guaranteed_amount); released / compensated = rows of that status whose ``closed_date`` lies
+  in the period (count, Σ guaranteed_amount; compensated also Σ amount_paid of its payouts in the
+  period); closing = the active rows (count, Σ outstanding_balance).
+- ``liability_breakdown``: the counted rows by weight class (measures.WEIGHT_CLASSES), with the
+  distinct parties (households) of each.
+- ``bank_cooperation``: financing rows with a ``lender_code``, per lender: active count, exposure and
+  balance, payouts in the period; with template 1.1 the exposure-weighted bank share, the margins, the
+  re-guaranteed count and the payout delays (calendar days from the bank's claim).
+- ``policy_commercial_split``: by ``account_type``; an empty one counts as ``commercial`` (BIZ-009
+  leaves it empty only for commercial guarantors).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from schemas.codes import ACCOUNT_TYPES, BUSINESS_TYPES, NON_PERFORMING
+from validations.context import Period
+from validations.exact import (
+    AMOUNT,
+    RATIO,
+    amount_float,
+    as_decimal,
+    multiply,
+    narrow,
+    ratio,
+    total,
+    zero_filled,
+)
+from validations.prudential.measures import WEIGHT_CLASSES, Measures, day_numbers, epoch_days, mask
+from validations.prudential.reference import ReferenceValues
+
+NOT_IN_1_0 = "template 1.0 does not carry it (template 1.1 does)"
+NO_PREVIOUS = "no earlier accepted filing of this guarantor"
+SECTIONS = ("balance_sheet", "income_statement", "guarantee_flows", "liability_breakdown", "bank_cooperation",
+            "policy_commercial_split", "plan_statistics")  # fmt: skip
+
+
+def _amount(table: pa.Table | None, column: str, where: np.ndarray | None = None) -> Fraction | None:
+    if table is None:
+        return Fraction(0)
+    if column not in table.column_names:
+        return None
+    return total(as_decimal(table[column], AMOUNT), where)
+
+
+def _out(value: Fraction | None) -> float | None:
+    return None if value is None else amount_float(value)
+
+
+def _section(values: dict[str, Any], reasons: dict[str, str] | None = None) -> dict[str, Any]:
+    nulls = {key: (reasons or {}).get(key, NOT_IN_1_0) for key, value in values.items() if value is None}
+    return {**values, "null_reasons": nulls}
+
+
+def compute(
+    m: Measures,
+    financials: pa.Table,
+    compensations: pa.Table | None,
+    previous: pa.Table | None,
+    period: Period,
+    ref: ReferenceValues,
+) -> dict[str, Any]:
+    """The seven sections (``SECTIONS``) of one filing; ``previous`` is the guarantees table of the
+    guarantor's last accepted filing (None without one)."""
+    fin = financials.slice(0, 1)
+
+    def item(name: str) -> Fraction | None:
+        return None if name not in fin.column_names else _amount(fin, name)
+
+    return {
+        "balance_sheet": _balance_sheet(m, item),
+        "income_statement": _income_statement(m, item, compensations),
+        "guarantee_flows": _flows(m.rows.table, compensations, previous, period),
+        "liability_breakdown": _breakdown(m, ref),
+        "bank_cooperation": _banks(m, compensations),
+        "policy_commercial_split": _split(m, compensations),
+        "plan_statistics": _plan(m),
+    }
+
+
+def _balance_sheet(m: Measures, item: Any) -> dict[str, Any]:
+    f = m.financials
+    values = {
+        "total_assets": amount_float(f.total_assets), "net_assets": amount_float(f.net_assets),
+        "paid_in_capital": amount_float(f.paid_in_capital),
+        "equity_in_other_guarantors": amount_float(f.equity_in_other_guarantors),
+        "class_i_assets": amount_float(f.class_i_assets), "class_ii_assets": amount_float(f.class_ii_assets),
+        "class_iii_assets": amount_float(f.class_iii_assets),
+        "compensation_receivable": amount_float(f.receivable_compensation),
+        "unearned_premium_reserve": amount_float(f.unearned_premium_reserve),
+        "compensation_reserve": amount_float(f.compensation_reserve),
+        "margin_received": _out(item("margin_received")), "margin_placed": _out(item("margin_placed")),
+    }  # fmt: skip
+    return _section(values)
+
+
+def _income_statement(m: Measures, item: Any, compensations: pa.Table | None) -> dict[str, Any]:
+    values = {
+        "fee_income_period": _out(item("fee_income_period")),
+        "fee_income_ytd": amount_float(m.financials.fee_income_ytd),
+        "compensation_paid_period": _out(_amount(compensations, "amount_paid")),
+        "compensation_paid_ytd": _out(item("compensation_paid_ytd")),
+        "recovered_to_date_on_period_payouts": _out(_amount(compensations, "recovered_to_date")),
+        "recovered_ytd": _out(item("recovered_ytd")),
+        "written_off_ytd": _out(item("written_off_ytd")),
+        "net_profit_period": _out(item("net_profit_period")),
+        "net_profit_ytd": _out(item("net_profit_ytd")),
+        "capital_injection_ytd": _out(item("capital_injection_ytd")),
+    }
+    return _section(values)
+
+
+def _in_period(values: pa.ChunkedArray, period: Period) -> np.ndarray:
+    days = day_numbers(values, fill=-(2**31))
+    return (days >= epoch_days(period.start)) & (days <= epoch_days(period.end))
+
+
+def _codes(table: pa.Table, column: str, code: str) -> np.ndarray:
+    return mask(pc.equal(table[column], code))
+
+
+def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | None, period: Period) -> dict[str, Any]:
+    new = _in_period(g["start_date"], period)
+    closed = _in_period(g["closed_date"], period)
+    active = _codes(g, "status", "active")
+    paid_by_guarantee: dict[str, Fraction] = {}
+    if compensations is not None and compensations.num_rows:
+        grouped = pa.table({"guarantee_id": compensations["guarantee_id"],
+                            "paid": as_decimal(compensations["amount_paid"], AMOUNT)}).group_by("guarantee_id").aggregate(
+            [("paid", "sum")])
+        paid_by_guarantee = {k: Fraction(v) for k, v in zip(grouped["guarantee_id"].to_pylist(),
+                                                             grouped["paid_sum"].to_pylist(), strict=True)}
+    ids = g["guarantee_id"].to_pylist() if paid_by_guarantee else []
+    needed = ("business_type", "status", "outstanding_balance")
+    if previous is not None and not all(name in previous.column_names for name in needed):
+        previous = None  # a baseline without its balances cannot open the flows
+    lines = []
+    for business in BUSINESS_TYPES:
+        of = _codes(g, "business_type", business)
+        line: dict[str, Any] = {"business_type": business}
+        if previous is None:
+            line["opening_count"] = line["opening_balance"] = None
+        else:
+            before = _codes(previous, "business_type", business) & _codes(previous, "status", "active")
+            line["opening_count"] = int(before.sum())
+            line["opening_balance"] = amount_float(_amount(previous, "outstanding_balance", before))
+        line["new_count"] = int((of & new).sum())
+        line["new_amount"] = amount_float(_amount(g, "guaranteed_amount", of & new))
+        for status in ("released", "compensated"):
+            ended = of & closed & _codes(g, "status", status)
+            line[f"{status}_count"] = int(ended.sum())
+            line[f"{status}_amount"] = amount_float(_amount(g, "guaranteed_amount", ended))
+        compensated = of & closed & _codes(g, "status", "compensated")
+        line["compensation_paid"] = amount_float(sum(
+            (paid_by_guarantee.get(ids[i], Fraction(0)) for i in np.flatnonzero(compensated)), Fraction(0)
+        )) if paid_by_guarantee else 0.0
+        line["closing_count"] = int((of & active).sum())
+        line["closing_balance"] = amount_float(_amount(g, "outstanding_balance", of & active))
+        lines.append(line)
+    reasons = {} if previous is not None else {"opening_count": NO_PREVIOUS, "opening_balance": NO_PREVIOUS}
+    return {"by_business_type": lines, "null_reasons": reasons}
+
+
+def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
+    rows, weights = m.rows, m.weight
+    classes = m.weight_class if m.weight_class is not None else np.full(len(rows), len(WEIGHT_CLASSES))
+    weighted = multiply(rows.exposure, weights)
+    parties = rows.table["party_id"]
+    lines = []
+    for index, name in enumerate(WEIGHT_CLASSES):
+        where = rows.counted & (classes == index)
+        weight = ref.decimal(f"weight_{name}")
+        lines.append({
+            "weight_class": name,
+            "weight": float(weight),
+            "count": int(where.sum()),
+            "households": len(set(parties.filter(pa.array(where)).to_pylist())) if where.any() else 0,
+            "exposure": amount_float(total(rows.exposure, where)),
+            "measured_liability": amount_float(total(weighted, where)),
+        })  # fmt: skip
+    return {"by_weight_class": lines, "measured_financing_liability": amount_float(m.measured_financing_liability),
+            "null_reasons": {}}
+
+
+def _delays(compensations: pa.Table | None) -> dict[str, np.ndarray] | None:
+    if compensations is None or "bank_claim_date" not in compensations.column_names:
+        return None
+    delay = day_numbers(compensations["compensation_date"]) - day_numbers(compensations["bank_claim_date"])
+    by: dict[str, list[int]] = {}
+    for gid, d in zip(compensations["guarantee_id"].to_pylist(), delay.tolist(), strict=True):
+        by.setdefault(gid, []).append(d)
+    return {k: np.array(v) for k, v in by.items()}
+
+
+def _banks(m: Measures, compensations: pa.Table | None) -> dict[str, Any]:
+    rows = m.rows
+    g = rows.table
+    lender = g["lender_code"]
+    has_lender = mask(pc.and_(pc.is_valid(lender), pc.not_equal(lender, ""))) & rows.financing
+    is_1_1 = "bank_risk_share" in g.column_names
+    payouts: dict[str, Fraction] = {}
+    if compensations is not None and compensations.num_rows:
+        for gid, paid in zip(compensations["guarantee_id"].to_pylist(),
+                             as_decimal(compensations["amount_paid"], AMOUNT).to_pylist(), strict=True):
+            payouts[gid] = payouts.get(gid, Fraction(0)) + Fraction(paid)
+    delays = _delays(compensations)
+    ids = g["guarantee_id"].to_pylist()
+    codes = lender.to_pylist()
+    lenders = sorted({codes[i] for i in np.flatnonzero(has_lender)})
+    if is_1_1:
+        bank_share = narrow(zero_filled(as_decimal(g["bank_risk_share"], RATIO)))
+        bank_exposure = multiply(zero_filled(as_decimal(g["outstanding_balance"], AMOUNT)), bank_share)
+        reguaranteed = mask(pc.and_(pc.is_valid(g["reguarantee_ref"]), pc.not_equal(g["reguarantee_ref"], "")))
+    lines = []
+    for code in lenders:
+        of = has_lender & mask(pc.equal(lender, code))
+        counted = of & rows.counted
+        rows_of = np.flatnonzero(of)
+        paid = [payouts[ids[i]] for i in rows_of if ids[i] in payouts]
+        line: dict[str, Any] = {
+            "lender_code": code,
+            "active_count": int(counted.sum()),
+            "exposure": amount_float(total(rows.exposure, counted)),
+            "outstanding_balance": amount_float(_amount(g, "outstanding_balance", counted)),
+            "compensation_count": len(paid),
+            "compensation_paid": amount_float(sum(paid, Fraction(0))),
+        }
+        if is_1_1:
+            balance = _amount(g, "outstanding_balance", counted)
+            line["bank_risk_share"] = ratio(total(bank_exposure, counted), balance)
+            line["bank_exposure"] = amount_float(total(bank_exposure, counted))
+            line["bank_margin_amount"] = amount_float(_amount(g, "bank_margin_amount", counted))
+            line["reguaranteed_count"] = int((counted & reguaranteed).sum())
+            waits = [int(d) for i in rows_of if delays and ids[i] in delays for d in delays[ids[i]]]
+            line["payout_delay_days_max"] = max(waits) if waits else None
+            line["payout_delay_days_mean"] = (sum(waits) / len(waits)) if waits else None
+        else:
+            for key in ("bank_risk_share", "bank_exposure", "bank_margin_amount", "reguaranteed_count",
+                        "payout_delay_days_max", "payout_delay_days_mean"):
+                line[key] = None
+        lines.append(line)
+    reasons = {} if is_1_1 else dict.fromkeys(
+        ("bank_risk_share", "bank_exposure", "bank_margin_amount", "reguaranteed_count", "payout_delay_days_max",
+         "payout_delay_days_mean"), NOT_IN_1_0)
+    if is_1_1:
+        reasons = {"payout_delay_days_max": "null for a lender without payouts in the period",
+                   "payout_delay_days_mean": "null for a lender without payouts in the period"}
+    return {"by_lender": lines, "null_reasons": reasons}
+
+
+def _split(m: Measures, compensations: pa.Table | None) -> dict[str, Any]:
+    rows = m.rows
+    g = rows.table
+    account = pc.fill_null(g["account_type"], "")
+    payouts: dict[str, Fraction] = {}
+    if compensations is not None and compensations.num_rows:
+        for gid, paid in zip(compensations["guarantee_id"].to_pylist(),
+                             as_decimal(compensations["amount_paid"], AMOUNT).to_pylist(), strict=True):
+            payouts[gid] = payouts.get(gid, Fraction(0)) + Fraction(paid)
+    ids = g["guarantee_id"].to_pylist() if payouts else []
+    weighted = multiply(rows.exposure, m.weight)
+    fee_weighted = m.fee_weighted
+    lines = []
+    for code in ACCOUNT_TYPES:
+        of = mask(pc.equal(account, code))
+        if code == "commercial":
+            of = of | mask(pc.equal(account, ""))
+        counted = of & rows.counted
+        exposure = total(rows.exposure, counted)
+        sma = total(rows.exposure, counted & rows.small_micro_agri)
+        lines.append({
+            "account_type": code,
+            "active_count": int((of & rows.active).sum()),
+            "financing_exposure": amount_float(exposure),
+            "measured_financing_liability": amount_float(total(weighted, counted)),
+            "non_financing_exposure": amount_float(total(rows.exposure, of & rows.active & ~rows.financing)),
+            "small_micro_agri_exposure_share": ratio(sma, exposure),
+            "weighted_fee_rate": None if exposure <= 0 else float(total(fee_weighted, counted) / exposure),
+            "compensated_in_period": amount_float(sum((payouts.get(ids[i], Fraction(0))
+                                                       for i in np.flatnonzero(of)), Fraction(0))) if payouts else 0.0,
+            "non_performing_exposure": amount_float(total(rows.exposure, counted & rows.is_in("five_category",
+                                                                                             NON_PERFORMING))),
+        })  # fmt: skip
+    return {"by_account_type": lines,
+            "null_reasons": {"small_micro_agri_exposure_share": "null without financing exposure",
+                             "weighted_fee_rate": "null without financing exposure"}}
+
+
+def _plan(m: Measures) -> dict[str, Any]:
+    """The plan's other clauses in figures: 三(五) internet channel beside bonds, 二(二) rural property,
+    五(十) re-guarantee, 五(十二) overdue and non-performing."""
+    rows = m.rows
+    g = rows.table
+    is_1_1 = "bank_risk_share" in g.column_names
+    bond = rows.counted & rows.eq("business_type", "bond")
+    values: dict[str, Any] = {
+        "bond_count": int(bond.sum()), "bond_exposure": amount_float(total(rows.exposure, bond)),
+        "non_performing_exposure": amount_float(total(rows.exposure, rows.counted & rows.is_in("five_category",
+                                                                                              NON_PERFORMING))),
+    }  # fmt: skip
+    if is_1_1:
+        internet = rows.counted & mask(g["internet_channel"])
+        rural = rows.counted & rows.eq("counter_guarantee", "rural_property")
+        reguaranteed = rows.counted & mask(pc.and_(pc.is_valid(g["reguarantee_ref"]),
+                                                   pc.not_equal(g["reguarantee_ref"], "")))
+        values.update({
+            "internet_channel_count": int(internet.sum()),
+            "internet_channel_exposure": amount_float(total(rows.exposure, internet)),
+            "rural_property_count": int(rural.sum()),
+            "rural_property_exposure": amount_float(total(rows.exposure, rural)),
+            "reguaranteed_count": int(reguaranteed.sum()),
+            "reguaranteed_exposure": amount_float(total(rows.exposure, reguaranteed)),
+            "overdue_amount": amount_float(_amount(g, "overdue_amount", rows.counted)),
+        })
+    else:
+        values.update(dict.fromkeys(("internet_channel_count", "internet_channel_exposure", "rural_property_count",
+                                     "rural_property_exposure", "reguaranteed_count", "reguaranteed_exposure",
+                                     "overdue_amount")))
+    return _section(values)
