@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from pipelines.commands import portal_client as pc
 from pipelines.commands import term
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+STARTUP_GRACE = 15.0  # seconds a refused connection is retried: the portal may be starting
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -73,14 +75,22 @@ def run(args: argparse.Namespace) -> int:
         term.error(f"danbao submit: {exc}")
         return 2
     endpoint = url + "/api/submissions"
-    try:
-        with term.status(f"上传 uploading {args.package} ({len(data):,} bytes) to {url} …"):
-            response = requests.post(
-                endpoint, data=data, params={"period": args.period} if args.period else None, timeout=args.timeout,
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"},
-            )
-    except requests.RequestException as exc:
-        return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
+    starting = time.monotonic() + STARTUP_GRACE
+    while True:
+        try:
+            with term.status(f"上传 uploading {args.package} ({len(data):,} bytes) to {url} …"):
+                response = requests.post(
+                    endpoint, data=data, params={"period": args.period} if args.period else None,
+                    timeout=args.timeout,
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"},
+                )
+            break
+        except requests.ConnectionError as exc:  # nothing sent yet: a portal that is still starting
+            if time.monotonic() > starting:
+                return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
+            time.sleep(0.5)
+        except requests.RequestException as exc:
+            return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
     try:
         body = response.json()
     except ValueError:
