@@ -10,6 +10,7 @@ in the shell's own process group, which is ended at the end.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -69,10 +70,8 @@ def test_readme_examples_run_as_shown(tmp_path):
     try:
         out, err = shell.communicate(timeout=240)
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(shell.pid, signal.SIGTERM)  # the background portal and receivers this test started
-        except ProcessLookupError:
-            pass
     logs = "".join(p.read_text(errors="replace")[-2000:] for p in tmp_path.glob("bg*.log"))
     assert shell.returncode == 0, f"{out[-6000:]}\n--- stderr\n{err[-4000:]}\n--- background\n{logs}"
     # what a person reads at each step

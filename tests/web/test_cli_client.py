@@ -64,6 +64,7 @@ def test_submit_without_wait_says_how_to_follow(live_sqlite, tmp_path, capsys):
     code, out, err = _run(capsys, "submit", str(fresh_package(tmp_path).root), "--url", live_sqlite.url,
                           "--token", live_sqlite.tokens["a"])
     assert code == 0 and json.loads(out)["submission_id"]
+    assert "danbao status" in err or "--wait" in err or json.loads(out)["state"] != "received"
 
 
 @pytest.mark.parametrize("args, needle", [
