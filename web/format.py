@@ -93,3 +93,20 @@ def indicator_rows(indicators: dict[str, Any] | None) -> list[dict[str, str]]:
         if key not in INDICATORS and key != "subsidy_by_program":
             rows.append({"key": key, "zh": key, "en": key, "value": str(value)})
     return rows
+
+
+def finding_value(finding: dict[str, Any]) -> str:
+    """A finding's value as a person reads it: a whole filing's ratio (PRU/POL/SUB findings carry the
+    indicator, e.g. ``0.0141094247``) as a percentage; a cell's value exactly as filed."""
+    value = finding.get("value")
+    if value is None:
+        return ""
+    if finding.get("file"):
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if 0 <= number <= 1 and "." in str(value):
+        return pct(number)
+    return f"{number:,.2f}" if "." in str(value) else str(value)

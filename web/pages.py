@@ -30,6 +30,7 @@ ENV.filters["when"] = fmt.beijing  # every time a person reads is Beijing time
 ENV.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int | float) else n
 ENV.filters["pct"] = fmt.pct
 ENV.filters["yuan"] = fmt.yuan
+ENV.filters["finding_value"] = fmt.finding_value
 
 
 def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
