@@ -149,3 +149,25 @@ def test_error_pages_speak_chinese_and_english(browser, live_sqlite):
     assert "令牌不存在" in text and "unknown token" in text
     anonymous.screenshot(path=str(SCREENSHOTS / "portal-login-unknown-token.png"))
     time.sleep(0)
+
+
+def test_swagger_ui_renders_with_nothing_fetched_elsewhere(browser, live_sqlite):
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    elsewhere: list[str] = []
+    context.route("**/*", lambda route: (elsewhere.append(route.request.url), route.abort())
+                  if not route.request.url.startswith(live_sqlite.url) else route.continue_())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(live_sqlite.url + "/docs")
+    page.wait_for_selector(".opblock-tag", timeout=20_000)
+    text = page.inner_text("#swagger-ui")
+    assert "Danbao portal" in text and "/api/submissions/{submission_id}" in text
+    page.click("#operations-submissions-get_submission_api_submissions__submission_id__get")
+    page.wait_for_selector(".responses-wrapper")
+    responses = page.inner_text(".responses-wrapper")
+    for status in ("200", "401", "404", "422"):
+        assert status in responses, status
+    page.screenshot(path=str(SCREENSHOTS / "portal-swagger-offline.png"), full_page=False)
+    context.close()
+    assert elsewhere == [] and not [e for e in errors if "Content Security Policy" in e]

@@ -53,6 +53,7 @@ def _bearer_cases(sid: int, data: bytes) -> list[tuple[str, str, dict, set[int]]
         ("POST", "/api/admin/tokens/999999/revoke", {}, {403}),
         ("PUT", "/api/admin/registry", {"data": b"institution_id\n", "headers": {"Content-Type": "text/csv"}}, {403}),
         ("GET", "/openapi.json", {}, {200}),
+        ("GET", "/docs", {}, {200}),  # Swagger UI: describes the API, reads nothing
     ]
 
 
