@@ -57,8 +57,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_package(package: str, registry: dict[str, Institution]) -> CheckResult:
-    filing = read_package(package, IntakeLimits.from_env())
-    return validate(filing, registry)
+    from pipelines.commands import term
+
+    with term.status(f"读取 reading {package} …") as spinner:
+        filing = read_package(package, IntakeLimits.from_env())
+        spinner.update(f"校验 validating {package} (phases 1–4) …")
+        return validate(filing, registry)
 
 
 def _registry(path: str | None) -> dict[str, Institution]:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from connectors.synthetic import FORMATS, KINDS, REGISTRY_FILE, generate_period, parse_kinds
+from pipelines.commands import term
 from validations.context import Period, now_beijing
 
 
@@ -71,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     period = args.period or previous_month()
     started = time.perf_counter()
     try:
-        packages = generate_period(Path(args.out_dir), args.guarantors, args.rows, period, args.fmt, args.seed,
-                                   inject_kinds=args.inject, zip=args.zip)
+        with term.status(f"生成 generating {args.guarantors} package(s) of {args.rows:,} rows …"):
+            packages = generate_period(Path(args.out_dir), args.guarantors, args.rows, period, args.fmt, args.seed,
+                                       inject_kinds=args.inject, zip=args.zip)
     except ValueError as exc:  # e.g. too few eligible rows for an injection
         print(f"danbao generate: {exc}", file=sys.stderr)
         return 2

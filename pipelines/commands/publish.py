@@ -30,6 +30,7 @@ from filings.publication.delivery import ConfigurationError, SenderConfig
 from filings.publication.inputs import from_archive
 from filings.publication.service import PublishResult, publish_period
 from filings.settings import signing_keys
+from pipelines.commands import term
 from store import outbox
 from store.blobs import BlobStore
 from store.db import make_engine, migrate, session_factory
@@ -95,10 +96,11 @@ def run(args: argparse.Namespace) -> int:
         blobs = BlobStore(os.environ.get("DANBAO_BLOB_ROOT") or None)
         with requests.Session() as http:
             try:
-                result = publish_period(factory, blobs, http, keys, config, args.period,
-                                        load=from_archive(default_archive()),
-                                        institution_ids=args.institution or None,
-                                        enqueue=not args.deliver_only, deliver=not args.no_deliver)
+                with term.status(f"发布 publishing {args.period}: queueing, delivering, fetching feedback …"):
+                    result = publish_period(factory, blobs, http, keys, config, args.period,
+                                            load=from_archive(default_archive()),
+                                            institution_ids=args.institution or None,
+                                            enqueue=not args.deliver_only, deliver=not args.no_deliver)
             except (ConfigurationError, MissingKeyError) as exc:
                 print(f"danbao publish: {exc}", file=sys.stderr)
                 return 2

@@ -48,10 +48,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"registry: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged")
     runner = InProcessRunner(defs, local_instance(), cursor_file=danbao_home() / "intake" / "cursors.json",
                              log_level="CRITICAL")
+    from pipelines.commands import term
+
     pulled = None
-    if not args.no_pull:
-        pulled = runner.pull(args.period or previous_period())
-    launched = runner.intake(settle_seconds=args.settle)
+    with term.status("拉取 pulling from the guarantors' endpoints …") as spinner:
+        if not args.no_pull:
+            pulled = runner.pull(args.period or previous_period())
+        spinner.update("接收与校验 picking up and validating what landed …")
+        launched = runner.intake(settle_seconds=args.settle)
     ids = {run.submission_id for run in launched if run.submission_id is not None}
     with store.session() as session:
         submissions = [s for s in repo.list_submissions(session) if s.id in ids]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -15,11 +16,15 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def _console(stderr: bool = False) -> Any:
+    """stdout or stderr; ``DANBAO_PROGRESS=always`` shows progress on stderr even when it is not a
+    terminal (a CI log), ``never`` hides it on a terminal too."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
+    forced = os.environ.get("DANBAO_PROGRESS", "").lower()
+    force = True if (stderr and forced == "always") else False if forced == "never" else None
     # width: a pipe gets a wide virtual terminal so that rows are not folded into several lines
-    return Console(file=stream, highlight=False, soft_wrap=False,
+    return Console(file=stream, highlight=False, soft_wrap=False, force_terminal=force,
                    width=None if stream.isatty() else 160, emoji=False)
 
 

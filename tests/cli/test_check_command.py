@@ -187,3 +187,19 @@ def test_unreachable_store_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.setenv("DANBAO_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     code, _, err = _check(capsys, str(SAMPLES / "valid-2026-10"))
     assert code == 2 and "cannot read the registry from the store" in err
+
+
+def test_long_work_shows_progress_on_a_terminal_and_nothing_on_a_pipe(tmp_path):
+    """rich's spinner on stderr while reading and validating (forced here as on a terminal); a pipe gets
+    no control characters, and stdout stays the JSON."""
+    import os
+
+    args = [sys.executable, "-m", "pipelines.cli", "check", str(SAMPLES / "valid-2026-10"), "--registry",
+            str(REGISTRY_CSV), "--json"]
+    shown = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "DANBAO_PROGRESS": "always"})
+    assert shown.returncode == 0 and "校验 validating" in shown.stderr
+    json.loads(shown.stdout)
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                           env={k: v for k, v in os.environ.items() if k != "DANBAO_PROGRESS"})
+    assert piped.returncode == 0 and piped.stderr == ""
