@@ -40,6 +40,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DANBAO_BLOB_ROOT", _home("blobs"), "filed packages, byte for byte"),
     Setting("DANBAO_TABLES_URL", _home("tables"), "the table archive (folder or fsspec URL)"),
     Setting("DANBAO_DATASETS_DIR", _home("datasets"), "the published datasets"),
+    Setting("DANBAO_DATADOCS_DIR", _home("datadocs"), "GX Data Docs of submissions (danbao suites run --submission)"),
     Setting("DANBAO_LANDING", _home("landing"), "the landing folder", group="pipeline"),
     Setting("DANBAO_PULL_ENDPOINTS", None, "guarantors' endpoints file (CSV)", group="pipeline"),
     Setting("DANBAO_PULL_TOKEN", None, "default bearer token of the pull connector", secret=True, group="pipeline"),

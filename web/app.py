@@ -20,7 +20,8 @@ UPLOAD_PATHS = frozenset({"/api/submissions", "/submissions"})
 # The pages run no script at all; styles and images come from this server only.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
-# /docs (Swagger UI) is the one page that runs scripts: its own files, from this server only.
+# /docs (Swagger UI) and a submission's GX Data Docs are the pages that run scripts: their own files, from
+# this server only.
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 DOCS_PATHS = ("/docs", "/static/swagger/", "/static/swagger-init.js")
@@ -48,7 +49,8 @@ class SecurityHeaders:
             return
 
         path = scope.get("path", "")
-        headers = DOCS_HEADERS if path == "/docs" or path.startswith(DOCS_PATHS[1:]) else SECURITY_HEADERS
+        docs = path == "/docs" or path.startswith(DOCS_PATHS[1:]) or "/datadocs/" in path
+        headers = DOCS_HEADERS if docs else SECURITY_HEADERS
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

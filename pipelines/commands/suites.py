@@ -24,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__.split(": ", 1)[1])
     sub = parser.add_subparsers(dest="suites_command", required=True)
     run_ = sub.add_parser("run", help="run the suites on a package through GX and build Data Docs")
-    run_.add_argument("package", help="the package folder or .zip")
+    run_.add_argument("package", nargs="?", help="the package folder or .zip")
+    run_.add_argument("--submission", type=int, metavar="ID",
+                      help="a filed submission instead (from the store); its Data Docs go where the portal links them")
     run_.add_argument("--docs", metavar="DIR", help="Data Docs folder (default $DANBAO_HOME/datadocs/<guarantor>/<period>)")
     run_.add_argument("--no-docs", action="store_true", help="validate only")
     run_.add_argument("--json", action="store_true", help="print the outcome as JSON")
@@ -35,20 +37,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.suites_command == "list":
         return _list()
-    if not os.path.exists(args.package):
-        term.error(f"danbao suites: no package at {args.package} (a folder with manifest.json, or a .zip)")
-        return 2
-    from connectors.intake import IntakeLimits, read_package
+    from store.config import danbao_home
 
-    filing = read_package(args.package, IntakeLimits.from_env())
+    if (args.package is None) == (args.submission is None):
+        term.error("danbao suites run: give a PACKAGE or --submission ID (one of them)")
+        return 2
+    if args.submission is not None:
+        filing = _filed(args.submission)
+        if filing is None:
+            term.error(f"danbao suites: no submission {args.submission} in the store")
+            return 2
+        args.package = f"submission #{args.submission}"
+        default_docs = datadocs_dir() / f"submission-{args.submission}"
+    else:
+        if not os.path.exists(args.package):
+            term.error(f"danbao suites: no package at {args.package} (a folder with manifest.json, or a .zip)")
+            return 2
+        from connectors.intake import IntakeLimits, read_package
+
+        filing = read_package(args.package, IntakeLimits.from_env())
+        default_docs = danbao_home() / "datadocs" / (filing.institution_id or "unknown") / (filing.period or "unknown")
     docs = None
     if not args.no_docs:
-        if args.docs:
-            docs = Path(args.docs)
-        else:
-            from store.config import danbao_home
-
-            docs = danbao_home() / "datadocs" / (filing.institution_id or "unknown") / (filing.period or "unknown")
+        docs = Path(args.docs) if args.docs else default_docs
     with term.progress("Great Expectations", total=3) as bar:
         bar.update(description="导入 importing Great Expectations …")
         try:
@@ -96,3 +107,29 @@ def _list() -> int:
                      " ".join(f"{r}×{n}" for r, n in sorted(by_rule.items()))))
     term.table(["文件 File", "套件 Suite", "期望 Expectations", "按规则 By rule"], rows, title=str(SUITES_DIR))
     return 0
+
+
+def datadocs_dir() -> Path:
+    """Where Data Docs of filed submissions live: ``$DANBAO_DATADOCS_DIR``, else ``$DANBAO_HOME/datadocs``
+    (the portal links ``submission-<id>/index.html`` there)."""
+    from store.config import danbao_home
+
+    return Path(os.environ.get("DANBAO_DATADOCS_DIR") or danbao_home() / "datadocs")
+
+
+def _filed(submission_id: int):
+    from filings.intake import load_filing
+    from store import repository as repo
+    from store.blobs import BlobStore
+    from store.db import make_engine, migrate, session_factory
+
+    engine = make_engine()
+    try:
+        migrate(engine)
+        with session_factory(engine)() as session:
+            submission = repo.get_submission(session, submission_id)
+            if submission is None:
+                return None
+            return load_filing(BlobStore(os.environ.get("DANBAO_BLOB_ROOT") or None), submission)
+    finally:
+        engine.dispose()

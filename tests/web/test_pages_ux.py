@@ -171,3 +171,33 @@ def test_swagger_ui_renders_with_nothing_fetched_elsewhere(browser, live_sqlite)
     page.screenshot(path=str(SCREENSHOTS / "portal-swagger-offline.png"), full_page=False)
     context.close()
     assert elsewhere == [] and not [e for e in errors if "Content Security Policy" in e]
+
+
+def test_a_filing_page_links_its_gx_data_docs(browser, live_sqlite, tmp_path, monkeypatch):
+    """`danbao suites run --submission ID` builds the Data Docs where the portal serves them; the filing
+    page links them, to whoever may read the submission (another guarantor: 404)."""
+    from pipelines.cli import main
+    from tests.packages import SAMPLES
+
+    receipt = live_sqlite.upload(zip_folder(SAMPLES / "invalid-2026-10"), who="a").json()
+    sid = receipt["submission_id"]
+    portal = live_sqlite.app.state.portal
+    monkeypatch.setenv("DANBAO_DATABASE_URL", portal.settings.database_url)
+    monkeypatch.setenv("DANBAO_BLOB_ROOT", str(portal.settings.blob_root))
+    monkeypatch.setenv("DANBAO_DATADOCS_DIR", str(portal.settings.datadocs_dir))
+    assert main(["suites", "run", "--submission", str(sid)]) == 1  # its three errors
+    page = login(browser, live_sqlite)
+    page.goto(f"{live_sqlite.url}/submissions/{sid}")
+    assert page.locator(".datadocs-link").count() == 4  # the index and one report per file
+    page.click(".datadocs-link[data-file='index']")
+    page.wait_for_load_state()
+    assert "Data Docs" in (page.text_content("body") or "")
+    page.go_back()
+    page.click(".datadocs-link[data-file='guarantees']")
+    page.wait_for_load_state()
+    text = page.inner_text("body")
+    assert "91500113HGL236FR10" in text and "leasing" in text
+    page.screenshot(path=str(SCREENSHOTS / "portal-datadocs-link.png"))
+    other = live_sqlite.get(f"/submissions/{sid}/datadocs/index.html", "b")
+    assert other.status_code == 404
+    assert live_sqlite.get(f"/submissions/{sid}/datadocs/../../../etc/passwd", "a").status_code == 404

@@ -7,10 +7,11 @@ the same tenancy functions as the API (``web.filings``).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -187,6 +188,7 @@ def _detail_context(request: Request, principal: Principal, submission_id: int, 
         "record": record,
         "can_confirm": principal.is_guarantor and submission.state == SubmissionState.NEEDS_CONFIRMATION,
         "error": None,
+        "datadocs": _datadocs_pages(request, submission.id),
         "duplicate": request.query_params.get("duplicate") == "1",
         "confirmed": request.query_params.get("confirmed"),
     }
@@ -230,3 +232,45 @@ async def confirm_page(request: Request, submission_id: SubmissionId, principal:
     note(request, "accepted" if done.submission.state == SubmissionState.ACCEPTED else "confirmed",
          submission_id=submission_id, recorded=done.recorded, outstanding=done.status.outstanding)
     return RedirectResponse(f"/submissions/{submission_id}?confirmed={done.recorded}", status_code=303)
+
+
+# -- GX Data Docs of a submission -------------------------------------------------------------------
+
+DATADOCS_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript",
+                  ".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml", ".ico": "image/x-icon",
+                  ".json": "application/json", ".otf": "font/otf"}
+
+
+def _datadocs_root(request: Request, submission_id: int) -> Path | None:
+    base = portal_of(request).settings.datadocs_dir
+    return None if base is None else Path(base) / f"submission-{submission_id}"
+
+
+def _datadocs_pages(request: Request, submission_id: int) -> list[tuple[str, str]]:
+    """(file, path under the Data Docs folder) of the latest validation page per template file, the index
+    first; empty when `danbao suites run --submission ID` has not been run. Linked directly: the index's
+    table of results is drawn by an inline script, which the pages' CSP does not run."""
+    root = _datadocs_root(request, submission_id)
+    if root is None or not (root / "index.html").is_file():
+        return []
+    pages = [("index", "index.html")]
+    for name in ("guarantees", "financials", "compensations"):
+        found = sorted((root / "validations").glob(f"**/danbao-{name}.html"))
+        if found:
+            pages.append((name, found[-1].relative_to(root).as_posix()))
+    return pages
+
+
+@router.get("/submissions/{submission_id}/datadocs/{path:path}")
+def datadocs(request: Request, submission_id: SubmissionId, path: str, principal: AnyPrincipal) -> Response:
+    """The submission's GX Data Docs (built by `danbao suites run --submission ID`), to whoever may read
+    the submission: the same 404 for another guarantor's as for a missing one."""
+    with portal_of(request).session() as session:
+        visible_submission(session, principal, submission_id)
+    root = _datadocs_root(request, submission_id)
+    if root is None or not root.is_dir():
+        raise Refused(404, "not_found", "no Data Docs for this submission (danbao suites run --submission ID)")
+    target = (root / (path or "index.html")).resolve()
+    if not target.is_relative_to(root.resolve()) or not target.is_file() or target.suffix not in DATADOCS_TYPES:
+        raise Refused(404, "not_found", "no such Data Docs page")
+    return FileResponse(target, media_type=DATADOCS_TYPES[target.suffix], headers={"Cache-Control": "no-store"})
