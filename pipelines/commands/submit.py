@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         term.error(f"danbao submit: {exc}")
         return 2
     endpoint = url + "/api/submissions"
-    starting = time.monotonic() + STARTUP_GRACE
+    starting = time.monotonic() + min(STARTUP_GRACE, args.timeout)
     while True:
         try:
             with term.status(f"上传 uploading {args.package} ({len(data):,} bytes) to {url} …"):
