@@ -58,3 +58,44 @@ def test_names_are_never_cut_and_the_svg_runs_no_script():
 def test_labels_are_escaped():
     svg = str(charts.columns("x", "<b>t</b>", [("<script>alert(1)</script>", 1.0)]))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_one_period_and_many_in_the_browser(tmp_path):
+    """A screenshot of the charts for one period and for three (tests/screenshots/charts-one-and-many-periods.png)."""
+    import os
+    from pathlib import Path
+
+    import pytest
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists() and os.environ.get("CI", "").lower() != "true":
+        pytest.skip("no chromium")
+    from playwright.sync_api import sync_playwright
+
+    from tests.web.conftest import SCREENSHOTS
+
+    names = [LONG, "重庆市渝南融资担保有限公司", "重庆某小微融资担保有限公司"]
+    one = [charts.columns("late", "Late filers", [("2026-10", 1.0)], unit="机构数 guarantors", integer=True),
+           charts.share("household_share", "Share", ["2026-10"], [(n, {"2026-10": v}) for n, v in
+                                                                  zip(names, (0.846, 0.62, 0.91), strict=True)], 0.75)]
+    many = [charts.columns("late", "Late filers", [("2026-08", 0.0), ("2026-09", 1.0), ("2026-10", 2.0)],
+                           unit="机构数 guarantors", integer=True),
+            charts.share("household_share", "Share", ["2026-08", "2026-09", "2026-10"],
+                         [(n, {"2026-08": v - 0.1, "2026-09": v - 0.05, "2026-10": v}) for n, v in
+                          zip(names, (0.846, 0.62, 0.91), strict=True)], 0.75)]
+    html = ("<html><body style='font-family: sans-serif'><h3>一个期间 one period</h3>" + "".join(map(str, one))
+            + "<h3>三个期间 three periods</h3>" + "".join(map(str, many)) + "</body></html>")
+    page_file = tmp_path / "charts.html"
+    page_file.write_text(html, encoding="utf-8")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--headless"])
+        page = browser.new_page(viewport={"width": 1100, "height": 800})
+        page.goto(page_file.as_uri())
+        late = page.locator("svg[data-chart='late']").first.bounding_box()
+        assert late["width"] < 200  # one period: one narrow bar, not a page-wide one
+        labels = page.locator("svg[data-chart='household_share'] text", has_text=LONG)
+        box = labels.first.bounding_box()
+        assert box["x"] >= 0  # the long name is drawn whole, inside the chart
+        page.screenshot(path=str(SCREENSHOTS / "charts-one-and-many-periods.png"), full_page=True)
+        browser.close()
