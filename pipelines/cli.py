@@ -6,7 +6,8 @@ import argparse
 import importlib
 import sys
 
-SUBCOMMANDS = ("check", "generate", "run", "late", "serve", "submit", "tokens", "publish", "deliveries", "receivers")
+SUBCOMMANDS = ("check", "generate", "run", "late", "serve", "submit", "status", "findings", "tokens", "publish",
+               "deliveries", "receivers", "suites", "config")
 WITHOUT_PANDAS = ("check",)  # commands whose process never needs pandas (see console)
 
 
@@ -20,11 +21,22 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that subcommand's module is imported (some pull in SQLAlchemy and
     the publishing stack, seconds that `danbao check` should not pay)."""
     parser = _Parser(prog="danbao", description="Danbao (担保): filings of financing guarantee institutions")
+    parser.add_argument("--version", action="version", version=f"danbao {version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name in [only] if only in SUBCOMMANDS else SUBCOMMANDS:
         module = importlib.import_module(f"pipelines.commands.{name}")
         module.add_parser(sub)
     return parser
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("danbao")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree that was never installed
+        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,21 +11,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web import errors
 from web.audit import AuditMiddleware
 from web.context import Portal
-from web.routes import api_admin, api_datasets, api_submissions, dashboard, pages
+from web.routes import api_admin, api_datasets, api_submissions, dashboard, docs, pages
 from web.settings import WebSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTERS = (api_submissions.router, api_datasets.router, api_admin.router, pages.router, dashboard.router)
+ROUTERS = (api_submissions.router, api_datasets.router, api_admin.router, pages.router, dashboard.router, docs.router)
 UPLOAD_PATHS = frozenset({"/api/submissions", "/submissions"})
 # The pages run no script at all; styles and images come from this server only.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
        "frame-ancestors 'none'; base-uri 'none'")
-SECURITY_HEADERS = [
-    (b"content-security-policy", CSP.encode()),
+# /docs (Swagger UI) and a submission's GX Data Docs are the pages that run scripts: their own files, from
+# this server only.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+DOCS_PATHS = ("/docs", "/static/swagger/", "/static/swagger-init.js")
+COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
 ]
+SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), *COMMON_HEADERS]
+DOCS_HEADERS = [(b"content-security-policy", DOCS_CSP.encode()), *COMMON_HEADERS]
 
 DESCRIPTION = """Danbao (担保) portal: guarantors file monthly packages and confirm warnings; regulators read
 the published datasets. Authenticate with `Authorization: Bearer <token>` (tokens are issued by an
@@ -42,12 +48,23 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        path = scope.get("path", "")
+        docs = path == "/docs" or path.startswith(DOCS_PATHS[1:]) or "/datadocs/" in path
+        headers = DOCS_HEADERS if docs else SECURITY_HEADERS
+
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+def swagger_ui_dir() -> Path:
+    """Swagger UI 5's files as the fastapi-offline package ships them (5.x reads OpenAPI 3.1)."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).resolve().parent / "static"
 
 
 def create_app(settings: WebSettings | None = None, *, portal: Portal | None = None) -> FastAPI:
@@ -63,6 +80,7 @@ def create_app(settings: WebSettings | None = None, *, portal: Portal | None = N
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_dir()), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(AuditMiddleware, portal=lambda: portal, upload_paths=UPLOAD_PATHS.__contains__)
     app.add_middleware(SecurityHeaders)

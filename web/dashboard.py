@@ -17,7 +17,6 @@ HOUSEHOLD_TARGET = 0.75  # POL-001: 小微/三农 share of in-district household
 GRADES = ("A", "B", "C", "D")
 GRADE_COLORS = ("#3a9a5b", "#2f6fb0", "#d9822b", "#c0392b")
 PROGRAMS = {"sme_fee": "中小微企业 sme_fee", "rural_startup": "农村创业 rural_startup", "land_income": "土地收益 land_income"}
-LABEL_CHARS = 14
 
 
 @dataclass
@@ -38,9 +37,8 @@ def _rows(table: pa.Table | None, period: str | None = None) -> list[dict[str, A
 
 
 def _label(names: dict[str, str], institution_id: str) -> tuple[str, str]:
-    name = names.get(institution_id) or institution_id
-    short = name if len(name) <= LABEL_CHARS else name[: LABEL_CHARS - 1] + "…"
-    return short, f"{name} ({institution_id})"
+    """The guarantor's full name (never cut: the charts make room for it) and its id."""
+    return names.get(institution_id) or institution_id, institution_id
 
 
 def build(store: DatasetStore, names: dict[str, str], period: str | None) -> Dashboard:
@@ -57,15 +55,15 @@ def build(store: DatasetStore, names: dict[str, str], period: str | None) -> Das
     for r in sorted(now, key=lambda r: r["institution_id"]):
         ratio, cap = r.get("leverage_ratio"), r.get("leverage_cap")
         if ratio is not None and cap:
-            short, tip = _label(names, r["institution_id"])
-            leverage.append((short, tip, float(ratio), float(cap)))
-    board.charts["leverage"] = charts.leverage_bars("leverage", "杠杆倍数与上限 Leverage against cap", leverage)
+            name, ident = _label(names, r["institution_id"])
+            leverage.append((name, ident, float(ratio), float(cap)))
+    board.charts["leverage"] = charts.leverage("leverage", "杠杆倍数与上限 Leverage against cap", leverage)
 
     graded = _rows(grades, period) or now
     counts = {g: sum(1 for r in graded if r.get("grade") == g) for g in GRADES}
     board.charts["grades"] = charts.columns("grades", "监管评级分布 Grade distribution",
                                             [(g, float(counts[g])) for g in GRADES],
-                                            unit="机构数 guarantors", colors=GRADE_COLORS)
+                                            unit="机构数 guarantors", colors=GRADE_COLORS, integer=True)
 
     series = []
     by_guarantor: dict[str, dict[str, float]] = {}
@@ -75,13 +73,13 @@ def build(store: DatasetStore, names: dict[str, str], period: str | None) -> Das
             by_guarantor.setdefault(r["institution_id"], {})[r["period"]] = float(share)
     for institution_id in sorted(by_guarantor):
         series.append((_label(names, institution_id)[0], by_guarantor[institution_id]))
-    board.charts["household_share"] = charts.share_lines(
+    board.charts["household_share"] = charts.share(
         "household_share", "小微/三农户数占比与 75% 目标 Small-micro & agri household share against the 75% target",
         periods, series, HOUSEHOLD_TARGET)
 
     board.charts["subsidies"] = charts.columns(
         "subsidies", "担保费补贴（按项目）Fee subsidies by program",
-        [(label, by_program) for label, by_program in _subsidies(store, now, period)], unit="元 yuan")
+        [(label, by_program) for label, by_program in _subsidies(store, now, period)], unit="元 yuan", money=True)
 
     late_by_period = {p: 0 for p in periods}
     for r in _rows(grades):
@@ -92,7 +90,7 @@ def build(store: DatasetStore, names: dict[str, str], period: str | None) -> Das
                                    "grade": r.get("grade")})
     board.charts["late"] = charts.columns("late", "逾期报送机构数 Late filers per period",
                                           [(p, float(n)) for p, n in sorted(late_by_period.items())],
-                                          unit="机构数 guarantors", colors=("#b8455a",))
+                                          unit="机构数 guarantors", colors=("#b8455a",), integer=True)
     return board
 
 

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from web import messages
 from web.audit import note
 from web.pages import render
 from web.refusals import Refused
@@ -44,4 +45,8 @@ def install(app: FastAPI) -> None:
 
 
 def error_page(request: Request, status: int, code: str, message: str) -> Response:
-    return render(request, "error.html", {"status": status, "code": code, "message": message}, status=status)
+    """The refusal in Chinese and English (web/messages.py), with its status and code."""
+    title_zh, title_en = messages.titles(status)
+    return render(request, "error.html", {"status": status, "code": code, "message": message,
+                                          "message_zh": messages.zh(code, status), "title_zh": title_zh,
+                                          "title_en": title_en}, status=status)

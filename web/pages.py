@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from web import format as fmt
 from web.auth import csrf_token, set_csrf_cookie
 from web.views import STATE_LABELS
 
@@ -25,8 +26,11 @@ ENV = Environment(
 )
 ENV.filters["state_zh"] = lambda s: STATE_LABELS.get(str(s), (str(s), str(s)))[0]
 ENV.filters["state_en"] = lambda s: STATE_LABELS.get(str(s), (str(s), str(s)))[1]
-ENV.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M:%S UTC") if d else ""
+ENV.filters["when"] = fmt.beijing  # every time a person reads is Beijing time
 ENV.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int | float) else n
+ENV.filters["pct"] = fmt.pct
+ENV.filters["yuan"] = fmt.yuan
+ENV.filters["finding_value"] = fmt.finding_value
 
 
 def render(request: Request, template: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:

@@ -35,6 +35,7 @@ class WebSettings:
     session_max_age_s: int = DEFAULT_SESSION_HOURS * 3600
     limits: IntakeLimits = field(default_factory=IntakeLimits)
     auto_migrate: bool = True
+    datadocs_dir: Path | None = None  # GX Data Docs of submissions (`danbao suites run --submission ID`)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> WebSettings:
@@ -54,6 +55,7 @@ class WebSettings:
             inline_validation=(env("DANBAO_WEB_INLINE_VALIDATION") or "").lower() in ("1", "true", "yes"),
             session_max_age_s=int(float(env("DANBAO_WEB_SESSION_HOURS") or DEFAULT_SESSION_HOURS) * 3600),
             limits=IntakeLimits.from_env(),
+            datadocs_dir=Path(env("DANBAO_DATADOCS_DIR") or home / "datadocs"),
         )
         return replace(settings, **overrides)
 

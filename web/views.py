@@ -73,6 +73,11 @@ def submission_json(session: Session, submission: Submission) -> dict[str, Any]:
                      "outstanding_by_rule": warnings.outstanding_by_rule},
         "filing_of_record": record is not None and record.id == submission.id,
         "filing_of_record_id": record.id if record is not None else None,
+        "findings_by_rule": [
+            {"rule_id": r, "severity": sev, "count": n, "title_zh": rule_info(r)["title_zh"],
+             "title_en": rule_info(r)["title_en"]}
+            for r, sev, n in store_portal.rule_counts(session, submission.id)
+        ],
     })
     return body
 

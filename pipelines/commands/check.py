@@ -34,6 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not os.path.exists(args.package):  # a typo is a usage error, not a rejected filing
+        print(f"danbao check: no package at {args.package} (a folder with manifest.json, or a .zip)", file=sys.stderr)
+        return 2
     try:
         registry = _registry(args.registry)
     except UsageError as exc:
@@ -77,9 +80,21 @@ def _registry(path: str | None) -> dict[str, Institution]:
     except ImportError:  # pragma: no cover - the store ships with the distribution
         raise UsageError("no --registry given and no store available") from None
     try:
-        return registry_from_store()
+        registry = registry_from_store()
     except Exception as exc:  # the store is configured from the environment: say why it failed
-        raise UsageError(f"cannot read the registry from the store ({type(exc).__name__}: {exc})") from None
+        raise UsageError(f"cannot read the registry from the store ({_store_reason(exc)}); "
+                         "pass --registry registry.csv") from None
+    return registry
+
+
+def _store_reason(exc: Exception) -> str:
+    """One readable reason, never a raw SQL statement: the store is missing, empty or unreachable."""
+    text = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    if "no such table" in text or "does not exist" in text or "UndefinedTable" in type(exc).__name__:
+        return "the store at DANBAO_DATABASE_URL / DANBAO_HOME has no registry yet"
+    if "connect" in text.lower() or "unable to open" in text.lower():
+        return f"the store cannot be opened: {text[:120]}"
+    return f"{type(exc).__name__}: {text[:160]}"
 
 
 def write_json(result: CheckResult, out: TextIO) -> None:
@@ -128,9 +143,12 @@ def render_summary(result: CheckResult, package: str) -> str:
         for rule_id in by_rule:
             first_of_rule[rule_id] = table.filter(pc.equal(table["rule_id"], rule_id)).slice(0, FIRST_PER_RULE).to_pylist()
         lines.append("  按规则 by rule:")
+        rows = []
         for rule_id, n in sorted(by_rule.items()):
             severity = first_of_rule[rule_id][0]["severity"]
-            lines.append(f"    {rule_id}  {severity:<7}  {n}")
+            title_zh, title_en = _titles(rule_id)
+            rows.append((rule_id, severity, str(n), title_zh, title_en))
+        lines += ["    " + line for line in columns(rows, right=(2,))]
         for rule_id in sorted(by_rule):
             lines.append(f"  {rule_id}:")
             shown = first_of_rule[rule_id]
@@ -140,6 +158,38 @@ def render_summary(result: CheckResult, package: str) -> str:
             if by_rule[rule_id] > len(shown):
                 lines.append(f"    … 另有 {by_rule[rule_id] - len(shown)} 条 / {by_rule[rule_id] - len(shown)} more")
     return "\n".join(lines)
+
+
+def _titles(rule_id: str) -> tuple[str, str]:
+    from validations.catalog import rule
+
+    try:
+        r = rule(rule_id)
+    except KeyError:
+        return "", ""
+    return r.title_zh, r.title_en
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: wide (East Asian W/F) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in text)
+
+
+def columns(rows: list[tuple[str, ...]], right: tuple[int, ...] = ()) -> list[str]:
+    """Rows as lines whose columns line up by display width (Chinese text counts double)."""
+    if not rows:
+        return []
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = []
+        for i, cell in enumerate(r):
+            pad = " " * (widths[i] - display_width(cell))
+            cells.append(pad + cell if i in right else (cell + pad if i < len(r) - 1 else cell))
+        out.append("  ".join(cells))
+    return out
 
 
 _STATUS_ZH = {FilingStatus.REJECTED: "退回", FilingStatus.NEEDS_CONFIRMATION: "待确认", FilingStatus.ACCEPTED: "接受"}

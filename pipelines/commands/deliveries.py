@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 from typing import Any
 
+from pipelines.commands import term
 from pipelines.commands.publish import period_arg
 from store import outbox
 from store.db import make_engine, migrate, session_factory
@@ -93,9 +94,9 @@ def _feedback(item: Any, codes: Counter | None) -> dict[str, Any] | None:
 def render(rows: list[dict[str, Any]], period: str) -> str:
     if not rows:
         return f"no deliveries for {period}"
-    lines = [f"{'id':>5}  {'kind':<12} {'state':<9} {'tries':>5}  {'delivered (UTC)':<19}  {'receipt':<24}  {'feedback':<22}  name"]
+    lines = [f"{'id':>5}  {'kind':<12} {'state':<9} {'tries':>5}  {'delivered (北京时间)':<17}  {'receipt':<24}  {'feedback':<22}  name"]
     for r in rows:
-        delivered = r["delivered_at"].strftime("%Y-%m-%d %H:%M:%S") if r["delivered_at"] else "—"
+        delivered = term.beijing(r["delivered_at"]).removesuffix(" 北京时间") if r["delivered_at"] else "—"
         receipt = f"{r['receipt']['http_status']} {r['receipt'].get('receipt_id', '')}"[:24] if r["receipt"] else "—"
         fb = r["feedback"]
         if fb is None:

@@ -6,10 +6,14 @@ Safe to run again at any time, and after a crash: what was queued is not queued 
 sent is not stored twice by the receiver (idempotency keys). Endpoints come from ``$DANBAO_PBOC_URL``
 and ``$DANBAO_CBRC_URL`` (default: the reference receivers on loopback, `danbao receivers serve`),
 signing keys from ``$DANBAO_SIGNING_KEY`` and ``$DANBAO_SIGNING_KEY_<INSTITUTION_ID>`` (or SM2 keys with
-``DANBAO_SIGNATURE=sm2-sm3``), the files' envelope key from ``$DANBAO_PBOC_SM4_KEY``.
+``DANBAO_SIGNATURE=sm2-sm3``), else the local key of the embedded setup (``$DANBAO_HOME/secrets/signing.key``,
+which `danbao receivers serve` shares); the files' envelope key from ``$DANBAO_PBOC_SM4_KEY`` (else the local one).
 
 ``--dry-run --out DIR`` writes the plain ``.txt`` files and their ``.enc`` envelopes that would be
 sent now, and sends and records nothing.
+
+Exit status: 0 everything due was delivered, 1 an item failed or is still open (the cause is printed:
+a receiver that refuses connections, a signature it rejects), 2 usage error.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from pathlib import Path
 import requests
 
 from connectors.publish.endpoints import endpoints_from_env
-from connectors.publish.signing import MissingKeyError, SigningKeys
+from connectors.publish.signing import MissingKeyError
 from filings.archive import default_archive
 from filings.publication.delivery import ConfigurationError, SenderConfig
 from filings.publication.inputs import from_archive
 from filings.publication.service import PublishResult, dry_run_period, publish_period
 from filings.secrets import default_envelope
+from filings.settings import signing_keys
+from pipelines.commands import term
 from store import outbox
 from store.blobs import BlobStore
 from store.db import make_engine, migrate, session_factory
@@ -98,13 +104,11 @@ def run(args: argparse.Namespace) -> int:
         print("danbao publish: --out goes with --dry-run", file=sys.stderr)
         return 2
     try:
-        keys = SigningKeys.from_env()
+        keys, key_source = signing_keys()
     except ValueError as exc:
         print(f"danbao publish: {exc}", file=sys.stderr)
         return 2
-    if not args.no_deliver and keys.default is None and not keys.per_institution:
-        print("danbao publish: no signing key: set DANBAO_SIGNING_KEY", file=sys.stderr)
-        return 2
+    logging.getLogger(__name__).info("signing keys: %s", key_source)
     config = SenderConfig(endpoints=endpoints_from_env(), connect_timeout=args.connect_timeout,
                           read_timeout=args.timeout, max_attempts=args.max_attempts, backoff_base=args.backoff,
                           max_wait=args.max_wait, workers=args.workers)
@@ -115,25 +119,62 @@ def run(args: argparse.Namespace) -> int:
         blobs = BlobStore(os.environ.get("DANBAO_BLOB_ROOT") or None)
         with requests.Session() as http:
             try:
-                result = publish_period(factory, blobs, http, keys, config, args.period,
-                                        load=from_archive(default_archive()),
-                                        institution_ids=args.institution or None,
-                                        enqueue=not args.deliver_only, deliver=not args.no_deliver,
-                                        envelope=envelope)
+                with term.status(f"发布 publishing {args.period}: queueing, delivering, fetching feedback …"):
+                    result = publish_period(factory, blobs, http, keys, config, args.period,
+                                            load=from_archive(default_archive()),
+                                            institution_ids=args.institution or None,
+                                            enqueue=not args.deliver_only, deliver=not args.no_deliver,
+                                            envelope=envelope)
             except (ConfigurationError, MissingKeyError) as exc:
                 print(f"danbao publish: {exc}", file=sys.stderr)
                 return 2
         with factory() as session:
             counts = outbox.state_counts(session, args.period)
+            stuck = _open_causes(session, args.period) if not args.no_deliver else {}
     finally:
         engine.dispose()
     if args.json:
-        json.dump(_as_json(result, counts), sys.stdout, ensure_ascii=False, indent=2, default=str)
+        json.dump({**_as_json(result, counts), "open_causes": stuck}, sys.stdout, ensure_ascii=False, indent=2,
+                  default=str)
         sys.stdout.write("\n")
     else:
         print(render(result, counts))
+    failed: dict[str, int] = {}
+    for error in result.delivery.errors:
+        cause = _short_cause(error.split(": ", 1)[-1])
+        failed[cause] = failed.get(cause, 0) + 1
+    for what, causes in (("failed", failed), ("still open", stuck)):
+        for cause, n in causes.items():
+            print(f"danbao publish: {n} item(s) {what}: {cause}", file=sys.stderr)
+    if any(c.startswith(("connection refused", "timed out")) for c in (*failed, *stuck)):
+        print(f"  the receivers at {config.endpoints['pboc']} and {config.endpoints['cbrc']} do not answer: start them "
+              "(`danbao receivers serve`) or set DANBAO_PBOC_URL / DANBAO_CBRC_URL; then "
+              f"`danbao publish --period {args.period} --deliver-only` (failed items: `danbao deliveries --requeue`)",
+              file=sys.stderr)
     errors = result.last.errors if result.last else []
-    return 1 if counts.get("failed") or errors else 0
+    return 1 if counts.get("failed") or errors or stuck else 0
+
+
+def _open_causes(session, period: str) -> dict[str, int]:
+    """Why items are still pending after the run: their last errors, counted (connection refused …)."""
+    causes: dict[str, int] = {}
+    for state in ("pending", "sending"):
+        for item in outbox.list_items(session, period, state=state):
+            cause = _short_cause(item.last_error or "not attempted yet")
+            causes[cause] = causes.get(cause, 0) + 1
+    return causes
+
+
+def _short_cause(error: str) -> str:
+    """requests' long exception text cut to what a person acts on."""
+    lowered = error.lower()
+    if lowered.startswith("gave up after"):
+        return _short_cause(error.split(": ", 1)[-1]) + " (" + error.split(":", 1)[0] + ")"
+    if "connection refused" in lowered or "failed to establish a new connection" in lowered:
+        return "connection refused (连接被拒绝)"
+    if "timed out" in lowered or "timeout" in lowered:
+        return "timed out (超时)"
+    return error[:200]
 
 
 def _dry_run(args: argparse.Namespace, envelope) -> int:

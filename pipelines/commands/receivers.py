@@ -3,7 +3,8 @@ HTTP servers speaking the delivery protocol of outputs.md §5) until interrupted
 tests and guarantors' own integration testing. Fault injection: ``--fail-rate`` (500s),
 ``--drop-rate`` (connections closed after the body is read and stored, before the answer),
 ``--delay`` with ``--delay-rate`` (answers held past the client's timeout), ``--latency``, ``--seed``.
-Keys: ``$DANBAO_SIGNING_KEY`` and ``$DANBAO_SIGNING_KEY_<INSTITUTION_ID>``, as the sender's."""
+Keys: ``$DANBAO_SIGNING_KEY`` and ``$DANBAO_SIGNING_KEY_<INSTITUTION_ID>``, as the sender's, else the
+local key of the embedded setup (``$DANBAO_HOME/secrets/signing.key``, which `danbao publish` shares)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import sys
 import threading
 from pathlib import Path
 
-from connectors.publish.signing import SigningKeys
 from connectors.receivers import Faults, Receivers
 from filings.secrets import default_envelope
+from filings.settings import signing_keys
 from store.config import danbao_home
 
 
@@ -63,10 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    keys = SigningKeys.from_env()
-    if keys.default is None and not keys.per_institution:
-        print("danbao receivers: no signing key: set DANBAO_SIGNING_KEY", file=sys.stderr)
-        return 2
+    keys, key_source = signing_keys()
     try:
         faults = Faults(args.fail_rate, args.drop_rate, args.delay_rate, args.delay, args.latency, args.seed)
     except ValueError as exc:
@@ -86,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"PBOC receiver: {receivers.pboc_url}", flush=True)
         print(f"CBRC receiver: {receivers.cbrc_url}", flush=True)
         print(f"data: {data}", flush=True)
+        print(f"signing key: {key_source}", flush=True)
         while not stop.wait(0.5):
             pass
     return 0

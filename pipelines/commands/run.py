@@ -49,14 +49,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"registry: {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged")
     runner = InProcessRunner(defs, local_instance(), cursor_file=danbao_home() / "intake" / "cursors.json",
                              log_level="CRITICAL")
+    from pipelines.commands import term
+
     pulled = None
-    if not args.no_pull:
-        pulled = runner.pull(args.period or previous_period())
-    try:
-        launched = runner.intake(settle_seconds=args.settle)
-    except MissingKeyError as exc:  # outside the demo's home, every run needs the shared key
-        print(f"danbao run: {exc}", file=sys.stderr)
-        return 2
+    with term.status("拉取 pulling from the guarantors' endpoints …") as spinner:
+        if not args.no_pull:
+            pulled = runner.pull(args.period or previous_period())
+        spinner.update("接收与校验 picking up and validating what landed …")
+        try:
+            launched = runner.intake(settle_seconds=args.settle)
+        except MissingKeyError as exc:  # outside the demo's home, every run needs the shared key
+            print(f"danbao run: {exc}", file=sys.stderr)
+            return 2
     ids = {i for run in launched for i in run.submission_ids}
     with store.session() as session:
         submissions = [s for s in repo.list_submissions(session) if s.id in ids]

@@ -1,10 +1,13 @@
-"""`danbao submit PACKAGE --url URL [--token TOKEN]`: file a package (folder or .zip) at the portal.
+"""`danbao submit PACKAGE [--wait] [--url URL] [--token TOKEN]`: file a package (folder or .zip) at the portal.
 
 A folder is zipped deterministically (sorted names, fixed times and permissions), so the same folder
 always gives the same bytes and the same SHA-256, and filing it twice is recognised as one package.
-The token comes from ``--token`` or ``$DANBAO_TOKEN`` (better: it stays out of the process list).
-Prints the receipt as JSON. Exit status: 0 received (and not rejected), 1 refused by the portal,
-unreachable, or rejected by validation, 2 usage error.
+The URL comes from ``--url`` or ``$DANBAO_URL`` (default http://127.0.0.1:8000), the token from
+``--token`` or ``$DANBAO_TOKEN`` (better: it stays out of the process list). Prints the receipt as
+JSON; with ``--wait``, follows the submission until validation has decided (rejected,
+needs_confirmation, accepted) and prints the outcome with its findings by rule (``--json``: the
+submission as the API gives it). Exit status, as `danbao check`: 0 received or accepted (or
+needs_confirmation), 1 rejected, refused by the portal or unreachable, 2 usage error (no such package).
 """
 
 from __future__ import annotations
@@ -12,22 +15,27 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import sys
+import time
 import zipfile
 from pathlib import Path
 
+from pipelines.commands import portal_client as pc
+from pipelines.commands import term
+
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+STARTUP_GRACE = 15.0  # seconds a refused connection is retried: the portal may be starting
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("submit", help="file a package at the web portal",
                                    description=__doc__.split(": ", 1)[1])
     parser.add_argument("package", help="the package folder or .zip")
-    parser.add_argument("--url", required=True, help="the portal, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--token", help="API token (default $DANBAO_TOKEN)")
+    pc.add_connection_arguments(parser)
     parser.add_argument("--period", help="YYYY-MM, for a package whose manifest lacks it")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the receipt (default 300)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds to wait for the receipt, and with --wait for the outcome (default 300)")
+    parser.add_argument("--wait", action="store_true", help="follow the submission to its final state")
+    parser.add_argument("--json", action="store_true", help="with --wait: print the final submission as JSON")
     parser.set_defaults(func=run)
 
 
@@ -57,34 +65,63 @@ def package_bytes(path: Path) -> bytes:
 def run(args: argparse.Namespace) -> int:
     import requests
 
-    token = args.token or os.environ.get("DANBAO_TOKEN")
-    if not token:
-        print("danbao submit: give --token or set DANBAO_TOKEN", file=sys.stderr)
-        return 2
-    if not args.url.startswith(("http://", "https://")):
-        print(f"danbao submit: --url must be http(s)://…, not {args.url!r}", file=sys.stderr)
-        return 2
+    try:
+        url, token = pc.connection(args)
+    except pc.ClientError as exc:
+        return pc.fail("submit", exc)
     try:
         data = package_bytes(Path(args.package))
     except (OSError, ValueError) as exc:
-        print(f"danbao submit: {exc}", file=sys.stderr)
+        term.error(f"danbao submit: {exc}")
         return 2
-    url = args.url.rstrip("/") + "/api/submissions"
-    try:
-        response = requests.post(
-            url, data=data, params={"period": args.period} if args.period else None, timeout=args.timeout,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"},
-        )
-    except requests.RequestException as exc:
-        print(f"danbao submit: cannot reach {url}: {exc}", file=sys.stderr)
-        return 1
+    endpoint = url + "/api/submissions"
+    starting = time.monotonic() + min(STARTUP_GRACE, args.timeout)
+    while True:
+        try:
+            with term.status(f"上传 uploading {args.package} ({len(data):,} bytes) to {url} …"):
+                response = requests.post(
+                    endpoint, data=data, params={"period": args.period} if args.period else None,
+                    timeout=args.timeout,
+                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"},
+                )
+            break
+        except requests.ConnectionError as exc:  # nothing sent yet: a portal that is still starting
+            if time.monotonic() > starting:
+                return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
+            time.sleep(0.5)
+        except requests.RequestException as exc:
+            return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
     try:
         body = response.json()
     except ValueError:
         body = {"error": "not_json", "message": response.text[:500]}
     if response.status_code not in (200, 201):
-        print(f"danbao submit: refused ({response.status_code} {body.get('error', '')}): {body.get('message', '')}",
-              file=sys.stderr)
+        term.error(f"danbao submit: refused ({response.status_code} {body.get('error', '')}): {body.get('message', '')}")
         return 1
-    print(json.dumps(body, ensure_ascii=False, indent=2))
-    return 1 if body.get("state") == "rejected" else 0
+    if not args.wait:
+        print(json.dumps(body, ensure_ascii=False, indent=2))
+        if body.get("state") not in pc.FINAL_STATES:
+            term.note(f"received, state {body.get('state')}: the outcome comes later; "
+                      f"follow it with `danbao status {body['submission_id']}` or submit with --wait")
+        return pc.exit_status(body.get("state", ""))
+    term.note(f"报送 submission #{body['submission_id']} received; waiting for validation …")
+    try:
+        with term.status("校验中 validating …") as spinner:
+            final = pc.follow(url, token, body["submission_id"], args.timeout,
+                              on_state=lambda st: spinner.update(f"{pc.state_text(st)} …"))
+        rules = _rules(url, token, final)
+    except pc.ClientError as exc:
+        return pc.fail("submit", exc)
+    if args.json:
+        print(json.dumps(final, ensure_ascii=False, indent=2))
+    else:
+        pc.print_submission(final, rules)
+        if final["state"] in ("rejected", "needs_confirmation"):
+            print(f"findings: danbao findings {final['submission_id']}")
+    return pc.exit_status(final["state"])
+
+
+def _rules(url: str, token: str, submission: dict) -> list[tuple[str, str, int, str]]:
+    from pipelines.commands.findings import rule_summary
+
+    return rule_summary(url, token, submission["submission_id"])

@@ -19,6 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--label", default="", help="who holds it (shown in lists and on confirmations)")
     create.add_argument("--expires-days", type=float, metavar="N", help="expire after N days (default: never)")
     create.add_argument("--json", action="store_true", help="print one JSON object")
+    create.add_argument("--registry", metavar="CSV", help="load this registry CSV into the store first")
     sub.add_parser("list", help="list tokens (never their secrets)")
     revoke = sub.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("token_id", type=int)
@@ -35,6 +36,16 @@ def run(args: argparse.Namespace) -> int:
         migrate(engine)
         with session_factory(engine)() as session, session.begin():
             if args.tokens_command == "create":
+                if args.registry:
+                    from filings.intake import load_registry
+
+                    try:
+                        loaded = load_registry(session, args.registry)
+                    except (OSError, ValueError) as exc:
+                        print(f"danbao tokens: cannot load the registry: {exc}", file=sys.stderr)
+                        return 2
+                    print(f"registry: {loaded.inserted} inserted, {loaded.updated} updated, "
+                          f"{loaded.unchanged} unchanged", file=sys.stderr)
                 if args.expires_days is not None and args.expires_days <= 0:
                     print("danbao tokens: --expires-days must be positive", file=sys.stderr)
                     return 2

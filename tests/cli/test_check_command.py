@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +50,7 @@ def test_json_for_the_valid_sample_exits_zero(capsys):
 def test_text_summary_counts_by_rule_and_shows_both_languages(capsys):
     code, out, _ = _check(capsys, str(SAMPLES / "invalid-2026-10"), "--registry", str(REGISTRY_CSV))
     assert code == 1
-    assert "SCH-003  error    1" in out
+    assert re.search(r"SCH-003  error  1  证件号码校验位错误  party_id fails its check character", out)
     assert "校验位" in out and "check character" in out
     assert "guarantees:row 3:party_id" in out
 
@@ -154,7 +155,51 @@ def test_without_registry_the_store_is_used(capsys, tmp_path, monkeypatch):
     assert code == 0 and json.loads(out)["grade"] == "B"
 
 
+def test_an_empty_store_and_a_mistyped_path_are_readable_usage_errors(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("DANBAO_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")  # never migrated: no tables
+    code, out, err = _check(capsys, str(SAMPLES / "valid-2026-10"))
+    assert code == 2 and out == ""
+    assert "has no registry yet" in err and "--registry" in err
+    assert "SELECT" not in err and "sqlite3" not in err and "Traceback" not in err
+    code, out, err = _check(capsys, str(SAMPLES / "valid-2026-1O"), "--registry", str(REGISTRY_CSV))
+    assert code == 2 and out == "" and "no package at" in err
+
+
+def test_summary_columns_line_up_with_chinese_titles(capsys):
+    from pipelines.commands.check import display_width
+
+    _, out, _ = _check(capsys, str(SAMPLES / "invalid-2026-10"), "--registry", str(REGISTRY_CSV))
+    rows = [line for line in out.splitlines() if re.match(r"\s+SCH-00\d  error", line)]
+    assert len(rows) == 3
+    # the English title starts at the same display column on every row, whatever the Chinese before it
+    starts = {display_width(line[: line.index(en)]) for line, en in zip(
+        rows, ("a code is not", "party_id fails", "a number is"), strict=True)}
+    assert len(starts) == 1
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("danbao 0.")
+
+
 def test_unreachable_store_is_a_usage_error(capsys, monkeypatch):
     monkeypatch.setenv("DANBAO_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
     code, _, err = _check(capsys, str(SAMPLES / "valid-2026-10"))
     assert code == 2 and "cannot read the registry from the store" in err
+
+
+def test_long_work_shows_progress_on_a_terminal_and_nothing_on_a_pipe(tmp_path):
+    """rich's spinner on stderr while reading and validating (forced here as on a terminal); a pipe gets
+    no control characters, and stdout stays the JSON."""
+    import os
+
+    args = [sys.executable, "-m", "pipelines.cli", "check", str(SAMPLES / "valid-2026-10"), "--registry",
+            str(REGISTRY_CSV), "--json"]
+    shown = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "DANBAO_PROGRESS": "always"})
+    assert shown.returncode == 0 and "校验 validating" in shown.stderr
+    json.loads(shown.stdout)
+    piped = subprocess.run(args, capture_output=True, text=True, timeout=120,
+                           env={k: v for k, v in os.environ.items() if k != "DANBAO_PROGRESS"})
+    assert piped.returncode == 0 and piped.stderr == ""

@@ -33,7 +33,8 @@ def label(expectation: dict[str, Any]) -> str:
     """``SCH-001 lender_code [housing_loan,loan]``: rule, column and the row condition's values."""
     text = f"{expectation['meta']['rule_id']} {expectation['kwargs']['column']}"
     condition = expectation["kwargs"].get("row_condition")
-    return text + (f" [{','.join(condition['parameter'])}]" if condition else "")
+    text += f" [{','.join(condition['parameter'])}]" if condition else ""
+    return text + (" check" if expectation["meta"].get("part") == "check_character" else "")
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,16 @@ CASES = [
     case("sch002-code-case-sensitive", [(G, 2, "status", "Active")], {"SCH-002 status"}),
     case("sch003-uscc-malformed", [(G, 1, "party_id", "91500113342F88691"), (G, 2, "party_id", "9150011334IF88691Q")],
          {"SCH-003 party_id [USCC]"}),
-    # a wrong check character is SCH-003 for the engine but outside the suite's format expectation
+    # a wrong check character passes the format expectation and fails the custom check-character one
     case("sch003-uscc-check-char-only", [(G, 1, "party_id", "91500113342F88691A"),
-                                         (G, 2, "party_id", "91500113e7g9fp1603")], set(), {"SCH-003"}),
+                                         (G, 2, "party_id", "91500113e7g9fp1603")], {"SCH-003 party_id [USCC] check"},
+         {"SCH-003"}),
+    case("sch003-ric-check-char-only", [(G, 5, "party_id", "500113197903077950")], {"SCH-003 party_id [RIC] check"},
+         {"SCH-003"}),
     case("sch003-ric-malformed", [(G, 5, "party_id", "500113197913077955"), (G, 11, "party_id", "50011319750404711A")],
          {"SCH-003 party_id [RIC]"}),
-    case("sch003-ric-feb-30-check-ok", [(G, 5, "party_id", FARMER_RIC_FEB30)], set(), {"SCH-003"}),
+    case("sch003-ric-feb-30-check-ok", [(G, 5, "party_id", FARMER_RIC_FEB30)], {"SCH-003 party_id [RIC] check"},
+         {"SCH-003"}),
     case("sch004-farmer-with-uscc", [(G, 1, "party_category", "farmer")], {"SCH-004 party_id_type [farmer]"}),
     case("sch004-micro-with-ric", [(G, 5, "party_category", "micro")],
          {"SCH-004 party_id_type [large,medium,micro,small]"}),
@@ -153,7 +158,7 @@ def test_checked_in_suites_are_what_the_template_generates():
 
 def test_suite_shape():
     counts = {name: len(suite["expectations"]) for name, suite in SUITES.items()}
-    assert counts == {"guarantees": 48, "financials": 23, "compensations": 8}
+    assert counts == {"guarantees": 50, "financials": 23, "compensations": 8}
     rules = {e["meta"]["rule_id"] for e in SUITES["guarantees"]["expectations"]}
     assert rules == {f"SCH-00{i}" for i in range(1, 8)}
     assert load_suite("guarantees")["name"] == "danbao.guarantees.v1_0"

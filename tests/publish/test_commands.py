@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from connectors.receivers import Receivers
-from pipelines.commands import deliveries, publish, receivers
+from pipelines.commands import deliveries, publish
 from tests.publish.filed import Filed, file_packages
 from tests.publish.helpers import DEPLOYMENT_KEY
 
@@ -101,12 +101,26 @@ def test_failed_items_make_publish_fail_and_can_be_requeued(filed: Filed, env_re
 
 
 def test_usage_errors(filed: Filed, capsys) -> None:
-    assert publish.main(["--period", filed.period]) == 2  # no signing key
-    assert "DANBAO_SIGNING_KEY" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         publish.main(["--period", "2026-13"])
     assert exit_.value.code == 2
-    assert receivers.main(["serve", "--pboc", "0", "--cbrc", "0"]) == 2  # no key either
+
+
+def test_without_a_key_or_receivers_the_cause_is_printed_and_the_exit_is_one(
+        filed: Filed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """No DANBAO_SIGNING_KEY: the embedded setup's local key is used (not "no signing key"); nobody listens
+    on the receivers' ports: the cause is printed without -v and the exit status is 1, not 0."""
+    monkeypatch.setenv("DANBAO_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("DANBAO_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("DANBAO_PBOC_URL", "http://127.0.0.1:9")  # discard port: connection refused
+    monkeypatch.setenv("DANBAO_CBRC_URL", "http://127.0.0.1:9")
+    code = publish.main(["--period", filed.period, "--max-attempts", "2", "--backoff", "0.01", "--max-wait", "1"])
+    out, err = capsys.readouterr()
+    assert code == 1, out + err
+    assert "no signing key" not in err
+    assert "connection refused" in out + err
+    assert "danbao receivers serve" in err
+    assert (tmp_path / "home" / "secrets" / "signing.key").stat().st_mode & 0o777 == 0o600
 
 
 def test_receivers_serve_runs_until_terminated(tmp_path: Path) -> None:

@@ -221,6 +221,7 @@ def start_live(request: pytest.FixtureRequest, folder: Path, published: Publishe
             max_upload_bytes=MAX_UPLOAD,
             inline_validation=inline_validation,
             limits=IntakeLimits(max_members=16),
+            datadocs_dir=folder / "datadocs",
         )
         app = create_app(settings)
         tokens, token_ids = {}, {}

@@ -101,11 +101,11 @@ def test_the_regulator_dashboard_renders_charts_with_data(page_for):
         assert svg.count() == 1, chart
         box = svg.bounding_box()
         assert box and box["width"] > 200 and box["height"] > 80, (chart, box)
-        marks = svg.locator("rect.bar, circle.point")
+        marks = svg.locator("[aria-roledescription='bar'], [aria-roledescription='point']")
         assert marks.count() > 0, chart
-    bars = page.locator("svg[data-chart='leverage'] rect.bar")
-    assert all(float(bars.nth(i).get_attribute("width")) > 0 for i in range(bars.count()))
-    assert page.locator("svg[data-chart='household_share'] line.target").count() == 1
+    bars = page.locator("svg[data-chart='leverage'] [aria-roledescription='bar']")
+    assert all(bars.nth(i).bounding_box()["width"] > 0 for i in range(bars.count()))
+    assert page.locator("svg[data-chart='household_share'] [aria-roledescription='target']").count() == 1
     assert page.locator("#datasets a", has_text="Parquet").count() >= 4
     page.screenshot(path=str(SCREENSHOTS / "portal-dashboard.png"), full_page=True)
 

@@ -57,9 +57,8 @@ def test_submit_exit_codes(danbao, live_sqlite, tmp_path, capsys, monkeypatch):
     assert danbao(["submit", str(fresh_package(tmp_path).root), "--url", url]) == 0
     capsys.readouterr()
     assert danbao(["submit", str(broken.root), "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "2"]) == 1
-    with pytest.raises(SystemExit) as usage:
-        danbao(["submit", str(broken.root)])  # --url missing
-    assert usage.value.code == 2
+    monkeypatch.setenv("DANBAO_URL", url)  # --url missing: $DANBAO_URL (else http://127.0.0.1:8000)
+    assert danbao(["submit", str(broken.root)]) == 1  # rejected (the same bytes: the same submission)
 
 
 def test_tokens_create_list_revoke(danbao, tmp_path, monkeypatch, capsys):

@@ -20,6 +20,7 @@ from connectors.registry import read_registry_csv
 from tests.packages import GOV_ID, REGISTRY_CSV, SAMPLES
 from tests.web.conftest import PSEUDONYM_KEY, PUBLISHED_PERIODS, as_json, start_live
 from validations.engine import validate
+from web.charts import marks
 
 
 @pytest.fixture
@@ -77,14 +78,19 @@ def test_the_dashboard_draws_every_chart_from_the_published_data(live, published
         assert f'data-chart="{chart}"' in html, chart
     svg = {c: html.split(f'data-chart="{c}"', 1)[1].split("</svg>", 1)[0] for c in
            ("leverage", "grades", "household_share", "subsidies", "late")}
-    assert svg["leverage"].count('class="bar"') == 4  # 2026-10: three synthetic guarantors and A
-    assert svg["leverage"].count('class="cap"') == 4
-    grades = dict(re.findall(r'data-label="([ABCD])" data-value="([\d.]+)"', svg["grades"]))
-    assert sum(float(v) for v in grades.values()) == 4
-    assert svg["household_share"].count('class="point"') == 3 * 3 - 1 + 1  # one late filer has no indicators
-    assert 'class="target" data-value="0.75"' in svg["household_share"]
-    assert 'class="bar"' in svg["subsidies"]
-    late = dict(re.findall(r'data-label="(\d{4}-\d{2})" data-value="([\d.]+)"', svg["late"]))
+    mark = {c: marks(v) for c, v in svg.items()}
+
+    def of(chart: str, role: str) -> list[str]:
+        return [label for r, label in mark[chart] if r == role]
+
+    assert len(of("leverage", "bar")) == 4  # 2026-10: three synthetic guarantors and A
+    assert len(of("leverage", "cap")) == 4
+    grades = dict(label.split(": ") for label in of("grades", "bar"))
+    assert set(grades) == {"A", "B", "C", "D"} and sum(int(v) for v in grades.values()) == 4
+    assert len(of("household_share", "point")) == 3 * 3 - 1 + 1  # one late filer has no indicators
+    assert of("household_share", "target") == ["目标 target 75%"]
+    assert of("subsidies", "bar") and all("¥" in label for label in of("subsidies", "bar"))
+    late = dict(label.split(": ") for label in of("late", "bar"))
     assert late == {"2026-08": "0", "2026-09": "1", "2026-10": "0"}
     september = browser.get(live.url + "/dashboard?period=2026-09").text
     assert published.late[0] in september  # the late filer is named under its chart

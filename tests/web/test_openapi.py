@@ -42,4 +42,37 @@ def test_openapi_is_served_and_describes_every_api_route(live_sqlite):
             node = node[part]
         assert node, ref
     json.dumps(spec)  # serialisable as served
-    assert live_sqlite.get("/docs").status_code == 404  # no UI that would load scripts from a CDN
+
+
+def test_every_operation_has_a_typed_answer_and_documents_its_refusals(live_sqlite):
+    spec = as_json(live_sqlite.get("/openapi.json"))
+    schemas = spec["components"]["schemas"]
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            ok = op["responses"].get("200") or op["responses"].get("201")
+            content = ok.get("content", {}) if ok else {}
+            if "application/json" in content and not path.endswith((".json", "/{name}")):
+                schema = content["application/json"]["schema"]
+                assert "$ref" in schema, (method, path, schema)  # a named model, not an untyped object
+            if path != "/api/health":
+                assert {"401", "422"} <= set(op["responses"]), (method, path)
+            for status in ("401", "403", "404", "422"):
+                if status in op["responses"]:
+                    ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                    assert ref.endswith("/ErrorBody"), (method, path, status)
+    detail = spec["paths"]["/api/submissions/{submission_id}"]["get"]["responses"]
+    assert {"200", "401", "404", "422"} <= set(detail)
+    assert set(schemas["SubmissionDetail"]["properties"]) >= {"state", "findings_by_rule", "warnings", "finding_counts"}
+    assert "403" in spec["paths"]["/api/admin/tokens"]["get"]["responses"]
+    assert "403" in spec["paths"]["/api/submissions/{submission_id}/confirmations"]["post"]["responses"]
+
+
+def test_swagger_ui_is_served_from_the_portal_itself(live_sqlite):
+    page = live_sqlite.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    for asset in ("/static/swagger/swagger-ui-bundle.js", "/static/swagger/swagger-ui.css", "/static/swagger-init.js"):
+        assert live_sqlite.get(asset).status_code == 200, asset
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-eval" not in csp and "http" not in csp
+    assert "script-src" not in live_sqlite.get("/login").headers["content-security-policy"]  # other pages: none

@@ -53,6 +53,7 @@ def _bearer_cases(sid: int, data: bytes) -> list[tuple[str, str, dict, set[int]]
         ("POST", "/api/admin/tokens/999999/revoke", {}, {403}),
         ("PUT", "/api/admin/registry", {"data": b"institution_id\n", "headers": {"Content-Type": "text/csv"}}, {403}),
         ("GET", "/openapi.json", {}, {200}),
+        ("GET", "/docs", {}, {200}),  # Swagger UI: describes the API, reads nothing
     ]
 
 
@@ -65,6 +66,7 @@ def _page_cases(sid: int) -> list[tuple[str, str, set[int]]]:
         ("GET", f"/submissions/{sid}", {404}),
         ("GET", f"/submissions/{sid}?rule_id=SUB-001", {404}),
         ("POST", f"/submissions/{sid}/confirm", {404}),
+        ("GET", f"/submissions/{sid}/datadocs/index.html", {404}),
         ("POST", "/submissions", {403}),
         ("GET", "/dashboard", {403}),
         ("POST", "/logout", {200}),
@@ -86,7 +88,7 @@ def test_every_route_has_a_tenancy_case(live_sqlite, a_submission):
 def _normalise(path: str, sid: int) -> str:
     path = path.split("?")[0].replace("/tokens/999999/", "/tokens/{token_id}/")
     path = path.replace(f"/submissions/{sid}", "/submissions/{submission_id}").replace("/datasets/indicators", "/datasets/{name}")
-    return path
+    return path.replace("/datadocs/index.html", "/datadocs/{path:path}")
 
 
 def test_guarantor_b_is_refused_everywhere_over_the_api(live_sqlite, a_submission):

@@ -8,11 +8,8 @@ great_expectations is imported inside the functions that need it: importing it c
 from __future__ import annotations
 
 import copy
-import importlib
 import re
-import sys
 import uuid
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.compute as pc
@@ -20,6 +17,7 @@ import pyarrow.compute as pc
 from schemas import get_template
 from validations.filing import RawFiling
 from validations.findings import Findings
+from validations.gx.loader import import_gx
 from validations.parse import ParsedFile, parse_file
 
 if TYPE_CHECKING:
@@ -30,27 +28,12 @@ if TYPE_CHECKING:
 _INDEX_KEY = "danbao_index"  # added to each expectation's meta in memory only, to map results back
 
 
-def import_gx() -> ModuleType:
-    """``import great_expectations``, tolerating a broken optional PostgreSQL driver.
-
-    GX imports ``psycopg2`` at import time and only catches ImportError. psycopg2 2.8.x on Python 3.11
-    fails with SystemError instead (psycopg/psycopg2#1598), which would make GX unusable for pandas
-    work that never touches PostgreSQL; such a driver is then treated as absent for this process.
-    """
-    if "great_expectations" not in sys.modules and "psycopg2" not in sys.modules:
-        try:
-            importlib.import_module("psycopg2")
-        except ImportError:
-            pass
-        except Exception:  # any failure to initialise the driver means "not installed" here
-            sys.modules["psycopg2"] = None  # type: ignore[assignment]  # later imports raise ImportError
-    return importlib.import_module("great_expectations")
-
-
 def gx_context() -> Any:
     """An ephemeral (in-memory) GX data context, without progress bars; create one and reuse it."""
     gx = import_gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    import validations.gx.expectations  # noqa: F401  # registers the check-character expectations
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -62,6 +45,8 @@ def run_suite_with_gx(
 ) -> dict[int, bool]:
     """Validate ``df`` with GX 1.x's pandas engine; success of each expectation by its index in the suite."""
     gx = import_gx()
+    import validations.gx.expectations  # noqa: F401  # registers the check-character expectations
+
     context = context if context is not None else gx_context()
     run = uuid.uuid4().hex[:12]
     source = context.data_sources.add_or_update_pandas(name="danbao")
@@ -132,9 +117,9 @@ def engine_outcome(check_result: CheckResult, suite_dict: dict[str, Any], frame:
     """Success of each expectation as our engine's findings say it.
 
     An expectation fails iff the findings hold its rule on its file and column at a row where its row
-    condition holds (``frame`` is the file's typed data, to evaluate conditions). For a ``part:
-    format`` expectation (SCH-003) only rows whose value fails its regex count: the engine reports a
-    wrong check character under the same rule, and that part is not in the declarative suite.
+    condition holds (``frame`` is the file's typed data, to evaluate conditions). SCH-003 has two parts
+    on the same column: for ``part: format`` only rows whose value fails its regex count, for ``part:
+    check_character`` only rows whose value passes it (the engine reports both under SCH-003).
     """
     if 2 not in check_result.phases_run:
         raise ValueError("the schema phase did not run: an earlier phase found errors")
@@ -153,8 +138,19 @@ def engine_outcome(check_result: CheckResult, suite_dict: dict[str, Any], frame:
         if condition is not None and hits:
             applies = _condition_mask(frame, condition).to_numpy()
             hits = [(row, value) for row, value in hits if applies[row - 1]]
-        if meta.get("part") == "format":
-            pattern = re.compile(kwargs["regex"])
-            hits = [(row, value) for row, value in hits if value is None or not pattern.search(value)]
+        if meta.get("part") in ("format", "check_character"):
+            pattern = re.compile(_format_regex(suite_dict, expectation))
+            fails_format = meta["part"] == "format"
+            hits = [(row, value) for row, value in hits
+                    if (value is None or not pattern.search(value)) == fails_format]
         outcome[index] = not hits
     return outcome
+
+
+def _format_regex(suite_dict: dict[str, Any], expectation: dict[str, Any]) -> str:
+    """The regex of the ``part: format`` expectation with the same column and row condition."""
+    for other in suite_dict["expectations"]:
+        if (other["meta"].get("part") == "format" and other["kwargs"]["column"] == expectation["kwargs"]["column"]
+                and other["kwargs"].get("row_condition") == expectation["kwargs"].get("row_condition")):
+            return other["kwargs"]["regex"]
+    raise ValueError(f"no format expectation for {expectation['type']}")

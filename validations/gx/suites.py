@@ -60,9 +60,15 @@ RIC_FORMAT_REGEX = (
     + _char_class(RIC_CHECK + RIC_CHECK.lower())
     + "$"
 )
-PARTY_ID_FORMATS: dict[str, tuple[str, str, str]] = {  # id type: regex, standard, what only checksums.py checks
+PARTY_ID_FORMATS: dict[str, tuple[str, str, str]] = {  # id type: regex, standard, what the custom expectation checks
     "USCC": (USCC_FORMAT_REGEX, "GB 32100-2015", "the check character (18th, over the first 17)"),
-    "RIC": (RIC_FORMAT_REGEX, "GB 11643-1999", "the check character, and a real birth date not after the period end"),
+    "RIC": (RIC_FORMAT_REGEX, "GB 11643-1999", "the check character, and a real birth date"),
+}
+# SCH-003's check characters: custom expectations (validations/gx/expectations.py) computing them with
+# validations/checksums.py, the engine's own functions.
+CHECK_CHARACTER_TYPES = {
+    "USCC": "expect_column_values_to_have_valid_uscc_check_character",
+    "RIC": "expect_column_values_to_have_valid_ric_check_character",
 }
 
 
@@ -115,20 +121,30 @@ def _codes(spec: FileSpec) -> list[dict[str, Any]]:
 
 
 def _party_ids(spec: FileSpec) -> list[dict[str, Any]]:
-    """SCH-003, format only: the check character itself is computed by validations/checksums.py."""
+    """SCH-003: the format as a regex, then the check character (and a RIC's birth date) as a custom
+    expectation; only "a birth date not after the period end" needs the period, which a suite lacks."""
     if spec.name != "guarantees":
         return []
     c = spec.column("party_id")
-    return [
-        _expectation(
+    out = []
+    for id_type, (regex, standard, rest) in PARTY_ID_FORMATS.items():
+        condition = is_in("party_id_type", [id_type])
+        out.append(_expectation(
             "expect_column_values_to_match_regex", "SCH-003", c,
             f"SCH-003 证件类型为 {id_type} 时 party_id 的格式（{standard}）/ party_id format for {id_type} ({standard})",
-            {"regex": regex, "row_condition": is_in("party_id_type", [id_type])},
+            {"regex": regex, "row_condition": condition},
             part="format",
-            not_expressed=f"{standard}: {rest}, checked by validations/checksums.py",
-        )
-        for id_type, (regex, standard, rest) in PARTY_ID_FORMATS.items()
-    ]
+        ))
+        out.append(_expectation(
+            CHECK_CHARACTER_TYPES[id_type], "SCH-003", c,
+            f"SCH-003 证件类型为 {id_type} 时 party_id 的校验位（{standard}）/ party_id check character for {id_type} "
+            f"({standard}: {rest})",
+            {"row_condition": condition},
+            part="check_character",
+            **({"not_expressed": "a birth date not after the period end (the suite has no period)"}
+               if id_type == "RIC" else {}),
+        ))
+    return out
 
 
 def _id_type_fits_category(spec: FileSpec) -> list[dict[str, Any]]:

@@ -20,9 +20,20 @@ from web.auth import AdminPrincipal, AnyPrincipal, RegulatorPrincipal
 from web.bounds import Offset, TokenId, TokenIdQuery
 from web.context import portal_of
 from web.refusals import Refused, not_found
+from web.schemas import (
+    AuditTrail,
+    Health,
+    Me,
+    NewToken,
+    Registry,
+    RegistryLoad,
+    TokenInfo,
+    TokenList,
+    refusals,
+)
 from web.views import iso
 
-router = APIRouter(prefix="/api", tags=["administration"])
+router = APIRouter(prefix="/api", tags=["administration"], responses=refusals(401, 403, 422))
 
 
 class TokenRequest(BaseModel):
@@ -38,20 +49,20 @@ def token_json(token: ApiToken) -> dict[str, Any]:
             "revoked_at": iso(token.revoked_at), "status": store_portal.token_problem(token) or "active"}
 
 
-@router.get("/health", tags=["meta"])
+@router.get("/health", tags=["meta"], response_model=Health)
 def health() -> dict[str, str]:
     """Liveness, without authentication."""
     return {"status": "ok"}
 
 
-@router.get("/me", tags=["meta"])
+@router.get("/me", tags=["meta"], response_model=Me)
 def me(principal: AnyPrincipal) -> dict[str, Any]:
     """The token behind this request."""
     return {"token_id": principal.token_id, "role": str(principal.role), "institution_id": principal.institution_id,
             "label": principal.label}
 
 
-@router.post("/admin/tokens", status_code=201)
+@router.post("/admin/tokens", status_code=201, response_model=NewToken)
 def create_token(request: Request, body: TokenRequest, principal: AdminPrincipal) -> dict[str, Any]:
     """Make a token. Its secret is in this answer and nowhere else: it is stored hashed."""
     expires = utcnow() + dt.timedelta(days=body.expires_in_days) if body.expires_in_days else None
@@ -67,13 +78,13 @@ def create_token(request: Request, body: TokenRequest, principal: AdminPrincipal
     return {**answer, "secret": secret}
 
 
-@router.get("/admin/tokens")
+@router.get("/admin/tokens", response_model=TokenList)
 def list_tokens(request: Request, _: AdminPrincipal) -> dict[str, Any]:
     with portal_of(request).session() as session:
         return {"items": [token_json(t) for t in store_portal.list_tokens(session)]}
 
 
-@router.post("/admin/tokens/{token_id}/revoke")
+@router.post("/admin/tokens/{token_id}/revoke", response_model=TokenInfo, responses=refusals(404))
 def revoke_token(request: Request, token_id: TokenId, _: AdminPrincipal) -> dict[str, Any]:
     """Revoke a token: its API calls and browser sessions stop at once."""
     with portal_of(request).session() as session:
@@ -85,7 +96,7 @@ def revoke_token(request: Request, token_id: TokenId, _: AdminPrincipal) -> dict
     return answer
 
 
-@router.put("/admin/registry", openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {
+@router.put("/admin/registry", response_model=RegistryLoad, openapi_extra={"requestBody": {"required": True, "content": {"text/csv": {
     "schema": {"type": "string"}}}, "description": "the regulator's registry CSV (filing-template.md §5)"}})
 async def load_registry(request: Request, _: AdminPrincipal) -> dict[str, int]:
     """Load the registry CSV: new guarantors inserted, changed ones updated."""
@@ -102,7 +113,7 @@ async def load_registry(request: Request, _: AdminPrincipal) -> dict[str, int]:
     return {"inserted": result.inserted, "updated": result.updated, "unchanged": result.unchanged}
 
 
-@router.get("/registry")
+@router.get("/registry", response_model=Registry)
 def registry(request: Request, _: RegulatorPrincipal) -> dict[str, Any]:
     """The regulator's registry as the store holds it."""
     with portal_of(request).session() as session:
@@ -112,7 +123,7 @@ def registry(request: Request, _: RegulatorPrincipal) -> dict[str, Any]:
                            "status": str(i.status)} for i in rows]}
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=AuditTrail)
 def audit(request: Request, _: RegulatorPrincipal, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
           offset: Offset = 0, token_id: TokenIdQuery = None) -> dict[str, Any]:
     """The audit trail, newest first."""

@@ -11,11 +11,12 @@ from web import datasets
 from web.audit import note
 from web.auth import AnyPrincipal
 from web.context import portal_of
+from web.schemas import DatasetList, refusals
 
-router = APIRouter(prefix="/api/datasets", tags=["datasets"])
+router = APIRouter(prefix="/api/datasets", tags=["datasets"], responses=refusals(401, 422))
 
 
-@router.get("")
+@router.get("", response_model=DatasetList)
 def list_datasets(request: Request, principal: AnyPrincipal) -> dict[str, Any]:
     """Every published dataset with its partitions (period, guarantor, latest version, rows)."""
     return {"datasets": datasets.catalog(portal_of(request).datasets, principal)}
@@ -23,7 +24,7 @@ def list_datasets(request: Request, principal: AnyPrincipal) -> dict[str, Any]:
 
 @router.get("/{name}", response_class=Response,
             responses={200: {"content": {t: {} for t in datasets.FORMATS.values()}},
-                       404: {"description": "no such dataset, or nothing published for the selection"}})
+                       **refusals(404)})
 def download_dataset(
     request: Request, name: str, principal: AnyPrincipal,
     period: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,

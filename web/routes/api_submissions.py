@@ -21,6 +21,15 @@ from web.bounds import FindingId, Offset, SubmissionId
 from web.context import portal_of
 from web.filings import confirm_warnings, visible_submission, visible_submissions
 from web.refusals import Refused
+from web.schemas import (
+    ConfirmationList,
+    ConfirmResult,
+    ErrorBody,
+    FindingsPage,
+    SubmissionDetail,
+    SubmissionList,
+    refusals,
+)
 from web.upload import ZIP_TYPES, Incoming, check_period_hint, from_parts, receive_upload
 from web.views import (
     confirmation_json,
@@ -31,7 +40,7 @@ from web.views import (
     submission_json,
 )
 
-router = APIRouter(prefix="/api", tags=["submissions"])
+router = APIRouter(prefix="/api", tags=["submissions"], responses=refusals(401, 422))
 
 RuleId = Annotated[str | None, Query(pattern=r"^[A-Z]{3}-\d{3}$", description="only this rule, e.g. SUB-001")]
 Severity = Annotated[Literal["error", "warning"] | None, Query(description="only this severity")]
@@ -96,9 +105,10 @@ async def read_incoming(request: Request) -> Incoming:
 
 @router.post("/submissions", status_code=201, response_model=Receipt, openapi_extra=_UPLOAD_BODY,
              responses={200: {"description": "the same bytes were filed before", "model": Receipt},
-                        403: {"description": "not a guarantor token, or a package for another guarantor"},
-                        413: {"description": "too large, or a ZIP that expands too far"},
-                        415: {"description": "not a package"}, 422: {"description": "a ZIP trick or no manifest"}})
+                        403: {"model": ErrorBody, "description": "not a guarantor token, or a package for another guarantor"},
+                        413: {"model": ErrorBody, "description": "too large, or a ZIP that expands too far"},
+                        415: {"model": ErrorBody, "description": "not a package"},
+                        422: {"model": ErrorBody, "description": "a ZIP trick or no manifest"}})
 async def upload(request: Request, response: Response, principal: BearerPrincipal) -> dict[str, Any]:
     """File a package: its bytes are kept, the submission recorded, and the receipt returned at once."""
     return await _upload(request, response, principal)
@@ -116,7 +126,7 @@ async def _upload(request: Request, response: Response, principal: Principal) ->
     return receipt_json(s, result.created)
 
 
-@router.get("/submissions")
+@router.get("/submissions", response_model=SubmissionList)
 def list_submissions(
     request: Request, principal: AnyPrincipal, period: Period = None, state: SubmissionState | None = None,
     institution_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -129,14 +139,14 @@ def list_submissions(
             "items": [list_item_json(s) for s in found[offset:offset + limit]]}
 
 
-@router.get("/submissions/{submission_id}")
+@router.get("/submissions/{submission_id}", response_model=SubmissionDetail, responses=refusals(404))
 def get_submission(request: Request, submission_id: SubmissionId, principal: AnyPrincipal) -> dict[str, Any]:
     """State, counts, warnings confirmed and outstanding, and whether it is the filing of record."""
     with portal_of(request).session() as session:
         return submission_json(session, visible_submission(session, principal, submission_id))
 
 
-@router.get("/submissions/{submission_id}/findings")
+@router.get("/submissions/{submission_id}/findings", response_model=FindingsPage, responses=refusals(404))
 def list_findings(
     request: Request, submission_id: SubmissionId, principal: AnyPrincipal, rule_id: RuleId = None,
     severity: Severity = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -177,7 +187,7 @@ def _download_start(request: Request, submission_id: SubmissionId, principal: Pr
 
 
 @router.get("/submissions/{submission_id}/findings.csv", response_class=StreamingResponse,
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"content": {"text/csv": {}}}, **refusals(404)})
 def download_findings_csv(request: Request, submission_id: SubmissionId, principal: AnyPrincipal, rule_id: RuleId = None,
                           severity: Severity = None) -> StreamingResponse:
     """Every matching finding as CSV (UTF-8 with BOM)."""
@@ -189,7 +199,7 @@ def download_findings_csv(request: Request, submission_id: SubmissionId, princip
 
 
 @router.get("/submissions/{submission_id}/findings.json", response_class=StreamingResponse,
-            responses={200: {"content": {"application/json": {}}}})
+            responses={200: {"content": {"application/json": {}}}, **refusals(404)})
 def download_findings_json(request: Request, submission_id: SubmissionId, principal: AnyPrincipal, rule_id: RuleId = None,
                            severity: Severity = None) -> StreamingResponse:
     """Every matching finding as one JSON array."""
@@ -205,7 +215,8 @@ def download_findings_json(request: Request, submission_id: SubmissionId, princi
                              headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.get("/submissions/{submission_id}/confirmations")
+@router.get("/submissions/{submission_id}/confirmations", response_model=ConfirmationList,
+            responses=refusals(404))
 def list_confirmations(request: Request, submission_id: SubmissionId, principal: AnyPrincipal) -> dict[str, Any]:
     """The guarantor's justifications for its warnings, as regulators read them."""
     with portal_of(request).session() as session:
@@ -215,9 +226,8 @@ def list_confirmations(request: Request, submission_id: SubmissionId, principal:
     return {"items": [confirmation_json(c, labels) for c in items]}
 
 
-@router.post("/submissions/{submission_id}/confirmations",
-             responses={403: {"description": "not the guarantor's token"}, 404: {"description": "no such submission"},
-                        409: {"description": "not waiting for confirmation"}})
+@router.post("/submissions/{submission_id}/confirmations", response_model=ConfirmResult,
+             responses=refusals(403, 404, 409))
 def confirm(request: Request, submission_id: SubmissionId, body: ConfirmRequest,
             principal: BearerPrincipal) -> dict[str, Any]:
     """Confirm warnings (single findings and/or whole rules) with a written justification; when the last

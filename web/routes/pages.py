@@ -6,13 +6,17 @@ the same tenancy functions as the API (``web.filings``).
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from connectors.archive import FilingArchive
+from connectors.archive.results import indicators_of
 from store import portal as store_portal
 from store import repository as repo
 from store.models import SubmissionState
@@ -30,6 +34,8 @@ from web.auth import (
 from web.bounds import SubmissionId, in_range
 from web.context import portal_of
 from web.filings import confirm_warnings, visible_submission, visible_submissions
+from web.format import indicator_rows
+from web.messages import bilingual
 from web.pages import render
 from web.refusals import Refused
 from web.upload import check_period_hint, from_parts, receive_upload
@@ -37,6 +43,21 @@ from web.views import STATE_LABELS, finding_json, rule_info
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
+REFRESH_SECONDS = 3  # the page reloads itself while the submission is being validated (no script)
+log = logging.getLogger(__name__)
+
+
+def _archived_result(request: Request, submission: Any) -> dict[str, Any] | None:
+    """The grade with its measures and the indicators the validation archived (phase 4), if it ran."""
+    try:
+        bundle = FilingArchive(portal_of(request).settings.tables_url).validation(
+            submission.period, submission.institution_id, submission.sequence, tables=[])
+    except Exception:  # the archive is optional for the page: say nothing rather than fail
+        log.warning("cannot read the archived result of submission %s", submission.id, exc_info=True)
+        return None
+    if bundle is None or bundle.meta.get("grade") is None:
+        return None
+    return {"grade": bundle.meta["grade"], "indicators": indicator_rows(indicators_of(bundle))}
 
 
 def _home_for(principal: Principal) -> str:
@@ -68,7 +89,7 @@ async def login(request: Request) -> Response:
         token = await run_in_threadpool(token_from_secret, request, secret)
     except Refused as exc:
         note(request, "login_failed", reason=exc.code)
-        return render(request, "login.html", {"error": exc.message}, status=401)
+        return render(request, "login.html", {"error": bilingual(exc.code, exc.message, 401)}, status=401)
     principal = Principal(token.id, token.role, token.institution_id, token.label, "cookie")
     set_principal(request, principal)
     note(request, "login")
@@ -126,7 +147,8 @@ async def upload_page(request: Request, principal: AnyPrincipal) -> Response:
     except Refused as exc:
         note(request, exc.code, **exc.detail)
         context = await run_in_threadpool(_list_context, request, principal, None, None)
-        return render(request, "submissions.html", {**context, "error": exc.message}, status=exc.status)
+        return render(request, "submissions.html", {**context, "error": bilingual(exc.code, exc.message, exc.status)},
+                      status=exc.status)
     s = result.submission
     note(request, "received" if result.created else "duplicate", submission_id=s.id, sequence=s.sequence,
          sha256=s.package_sha256, bytes=s.package_bytes, state=str(s.state))
@@ -148,19 +170,25 @@ def _detail_context(request: Request, principal: Principal, submission_id: int, 
         record = repo.last_accepted(session, submission.institution_id, submission.period)
         institution = repo.get_institution(session, submission.institution_id)
     query = {k: v for k, v in (("rule_id", rule_id), ("severity", severity)) if v}
+    pending = submission.state in (SubmissionState.RECEIVED, SubmissionState.VALIDATING)
     return {
         "s": submission,
+        "pending": pending,
+        "refresh_seconds": REFRESH_SECONDS if pending else None,
+        "result": _archived_result(request, submission) if not pending else None,
         "institution_name": institution.name if institution else "",
         "findings": [finding_json(r, status.confirmed_ids) for r in rows],
         "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)), "query": query,
         "rule_id": rule_id or "", "severity": severity or "",
         "rules": [(r, sev, n, rule_info(r)) for r, sev, n in rules],
+        "rule_total": sum(n for _, _, n in rules),
         "warnings": status,
         "outstanding_rules": [(r, n, rule_info(r)) for r, n in status.outstanding_by_rule.items()],
         "confirmations": confirmations, "labels": labels,
         "record": record,
         "can_confirm": principal.is_guarantor and submission.state == SubmissionState.NEEDS_CONFIRMATION,
         "error": None,
+        "datadocs": _datadocs_pages(request, submission.id),
         "duplicate": request.query_params.get("duplicate") == "1",
         "confirmed": request.query_params.get("confirmed"),
     }
@@ -199,7 +227,50 @@ async def confirm_page(request: Request, submission_id: SubmissionId, principal:
             raise
         note(request, exc.code, submission_id=submission_id)
         context = await run_in_threadpool(_detail_context, request, principal, submission_id, None, None, 1)
-        return render(request, "submission.html", {**context, "error": exc.message}, status=exc.status)
+        return render(request, "submission.html", {**context, "error": bilingual(exc.code, exc.message, exc.status)},
+                      status=exc.status)
     note(request, "accepted" if done.submission.state == SubmissionState.ACCEPTED else "confirmed",
          submission_id=submission_id, recorded=done.recorded, outstanding=done.status.outstanding)
     return RedirectResponse(f"/submissions/{submission_id}?confirmed={done.recorded}", status_code=303)
+
+
+# -- GX Data Docs of a submission -------------------------------------------------------------------
+
+DATADOCS_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css", ".js": "text/javascript",
+                  ".png": "image/png", ".gif": "image/gif", ".svg": "image/svg+xml", ".ico": "image/x-icon",
+                  ".json": "application/json", ".otf": "font/otf"}
+
+
+def _datadocs_root(request: Request, submission_id: int) -> Path | None:
+    base = portal_of(request).settings.datadocs_dir
+    return None if base is None else Path(base) / f"submission-{submission_id}"
+
+
+def _datadocs_pages(request: Request, submission_id: int) -> list[tuple[str, str]]:
+    """(file, path under the Data Docs folder) of the latest validation page per template file, the index
+    first; empty when `danbao suites run --submission ID` has not been run. Linked directly: the index's
+    table of results is drawn by an inline script, which the pages' CSP does not run."""
+    root = _datadocs_root(request, submission_id)
+    if root is None or not (root / "index.html").is_file():
+        return []
+    pages = [("index", "index.html")]
+    for name in ("guarantees", "financials", "compensations"):
+        found = sorted((root / "validations").glob(f"**/danbao-{name}.html"))
+        if found:
+            pages.append((name, found[-1].relative_to(root).as_posix()))
+    return pages
+
+
+@router.get("/submissions/{submission_id}/datadocs/{path:path}")
+def datadocs(request: Request, submission_id: SubmissionId, path: str, principal: AnyPrincipal) -> Response:
+    """The submission's GX Data Docs (built by `danbao suites run --submission ID`), to whoever may read
+    the submission: the same 404 for another guarantor's as for a missing one."""
+    with portal_of(request).session() as session:
+        visible_submission(session, principal, submission_id)
+    root = _datadocs_root(request, submission_id)
+    if root is None or not root.is_dir():
+        raise Refused(404, "not_found", "no Data Docs for this submission (danbao suites run --submission ID)")
+    target = (root / (path or "index.html")).resolve()
+    if not target.is_relative_to(root.resolve()) or not target.is_file() or target.suffix not in DATADOCS_TYPES:
+        raise Refused(404, "not_found", "no such Data Docs page")
+    return FileResponse(target, media_type=DATADOCS_TYPES[target.suffix], headers={"Cache-Control": "no-store"})
