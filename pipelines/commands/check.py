@@ -61,12 +61,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def check_package(package: str, registry: dict[str, Institution], progress=silent) -> CheckResult:
-    """``progress`` receives a line per step (reading, rows read, each phase)."""
-    progress(f"reading {package}")
-    filing = read_package(package, IntakeLimits.from_env())
-    rows = sum(f.table.num_rows for f in filing.files.values())
-    progress(f"{rows:,} rows read from {len(filing.files)} file(s)")
-    return validate(filing, registry, progress=progress)
+    """Each step (reading, rows read, each phase) is shown by rich's spinner on a terminal (or with
+    ``DANBAO_PROGRESS=always``), else handed to ``progress``."""
+    from pipelines.commands import term
+
+    with term.status(f"读取 reading {package} …") as spinner:
+        shown = not isinstance(spinner, term.Quiet)
+
+        def report(line: str) -> None:
+            if shown:
+                spinner.update(f"校验 validating {package}: {line}")
+            else:
+                progress(line)
+
+        report(f"reading {package}")
+        filing = read_package(package, IntakeLimits.from_env())
+        rows = sum(f.table.num_rows for f in filing.files.values())
+        report(f"{rows:,} rows read from {len(filing.files)} file(s)")
+        return validate(filing, registry, progress=report)
 
 
 def _registry(path: str | None) -> dict[str, Institution]:

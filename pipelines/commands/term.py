@@ -88,13 +88,13 @@ def status(message: str) -> Iterator[Any]:
     """A spinner on stderr while something runs (nothing on a pipe); ``.update(text)`` changes it."""
     console = _console(stderr=True)
     if not console.is_terminal:
-        yield _Quiet()
+        yield Quiet()
         return
     with console.status(message) as live:
         yield live
 
 
-class _Quiet:
+class Quiet:
     def update(self, *args: Any, **kwargs: Any) -> None:
         pass
 
@@ -107,7 +107,7 @@ def progress(description: str, total: int | None) -> Iterator[Any]:
     """A progress bar on stderr (nothing on a pipe): ``advance(n)``, ``update(description=…)``."""
     console = _console(stderr=True)
     if not console.is_terminal:
-        yield _Quiet()
+        yield Quiet()
         return
     from rich.progress import (
         BarColumn,
