@@ -72,7 +72,9 @@ def test_danbao_run_killed_at_random_points_leaves_nothing_stranded(store_url, t
     try:
         kills, mid_work, window = _kill_repeatedly(["run", "--no-pull", "--settle", "0.2"], env, factory, land)
         assert kills >= KILLS
-        assert mid_work >= 3, "the kills never landed while submissions were being worked on"
+        # at least one kill must land mid-work (validating, or accepted without its datasets): how many do
+        # depends on the machine's speed and load; the property under test is the final state below
+        assert mid_work >= 1, "the kills never landed while submissions were being worked on"
         time.sleep(LEASE_SECONDS + 0.2)  # what the kills left is now older than the lease
 
         final = subprocess.run([sys.executable, "-m", "pipelines.cli", "run", "--no-pull", "--settle", "0.2"],
