@@ -1,6 +1,8 @@
 """The kill test's fork server: imports `danbao run` (Dagster, the definitions, the rule engine) once,
 then for each delay read from stdin runs ``danbao ARGS…`` in a fresh child process and SIGKILLs it after
-that delay (if it is still running), answering ``killed`` or ``exited <code> <seconds>``.
+that delay (if it is still running), answering ``killed`` or ``exited <code> <seconds>``. The line
+``watch`` instead answers ``pid <pid>`` at once and then waits for the child however it ends, so that the
+test can kill it at the moment it chooses (when the store shows work in progress).
 
 Forking an interpreter that has everything imported means the delay is spent in the command's own work
 (scanning the landing folder, receiving packages, planning, the runs' steps and Dagster's bookkeeping)
@@ -46,7 +48,8 @@ def main() -> int:
     warm_up()
     argv = sys.argv[1:]
     for line in sys.stdin:
-        delay = float(line)
+        watched = line.strip() == "watch"
+        delay = 0.0 if watched else float(line)
         pid = os.fork()
         if pid == 0:  # the child: the command, with its output thrown away
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -58,6 +61,13 @@ def main() -> int:
                 code = 99
             os._exit(code)
         started = time.monotonic()
+        if watched:
+            print(f"pid {pid}", flush=True)
+            _, raw = os.waitpid(pid, 0)
+            killed = os.WIFSIGNALED(raw) and os.WTERMSIG(raw) == signal.SIGKILL
+            print("killed" if killed else f"exited {os.waitstatus_to_exitcode(raw)} {time.monotonic() - started:.2f}",
+                  flush=True)
+            continue
         deadline = started + delay
         status = None
         while status is None and time.monotonic() < deadline:
