@@ -1,6 +1,6 @@
 """The crash test's fork server: imports `danbao publish` once, then for each delay read from stdin runs
 the command in a fresh child process and SIGKILLs it after that delay (if it is still running),
-answering ``killed`` or ``exited <code>``.
+answering as `tests.fork_server` says.
 
 Forking an interpreter that has already imported everything means the delay is spent in the command's
 own work (queuing, claiming, sending, recording receipts) rather than in Python's start-up, so that
@@ -12,10 +12,7 @@ Usage: ``python -m tests.publish.crash_runner --period YYYY-MM [publish options]
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-import time
 
 
 def warm_up() -> None:
@@ -52,36 +49,10 @@ def warm_up() -> None:
 
 def main() -> int:
     from pipelines.commands import publish
+    from tests.fork_server import serve
 
     warm_up()
-    argv = sys.argv[1:]
-    for line in sys.stdin:
-        delay = float(line)
-        pid = os.fork()
-        if pid == 0:  # the child: the command, with its output thrown away
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            try:
-                code = publish.main(argv)
-            except BaseException:
-                code = 99
-            os._exit(code)
-        deadline = time.monotonic() + delay
-        status = None
-        while status is None and time.monotonic() < deadline:
-            done, raw = os.waitpid(pid, os.WNOHANG)
-            if done:
-                status = raw
-            else:
-                time.sleep(0.002)
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            print("killed", flush=True)
-        else:
-            print(f"exited {os.waitstatus_to_exitcode(status)}", flush=True)
-    return 0
+    return serve(publish.main, sys.argv[1:])
 
 
 if __name__ == "__main__":
