@@ -11,6 +11,7 @@ from __future__ import annotations
 from dagster import AssetSelection, define_asset_job, in_process_executor
 
 from pipelines import prudential, publication
+from pipelines.hooks import count_failed_attempt
 from pipelines.intake.assets import ASSETS as INTAKE_ASSETS
 from pipelines.partitions import JOB_TAG
 from pipelines.validation.assets import ASSETS as VALIDATION_ASSETS
@@ -24,6 +25,7 @@ filing_job = define_asset_job(
     selection=AssetSelection.assets(*FILING_ASSETS),
     executor_def=in_process_executor,
     tags={JOB_TAG: "filing"},
+    hooks={count_failed_attempt},
     description=(
         "One submission: received package → validation result (phases 1–4 once; blocking phase checks) → accepted "
         "filing → its datasets and its queued PBOC/CBRC deliveries. Runs of only the last three take a submission "

@@ -9,6 +9,7 @@ materialize. The same call as every other door: ``filings.validation.validate_su
 from dagster import Config, MetadataValue, OpExecutionContext, Output, in_process_executor, job, op
 
 from filings.validation import validate_submission
+from pipelines.hooks import count_failed_attempt
 from pipelines.partitions import JOB_TAG
 from pipelines.resources import ArchiveResource, StoreResource
 
@@ -35,7 +36,7 @@ def triage_submission(context: OpExecutionContext, config: TriageConfig, store: 
     )
 
 
-@job(name="triage_job", executor_def=in_process_executor, tags={JOB_TAG: "triage"},
+@job(name="triage_job", executor_def=in_process_executor, tags={JOB_TAG: "triage"}, hooks={count_failed_attempt},
      description="Validate a submission that has no filing partition (garbled guarantor, period outside the graph).")
 def triage_job() -> None:
     triage_submission()
