@@ -40,6 +40,11 @@ def read_parquet(source: bytes | bytearray | memoryview | str | os.PathLike[str]
     return pq.read_table(pa.BufferReader(owned_buffer(source)), **options)
 
 
+def parquet_file(source: bytes | bytearray | memoryview, **options) -> pq.ParquetFile:
+    """A ``pq.ParquetFile`` over a copy of ``source`` in Arrow memory: metadata first, row groups on demand."""
+    return pq.ParquetFile(pa.BufferReader(owned_buffer(source)), **options)
+
+
 def read_csv(data: bytes | bytearray | memoryview, **options) -> pa.Table:
     """``pacsv.read_csv`` of bytes, copied into Arrow memory first."""
     return pacsv.read_csv(pa.BufferReader(owned_buffer(data)), **options)

@@ -1,5 +1,6 @@
-"""Configured intake limits (FMT-007): package size, ZIP expansion, line length, and inside an XLSX
-workbook its expanded size, shared strings and cells."""
+"""Configured intake limits (FMT-007): package size, ZIP expansion, line length, inside an XLSX
+workbook its expanded size, shared strings and cells, and a Parquet file's rows (its expanded values count
+against the expanded size)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ class IntakeLimits:
     max_xlsx_cells: int = 10_000_000  # cells of the sheet (rows × header columns, and <c> elements)
     max_xlsx_shared_strings: int = 1_000_000  # entries of the shared-string table
     max_xlsx_shared_string_chars: int = 64 << 20  # characters of all shared strings together
+    max_parquet_rows: int = 20_000_000  # rows a Parquet file declares in its metadata
 
     @classmethod
     def from_env(cls) -> IntakeLimits:
@@ -36,4 +38,5 @@ class IntakeLimits:
             max_xlsx_shared_strings=int(os.environ.get("DANBAO_MAX_XLSX_SHARED_STRINGS", d.max_xlsx_shared_strings)),
             max_xlsx_shared_string_chars=int(
                 os.environ.get("DANBAO_MAX_XLSX_SHARED_STRING_CHARS", d.max_xlsx_shared_string_chars)),
+            max_parquet_rows=int(os.environ.get("DANBAO_MAX_PARQUET_ROWS", d.max_parquet_rows)),
         )

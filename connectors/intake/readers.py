@@ -19,10 +19,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.arrow_sources import read_csv as read_arrow_csv
-from connectors.arrow_sources import read_parquet as read_parquet_bytes
 from connectors.intake.encoding import Mojibake, rare_ideographs, refuse_mojibake
 from connectors.intake.headers import ReadError, check_header
 from connectors.intake.limits import IntakeLimits
+from connectors.intake.parquet import read_parquet
 
 UTF8_BOM = b"\xef\xbb\xbf"
 # Characters a GB18030 filing plausibly holds: ASCII text, Latin-1 punctuation, general and CJK
@@ -51,7 +51,7 @@ def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, s
         table, formulas = read_xlsx(data, limits)
         return table, None, formulas
     if fmt == "parquet":
-        return read_parquet(data), None, []
+        return read_parquet(data, limits), None, []
     raise ReadError("不支持的文件类型", f"unsupported file type {fmt!r}")
 
 
@@ -320,30 +320,3 @@ def read_xlsx(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, list[tuple[i
         raise ReadError(exc.message_zh, exc.message_en, rule_id=exc.rule_id, row=exc.row, column=exc.column) from None
     _refuse_mojibake(table)
     return table, formulas
-
-
-# --- Parquet ---------------------------------------------------------------------------------------
-
-def read_parquet(data: bytes) -> pa.Table:
-    try:
-        table = read_parquet_bytes(data)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise ReadError("不是有效的 Parquet 文件", f"not a valid Parquet file ({str(exc)[:120]})") from None
-    check_header([name.strip() for name in table.column_names])
-    columns = {}
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        columns[name.strip()] = _parquet_text(name, column)
-    return pa.table(columns)
-
-
-def _parquet_text(name: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
-    t = column.type
-    if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        raise ReadError(f"列 {name} 的类型不受支持", f"column {name!r} has an unsupported type {t}", column=name)
-    if pa.types.is_boolean(t):
-        text = pc.if_else(column, "true", "false")
-    elif pa.types.is_date(t):
-        text = pc.strftime(column, format="%Y-%m-%d")
-    else:
-        text = pc.cast(column, pa.string())
-    return pc.fill_null(text, "")
