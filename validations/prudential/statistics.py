@@ -39,6 +39,7 @@ from validations.exact import (
     multiply,
     narrow,
     ratio,
+    sums_by,
     total,
     zero_filled,
 )
@@ -243,24 +244,38 @@ def _banks(m: Measures, compensations: pa.Table | None, payouts: _Payouts) -> di
         bank_share = narrow(zero_filled(as_decimal(g["bank_risk_share"], RATIO)))
         bank_exposure = multiply(zero_filled(as_decimal(g["outstanding_balance"], AMOUNT)), bank_share)
         reguaranteed = mask(pc.and_(pc.is_valid(g["reguarantee_ref"]), pc.not_equal(g["reguarantee_ref"], "")))
+    # the per-lender sums over the counted rows in one pass each: exact sums over the lender codes
+    counted_rows = np.flatnonzero(has_lender & rows.counted)
+    slot_of_code = np.zeros(len(dictionary) + 1, dtype=np.int64)
+    slot_of_code[[index for _, index in lenders]] = np.arange(len(lenders))
+    by_lender = slot_of_code[codes[counted_rows]]
+
+    def per_lender(values: pa.Array | pa.ChunkedArray) -> list[Fraction]:
+        picked = zero_filled(values).take(pa.array(counted_rows, pa.int64()))
+        return [Fraction(v) for v in sums_by(picked, by_lender, len(lenders)).to_pylist()]
+
+    exposures = per_lender(rows.exposure)
+    balances = per_lender(as_decimal(g["outstanding_balance"], AMOUNT))
+    if is_1_1:
+        bank_exposures = per_lender(bank_exposure)
+        margins = per_lender(as_decimal(g["bank_margin_amount"], AMOUNT))
     lines = []
-    for code, index in lenders:
+    for number, (code, index) in enumerate(lenders):
         of = has_lender & (codes == index)
         counted = of & rows.counted
         slots = payouts.slots(of)
         line: dict[str, Any] = {
             "lender_code": code,
             "active_count": int(counted.sum()),
-            "exposure": amount_float(total(rows.exposure, counted)),
-            "outstanding_balance": amount_float(_amount(g, "outstanding_balance", counted)),
+            "exposure": amount_float(exposures[number]),
+            "outstanding_balance": amount_float(balances[number]),
             "compensation_count": len(slots),
             "compensation_paid": amount_float(sum((payouts.totals[s] for s in slots), Fraction(0))),
         }
         if is_1_1:
-            balance = _amount(g, "outstanding_balance", counted)
-            line["bank_risk_share"] = ratio(total(bank_exposure, counted), balance)
-            line["bank_exposure"] = amount_float(total(bank_exposure, counted))
-            line["bank_margin_amount"] = amount_float(_amount(g, "bank_margin_amount", counted))
+            line["bank_risk_share"] = ratio(bank_exposures[number], balances[number])
+            line["bank_exposure"] = amount_float(bank_exposures[number])
+            line["bank_margin_amount"] = amount_float(margins[number])
             line["reguaranteed_count"] = int((counted & reguaranteed).sum())
             waits = [d for s in slots for d in payouts.delays[s]] if with_delays else []
             line["payout_delay_days_max"] = max(waits) if waits else None
