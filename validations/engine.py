@@ -109,7 +109,7 @@ def validate(
         say("phase 4: prudential, negative list, policy, subsidy")
         tables = _typed_tables(parsed)
         result = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"),
-                          institution, period, reference, previous_guarantees)
+                          institution, period, reference, previous_guarantees, codes=parsed["guarantees"].codes)
         findings.extend_table(result.findings.to_table())
         outcome = Phase4Outcome(result.indicators, result.grade(findings.to_table()), result.subsidies,
                                 result.statistics)

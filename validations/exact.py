@@ -183,6 +183,36 @@ def int_total(values: np.ndarray) -> int:
     return (int(high.sum()) << 32) + int(low.sum())
 
 
+def sums_by(values: Values, groups: np.ndarray, count: int) -> pa.Array:
+    """Exact per-group sums of a decimal column (same scale, precision as the values need): group
+    ``g`` of row ``i`` is ``groups[i]`` in 0..count-1. When the unscaled integers fit an int64 and no
+    sum can overflow one, an integer ``np.add.at`` over them (exact, unlike a float64 ``bincount``);
+    otherwise Arrow's exact hash aggregation keyed by the group numbers."""
+    array = flat(values)
+    scale = array.type.scale
+    try:
+        ints = unscaled(array)
+    except (pa.ArrowInvalid, OverflowError):
+        ints = None
+    if ints is not None:
+        bound = int(np.max(np.abs(ints.astype(np.float64)))) if len(ints) else 0
+        if (bound + 1) * (len(ints) + 1) < 2**62:
+            sums = np.zeros(count, dtype=np.int64)
+            np.add.at(sums, groups, ints)
+            return tight(_reinterpret(pc.cast(pa.array(sums, pa.int64()), pa.decimal128(19, 0)), scale))
+    grouped = pa.table({"group": pa.array(groups, pa.int64()), "value": summable(array)}).group_by("group").aggregate(
+        [("value", "sum")])
+    order = np.argsort(np.asarray(grouped["group"].to_numpy(), dtype=np.int64))
+    sums = grouped["value_sum"].combine_chunks().take(pa.array(order, pa.int64()))
+    if len(sums) < count:  # a group without rows sums to zero
+        present = np.zeros(count, dtype=bool)
+        present[np.asarray(grouped["group"].to_numpy(), dtype=np.int64)] = True
+        position = np.cumsum(present) - 1
+        zero = pa.array([Decimal(0)], sums.type)
+        sums = pa.concat_arrays([sums, zero]).take(pa.array(np.where(present, position, len(sums)), pa.int64()))
+    return tight(sums)
+
+
 def _integer_digits(array: pa.Array) -> int:
     """Integer digits the values of a decimal array need (from the data: Arrow's sums report 38 or 76)."""
     if len(array) == array.null_count:

@@ -1,12 +1,17 @@
 """Phase 1, per file: map headers (English or Chinese aliases) to template columns (FMT-004, FMT-008)
 and parse every cell to its type (FMT-005), column-wise.
 
-The typed table holds every template column; a value that does not parse, or is empty, is null there.
+One table per file: the typed table holds every template column; a value that does not parse, or is
+empty, is null there. Text and code columns are that table's own strings (an empty cell is null there
+and "" in the text view, over the same buffers). Only the columns of other types keep their filed text
+beside it (the reader's buffers, trimmed), because a finding reports the value as filed ("012.340",
+not 12.34). Each column's dictionary codes are computed once, on demand, and shared by the phases.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -14,6 +19,7 @@ import pyarrow.compute as pc
 
 from schemas.template import Column, ColumnType, FileSpec
 from validations.catalog import rule
+from validations.codes import Codes
 from validations.exact import AMOUNT, AMOUNT_INTEGER_DIGITS, RATIO, RATIO_INTEGER_DIGITS, RATIO_SCALE
 from validations.findings import Findings
 
@@ -39,13 +45,56 @@ _TYPE_TEXT = {
 @dataclass
 class ParsedFile:
     spec: FileSpec
-    text: pa.Table  # template columns as trimmed text ("" where empty), aliases resolved
     typed: pa.Table  # template columns in their Arrow types, null where empty or unparsable
     present: frozenset[str]  # template columns the file carried
+    filed: dict[str, pa.ChunkedArray]  # the trimmed filed text of the columns that are not text or codes
+    codes: Codes = field(init=False)  # dictionary codes of the typed table's columns, computed on demand
+    text: TextView = field(init=False)  # every template column as trimmed text ("" where empty)
+
+    def __post_init__(self) -> None:
+        self.codes = Codes(self.typed)
+        self.text = TextView(self)
 
     @property
     def num_rows(self) -> int:
         return self.typed.num_rows
+
+
+class TextView(Mapping[str, pa.ChunkedArray]):
+    """A parsed file's columns as trimmed text, "" where empty: what rules compare as text and what
+    findings report. Text and code columns are views of the typed table's strings (no copy)."""
+
+    def __init__(self, parsed: ParsedFile) -> None:
+        self._parsed = parsed
+        self._cache: dict[str, pa.ChunkedArray] = {}
+
+    def __getitem__(self, name: str) -> pa.ChunkedArray:
+        if name in self._parsed.filed:
+            return self._parsed.filed[name]
+        if name not in self._cache:
+            column = self._parsed.typed[name]  # KeyError for a column the template lacks
+            self._cache[name] = pa.chunked_array([_empty_for_null(c) for c in column.chunks], pa.string())
+        return self._cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed.typed.column_names)
+
+    def __len__(self) -> int:
+        return self._parsed.typed.num_columns
+
+
+def _empty_for_null(chunk: pa.Array) -> pa.Array:
+    """A string chunk with "" for null: the same buffers without the validity bitmap when every null
+    slot is already empty (as ``_null_where_empty`` leaves it), else a filled copy."""
+    if chunk.null_count == 0:
+        return chunk
+    parts = chunk.buffers()
+    if chunk.type == pa.string() and chunk.offset == 0 and parts[0] is not None:
+        offsets = np.frombuffer(parts[1], dtype=np.int32, count=len(chunk) + 1)
+        valid = np.unpackbits(np.frombuffer(parts[0], dtype=np.uint8), count=len(chunk), bitorder="little")
+        if not np.diff(offsets)[valid == 0].any():
+            return pa.Array.from_buffers(pa.string(), len(chunk), [None, parts[1], parts[2]], null_count=0)
+    return pc.fill_null(chunk, "")
 
 
 def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile | None:
@@ -72,17 +121,18 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile 
     if missing:
         return None
     n = raw.num_rows
-    text_columns, typed_columns = {}, {}
+    filed, typed_columns = {}, {}
     for column in spec.columns:
         values = mapped.get(column.name)
         if values is None:
             values = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), n)], pa.string())
-        text_columns[column.name] = values
+        if column.type not in (ColumnType.STRING, ColumnType.CODE):
+            filed[column.name] = values
         typed_columns[column.name] = _parse_column(spec.name, column, values, findings)
     if spec.exactly_one_row and n != 1:
         findings.add(rule("FMT-003").finding(f"{spec.name} 应恰好一行数据，实为 {n} 行",
                                              f"{spec.name} must hold exactly one data row, found {n}", file=spec.name))
-    return ParsedFile(spec, pa.table(text_columns), pa.table(typed_columns), frozenset(mapped))
+    return ParsedFile(spec, pa.table(typed_columns), frozenset(mapped), filed)
 
 
 def _header_required(column: Column) -> bool:

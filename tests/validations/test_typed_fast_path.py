@@ -57,3 +57,60 @@ def test_typed_fast_path_matches_text_path(kind: str, cells: list[str], good: in
     raw = pa.chunked_array([pa.array(values, pa.string())])
     reference = pc.utf8_trim_whitespace(raw) if unicode else pc.ascii_trim_whitespace(raw)
     assert _trimmed(raw, unicode).equals(reference)
+
+
+# --- one table per file: the text view and the shared codes against the text they replace ------------
+
+FILE_COLUMNS = ("guarantee_id", "party_id", "related_group_id", "party_category", "account_type", "status",
+                "outstanding_balance", "start_date", "agri")
+_code_cells = st.sampled_from(["", " ", "micro", " micro", "micro\u3000", "MICRO", "active", "commercial",
+                               "policy", "farmer", "x", "\u00a0small", "张"])
+_id_cells = st.sampled_from(["", " ", "G1", "G1 ", "G2", "\u3000G1", "g1", "张三", "P0001", "\t"])
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), rows=st.integers(min_value=1, max_value=8))
+def test_one_table_text_view_and_codes_match_the_text(data: st.DataObject, rows: int) -> None:
+    """ParsedFile keeps one typed table: its text view (text and code columns read back from the typed
+    strings, other columns as filed) is exactly the trimmed filed text, and the shared dictionary codes
+    answer SCH-002's and SCH-006's questions exactly as string comparisons on that text do."""
+    from validations.parse import parse_file
+    from validations.phases.schema import check_schema
+
+    raw: dict[str, list[str]] = {}
+    for column in SPEC.columns:
+        if column.name in ("guarantee_id", "party_id", "related_group_id"):
+            raw[column.name] = data.draw(st.lists(_id_cells, min_size=rows, max_size=rows))
+        elif column.name in ("party_category", "account_type", "status"):
+            raw[column.name] = data.draw(st.lists(_code_cells, min_size=rows, max_size=rows))
+        elif column.name in FILE_COLUMNS:
+            raw[column.name] = data.draw(st.lists(_cells, min_size=rows, max_size=rows))
+        else:
+            raw[column.name] = [GOOD.get(column.type.value, "1")] * rows
+    table = pa.table({name: pa.array(values, pa.string()) for name, values in raw.items()})
+    parsed = parse_file(SPEC, table, Findings())
+    assert parsed is not None
+    for column in SPEC.columns:
+        unicode = column.type.value == "string"
+        expected = _trimmed(table[column.name], unicode)
+        assert parsed.text[column.name].to_pylist() == expected.to_pylist(), column.name
+        if column.type.value in ("string", "code"):
+            text = expected.to_pylist()
+            assert parsed.codes.is_null(column.name).tolist() == [v == "" for v in text]
+            if column.codes is not None:
+                assert parsed.codes.is_in(column.name, column.codes).tolist() == [v in column.codes for v in text]
+    # SCH-002 and SCH-006 from the codes, against the plain reading of the text
+    findings = Findings()
+    import datetime as dt
+    check_schema({"guarantees": parsed}, findings, dt.date(2026, 10, 31))
+    found = findings.to_table().to_pylist()
+    got_002 = sorted((f["column"], f["row"], f["value"]) for f in found if f["rule_id"] == "SCH-002")
+    want_002 = sorted(
+        (c.name, i + 1, v) for c in SPEC.columns if c.codes is not None
+        for i, v in enumerate(parsed.text[c.name].to_pylist()) if v != "" and v not in c.codes
+    )
+    assert got_002 == want_002
+    ids = parsed.text["guarantee_id"].to_pylist()
+    want_006 = [(i + 1, v) for i, v in enumerate(ids) if v != "" and v in ids[:i]]
+    got_006 = sorted((f["row"], f["value"]) for f in found if f["rule_id"] == "SCH-006")
+    assert got_006 == want_006

@@ -173,9 +173,9 @@ def _party_groups(g: ParsedFile, findings: Findings) -> None:
     parties, groups = g.text["party_id"], g.text["related_group_id"]
     if len(parties) == 0:
         return
-    party = _codes(parties)
-    group = _codes(groups)
-    named = np.asarray(pc.not_equal(groups, "").to_numpy(zero_copy_only=False), dtype=bool)
+    party = g.codes.indices("party_id")  # the dictionary codes phase 4 groups parties by
+    group = g.codes.indices("related_group_id")  # an empty one is the null code
+    named = ~g.codes.is_null("related_group_id")
     pairs = np.unique(party[named] * (int(group.max()) + 1) + group[named])
     per_party = np.bincount(pairs // (int(group.max()) + 1), minlength=int(party.max()) + 1)
     several = per_party[party] >= 2
@@ -207,9 +207,3 @@ def _party_groups(g: ParsedFile, findings: Findings) -> None:
         "message_zh": message_zh,
         "message_en": message_en,
     }))
-
-
-def _codes(values: pa.ChunkedArray) -> np.ndarray:
-    """Dictionary codes of a text column (0..k-1 in order of first appearance)."""
-    encoded = pc.dictionary_encode(values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
-    return np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)

@@ -52,8 +52,9 @@ def _codes(parsed: ParsedFile, findings: Findings) -> None:
         if column.codes is None:
             continue
         values = parsed.text[column.name]
-        bad = pc.and_(pc.not_equal(values, ""), pc.invert(pc.is_in(values, pa.array(column.codes))))
-        flag(findings, "SCH-002", parsed.spec.name, column.name, bad, values,
+        # the shared dictionary codes (phase 4 reads the same): an empty cell is a null code
+        bad = ~parsed.codes.is_null(column.name) & ~parsed.codes.is_in(column.name, column.codes)
+        flag(findings, "SCH-002", parsed.spec.name, column.name, pa.array(bad), values,
              f"{column.name} 应为 {', '.join(column.codes)} 之一", f"{column.name} must be one of {', '.join(column.codes)}")
 
 
@@ -110,14 +111,13 @@ def _unique(parsed: ParsedFile, column: str, findings: Findings) -> None:
     values = parsed.text[column]
     if len(values) == 0:
         return
-    encoded = pc.dictionary_encode(values).combine_chunks()
-    if len(encoded.dictionary) == len(values):  # the usual case: nothing repeats
+    if parsed.codes.distinct(column) == len(values):  # the usual case: nothing repeats, nothing is empty
         return
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = parsed.codes.indices(column)
     _, first = np.unique(codes, return_index=True)
     repeat = np.ones(len(codes), dtype=bool)
     repeat[first] = False
-    repeat &= np.asarray(pc.not_equal(values, "").to_numpy(zero_copy_only=False), dtype=bool)
+    repeat &= ~parsed.codes.is_null(column)  # an empty id is SCH-001's business
     flag(findings, "SCH-006", parsed.spec.name, column, pa.array(repeat), values,
          f"{column} 重复", f"{column} repeats an earlier row")
 

@@ -159,11 +159,18 @@ def _bnk_003(g: pa.Table, ref: ReferenceValues, findings: Findings) -> None:
     if not reguaranteed.any():
         return
     limit = Fraction(ref.decimal("reguaranteed_margin_max"))
-    rows = np.flatnonzero(reguaranteed)  # few rows: exact Python integers, no int64 overflow
-    margin = fen(g["bank_margin_amount"])[rows].tolist()
-    guaranteed = fen(g["guaranteed_amount"])[rows].tolist()
+    rows = np.flatnonzero(reguaranteed)
+    margin = fen(g["bank_margin_amount"])[rows]
+    guaranteed = fen(g["guaranteed_amount"])[rows]
     over = np.zeros(g.num_rows, dtype=bool)
-    over[rows] = [m * limit.denominator > a * limit.numerator for m, a in zip(margin, guaranteed, strict=True)]
+    # margin / guaranteed > limit, cross-multiplied: in int64 when no product can overflow, else in
+    # exact Python integers
+    largest = max(int(np.abs(margin).max(initial=0)), int(np.abs(guaranteed).max(initial=0)))
+    if largest * max(limit.numerator, limit.denominator) < 2**62:
+        over[rows] = margin * limit.denominator > guaranteed * limit.numerator
+    else:
+        over[rows] = [m * limit.denominator > a * limit.numerator
+                      for m, a in zip(margin.tolist(), guaranteed.tolist(), strict=True)]
     r = rule("BNK-003")
     zh, en = r.messages(f"存出保证金超过担保金额的 {percent(float(limit))}",
                         f"bank margin above {percent(float(limit))} of guaranteed_amount")

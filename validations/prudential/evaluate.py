@@ -11,6 +11,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from validations.codes import Codes
 from validations.context import Institution, Period
 from validations.findings import Findings
 from validations.prudential import early_warning, grades, indicators, rules, statistics, subsidy
@@ -51,11 +52,14 @@ def evaluate(
     period: Period,
     reference: ReferenceData | None = None,
     previous_guarantees: pa.Table | None = None,
+    *,
+    codes: Codes | None = None,
 ) -> Phase4Result:
     """Phase 4 of one filing that passed phases 1–3; ``reference`` defaults to the shipped files.
-    ``previous_guarantees`` (the last accepted filing's) serves EWS-002 and the guarantee flows."""
+    ``previous_guarantees`` (the last accepted filing's) serves EWS-002 and the guarantee flows; ``codes``
+    are the guarantees' dictionary codes that phases 2 and 3 already computed (computed here without)."""
     ref = (reference or default_reference()).as_of(period.end)
-    rows = Rows.of(guarantees, institution)
+    rows = Rows.of(guarantees, institution, codes)
     m = measure(rows, financials, ref)
     paid = subsidy.compute(rows, period, ref)
     findings = Findings()

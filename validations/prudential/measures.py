@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.codes import BOND_RATINGS, FINANCING_BUSINESS_TYPES
+from validations.codes import Codes
 from validations.context import Institution
 from validations.exact import (
     AMOUNT,
@@ -44,6 +45,7 @@ from validations.exact import (
     multiply,
     narrow,
     summable,
+    sums_by,
     tight,
     total,
     unscaled,
@@ -81,32 +83,6 @@ def epoch_days(day: dt.date) -> int:
     return (day - _EPOCH).days
 
 
-class Codes:
-    """Code columns dictionary-encoded once: each mask is then a lookup in a dictionary of a few
-    values instead of a string comparison over every row (business_type alone is tested ten times)."""
-
-    def __init__(self, table: pa.Table) -> None:
-        self._table = table
-        self._encoded: dict[str, tuple[np.ndarray, list[str | None]]] = {}
-
-    def is_in(self, column: str, codes: tuple[str, ...] | frozenset[str] | list[str]) -> np.ndarray:
-        indices, dictionary = self._encode(column)
-        wanted = set(codes)
-        lookup = np.array([value in wanted for value in dictionary] + [False], dtype=bool)  # last: null
-        return lookup[indices]
-
-    def eq(self, column: str, code: str) -> np.ndarray:
-        return self.is_in(column, (code,))
-
-    def _encode(self, column: str) -> tuple[np.ndarray, list[str | None]]:
-        if column not in self._encoded:
-            encoded = pc.dictionary_encode(self._table[column].combine_chunks())
-            dictionary = encoded.dictionary.to_pylist()
-            indices = pc.fill_null(encoded.indices, len(dictionary)).to_numpy(zero_copy_only=False)
-            self._encoded[column] = (np.asarray(indices, dtype=np.int64), dictionary)
-        return self._encoded[column]
-
-
 @dataclass(frozen=True)
 class Rows:
     """The guarantees columns phase 4 needs, as numpy arrays and boolean masks (one entry per row)."""
@@ -127,8 +103,9 @@ class Rows:
     in_district: np.ndarray  # district_code = the guarantor's registry district
 
     @classmethod
-    def of(cls, guarantees: pa.Table, institution: Institution) -> Rows:
-        codes = Codes(guarantees)
+    def of(cls, guarantees: pa.Table, institution: Institution, codes: Codes | None = None) -> Rows:
+        """``codes`` are the guarantees' dictionary codes when earlier phases already computed some."""
+        codes = Codes(guarantees) if codes is None else codes
         financing = codes.is_in("business_type", FINANCING_BUSINESS_TYPES)
         active = codes.eq("status", "active")
         small_micro = codes.is_in("party_category", SMALL_MICRO)
@@ -158,6 +135,9 @@ class Rows:
 
     def eq(self, column: str, code: str) -> np.ndarray:
         return self.codes.eq(column, code)
+
+    def is_null(self, column: str) -> np.ndarray:
+        return self.codes.is_null(column)
 
     def __len__(self) -> int:
         return self.table.num_rows
@@ -217,9 +197,10 @@ class Measures:
 def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
     """Exposure, household balances, weights and the party and group aggregates, exactly.
 
-    Hashing the party ids is the costly step on a large filing, so it is done once: one group_by over
-    the counted rows gives every per-party sum and, with the list of each party's rows, the way back
-    from a party to its rows (for the household limits of the 75% weights).
+    Hashing the party ids is the costly step on a large filing, so it is done once per filing (the
+    dictionary codes phases 3 and 4 share, ``validations.codes``): each counted row's party number
+    then gives every per-party sum (exact integer sums over the codes, ``exact.sums_by``) and the way
+    back from a party to its rows (for the household limits of the 75% weights).
     """
     table = rows.table
     counted = rows.counted
@@ -227,44 +208,39 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
     counted_index = np.flatnonzero(counted)
     take = pa.array(counted_index, pa.int64())
     loan_exposure = pc.if_else(pa.array(rows.loan, pa.bool_()), exposure, pa.scalar(Decimal(0), exposure.type))
-    sub = pa.table(
-        {
-            "party_id": table["party_id"].take(take),
-            "exposure": summable(exposure.take(take)),
-            "loan_exposure": summable(loan_exposure.take(take)),
-            "in_district": rows.in_district[counted],
-            "in_district_sma": (rows.in_district & rows.small_micro_agri)[counted],
-            "row": counted_index,
-        }
-    )
-    grouped = sub.group_by("party_id").aggregate(
-        [
-            ("exposure", "sum"),
-            ("loan_exposure", "sum"),
-            ("in_district", "any"),
-            ("in_district_sma", "any"),
-            ("row", "list"),
-        ]
-    )
-    household = tight(grouped["loan_exposure_sum"])
+    # parties as the shared dictionary codes, numbered in order of their first counted row (the order
+    # a hash aggregation over the counted rows would give)
+    codes, dictionary = rows.codes.encoded("party_id")
+    of_counted = codes[counted_index]
+    first = np.full(len(dictionary) + 1, len(rows), dtype=np.int64)
+    np.minimum.at(first, of_counted, counted_index)
+    present = np.flatnonzero(first < len(rows))
+    order = present[np.argsort(first[present], kind="stable")]  # party code of each party, in order
+    slot = np.zeros(len(dictionary) + 1, dtype=np.int64)
+    slot[order] = np.arange(len(order))
+    party = slot[of_counted]  # each counted row's party
+    count = len(order)
+
+    def any_of(flags: np.ndarray) -> pa.Array:
+        return pa.array(np.bincount(party, weights=flags[counted], minlength=count) > 0, pa.bool_())
+
+    household = sums_by(loan_exposure.take(take), party, count)
     parties = pa.table(
         {
-            "party_id": grouped["party_id"],
-            "exposure": tight(grouped["exposure_sum"]),
+            "party_id": pc.take(pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)]),
+                                pa.array(order, pa.int64())),
+            "exposure": sums_by(exposure.take(take), party, count),
             "household_balance": household,
-            "in_district": grouped["in_district_any"],
-            "in_district_sma": grouped["in_district_sma_any"],
+            "in_district": any_of(rows.in_district),
+            "in_district_sma": any_of(rows.in_district & rows.small_micro_agri),
         }
     )
-    # each party's household limits, decided exactly per party, back onto its rows
-    row_lists = grouped["row_list"].combine_chunks()
-    rows_of_parties = np.asarray(pc.list_flatten(row_lists).to_numpy(), dtype=np.int64)
-    party_of_rows = np.asarray(pc.list_parent_indices(row_lists).to_numpy(), dtype=np.int64)
 
+    # each party's household limits, decided exactly per party, back onto its rows
     def within(limit_name: str) -> np.ndarray:
         per_party = compare(household, "<=", ref.decimal(limit_name))
         per_row = np.zeros(len(rows), dtype=bool)
-        per_row[rows_of_parties] = per_party[party_of_rows]
+        per_row[counted_index] = per_party[party]
         return per_row
 
     weight, weight_class = _weights(rows, within("household_limit_small_micro"), within("household_limit_farmer"), ref)

@@ -39,6 +39,7 @@ from validations.exact import (
     multiply,
     narrow,
     ratio,
+    sums_by,
     total,
     zero_filled,
 )
@@ -79,6 +80,7 @@ def compute(
     """The seven sections (``SECTIONS``) of one filing; ``previous`` is the guarantees table of the
     guarantor's last accepted filing (None without one)."""
     fin = financials.slice(0, 1)
+    payouts = _Payouts(m.rows.table, compensations)
 
     def item(name: str) -> Fraction | None:
         return None if name not in fin.column_names else _amount(fin, name)
@@ -86,10 +88,10 @@ def compute(
     return {
         "balance_sheet": _balance_sheet(m, item),
         "income_statement": _income_statement(m, item, compensations),
-        "guarantee_flows": _flows(m.rows.table, compensations, previous, period),
+        "guarantee_flows": _flows(m.rows.table, compensations, previous, period, payouts),
         "liability_breakdown": _breakdown(m, ref),
-        "bank_cooperation": _banks(m, compensations),
-        "policy_commercial_split": _split(m, compensations),
+        "bank_cooperation": _banks(m, compensations, payouts),
+        "policy_commercial_split": _split(m, payouts),
         "plan_statistics": _plan(m),
     }
 
@@ -135,18 +137,50 @@ def _codes(table: pa.Table, column: str, code: str) -> np.ndarray:
     return mask(pc.equal(table[column], code))
 
 
-def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | None, period: Period) -> dict[str, Any]:
-    new = _in_period(g["start_date"], period)
-    closed = _in_period(g["closed_date"], period)
-    active = _codes(g, "status", "active")
-    paid_by_guarantee: dict[str, Fraction] = {}
-    if compensations is not None and compensations.num_rows:
+class _Payouts:
+    """The period's payouts (compensations) attached to the guarantee rows that they name, column-wise:
+    each row's slot among the distinct compensated guarantee ids (one hash of the few compensation ids,
+    one probe of the rows), each slot's exact total and delays. Sums over a mask of rows then touch only
+    the rows with a payout, never every row in Python."""
+
+    def __init__(self, g: pa.Table, compensations: pa.Table | None) -> None:
+        self.any = compensations is not None and compensations.num_rows > 0
+        self.totals: list[Fraction] = []
+        self.delays: list[list[int]] = []
+        self._rows = np.zeros(0, dtype=np.int64)  # rows of g with a payout
+        self._slots = np.zeros(0, dtype=np.int64)  # their slots
+        if not self.any:
+            return
+        assert compensations is not None
         grouped = pa.table({"guarantee_id": compensations["guarantee_id"],
                             "paid": as_decimal(compensations["amount_paid"], AMOUNT)}).group_by("guarantee_id").aggregate(
             [("paid", "sum")])
-        paid_by_guarantee = {k: Fraction(v) for k, v in zip(grouped["guarantee_id"].to_pylist(),
-                                                             grouped["paid_sum"].to_pylist(), strict=True)}
-    ids = g["guarantee_id"].to_pylist() if paid_by_guarantee else []
+        keys = grouped["guarantee_id"].combine_chunks()
+        self.totals = [Fraction(v) for v in grouped["paid_sum"].to_pylist()]
+        if "bank_claim_date" in compensations.column_names:
+            delay = day_numbers(compensations["compensation_date"]) - day_numbers(compensations["bank_claim_date"])
+            slot_of_payout = pc.index_in(compensations["guarantee_id"], value_set=keys).to_numpy(zero_copy_only=False)
+            self.delays = [[] for _ in range(len(keys))]
+            for slot, days in zip(slot_of_payout.tolist(), delay.tolist(), strict=True):  # one per payout
+                self.delays[slot].append(days)
+        slot = pc.index_in(g["guarantee_id"], value_set=keys)
+        self._rows = np.flatnonzero(mask(pc.is_valid(slot)))
+        self._slots = np.asarray(pc.fill_null(slot, 0).to_numpy(zero_copy_only=False), dtype=np.int64)[self._rows]
+
+    def slots(self, where: np.ndarray) -> list[int]:
+        """The slot of every row in ``where`` that has a payout, in row order."""
+        return self._slots[where[self._rows]].tolist()
+
+    def total(self, where: np.ndarray) -> Fraction:
+        """Σ amount_paid over the rows in ``where`` (each row with all of its payouts), exactly."""
+        return sum((self.totals[s] for s in self.slots(where)), Fraction(0))
+
+
+def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | None, period: Period,
+           payouts: _Payouts) -> dict[str, Any]:
+    new = _in_period(g["start_date"], period)
+    closed = _in_period(g["closed_date"], period)
+    active = _codes(g, "status", "active")
     needed = ("business_type", "status", "outstanding_balance")
     if previous is not None and not all(name in previous.column_names for name in needed):
         previous = None  # a baseline without its balances cannot open the flows
@@ -167,9 +201,7 @@ def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | Non
             line[f"{status}_count"] = int(ended.sum())
             line[f"{status}_amount"] = amount_float(_amount(g, "guaranteed_amount", ended))
         compensated = of & closed & _codes(g, "status", "compensated")
-        line["compensation_paid"] = amount_float(sum(
-            (paid_by_guarantee.get(ids[i], Fraction(0)) for i in np.flatnonzero(compensated)), Fraction(0)
-        )) if paid_by_guarantee else 0.0
+        line["compensation_paid"] = amount_float(payouts.total(compensated)) if payouts.any else 0.0
         line["closing_count"] = int((of & active).sum())
         line["closing_balance"] = amount_float(_amount(g, "outstanding_balance", of & active))
         lines.append(line)
@@ -181,7 +213,7 @@ def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
     rows, weights = m.rows, m.weight
     classes = m.weight_class if m.weight_class is not None else np.full(len(rows), len(WEIGHT_CLASSES))
     weighted = multiply(rows.exposure, weights)
-    parties = rows.table["party_id"]
+    parties = rows.codes.indices("party_id")  # the dictionary codes phases 3 and 4 share
     lines = []
     for index, name in enumerate(WEIGHT_CLASSES):
         where = rows.counted & (classes == index)
@@ -190,7 +222,7 @@ def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
             "weight_class": name,
             "weight": float(weight),
             "count": int(where.sum()),
-            "households": len(set(parties.filter(pa.array(where)).to_pylist())) if where.any() else 0,
+            "households": len(np.unique(parties[where])),
             "exposure": amount_float(total(rows.exposure, where)),
             "measured_liability": amount_float(total(weighted, where)),
         })  # fmt: skip
@@ -198,56 +230,54 @@ def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
             "null_reasons": {}}
 
 
-def _delays(compensations: pa.Table | None) -> dict[str, np.ndarray] | None:
-    if compensations is None or "bank_claim_date" not in compensations.column_names:
-        return None
-    delay = day_numbers(compensations["compensation_date"]) - day_numbers(compensations["bank_claim_date"])
-    by: dict[str, list[int]] = {}
-    for gid, d in zip(compensations["guarantee_id"].to_pylist(), delay.tolist(), strict=True):
-        by.setdefault(gid, []).append(d)
-    return {k: np.array(v) for k, v in by.items()}
-
-
-def _banks(m: Measures, compensations: pa.Table | None) -> dict[str, Any]:
+def _banks(m: Measures, compensations: pa.Table | None, payouts: _Payouts) -> dict[str, Any]:
     rows = m.rows
     g = rows.table
     lender = g["lender_code"]
     has_lender = mask(pc.and_(pc.is_valid(lender), pc.not_equal(lender, ""))) & rows.financing
     is_1_1 = "bank_risk_share" in g.column_names
-    payouts: dict[str, Fraction] = {}
-    if compensations is not None and compensations.num_rows:
-        for gid, paid in zip(compensations["guarantee_id"].to_pylist(),
-                             as_decimal(compensations["amount_paid"], AMOUNT).to_pylist(), strict=True):
-            payouts[gid] = payouts.get(gid, Fraction(0)) + Fraction(paid)
-    delays = _delays(compensations)
-    ids = g["guarantee_id"].to_pylist()
-    codes = lender.to_pylist()
-    lenders = sorted({codes[i] for i in np.flatnonzero(has_lender)})
+    with_delays = bool(payouts.delays)
+    codes, dictionary = rows.codes.encoded("lender_code")
+    present = np.unique(codes[has_lender])
+    lenders = sorted((dictionary[int(c)].as_py(), int(c)) for c in present)  # the code lists of a few lenders, by code
     if is_1_1:
         bank_share = narrow(zero_filled(as_decimal(g["bank_risk_share"], RATIO)))
         bank_exposure = multiply(zero_filled(as_decimal(g["outstanding_balance"], AMOUNT)), bank_share)
         reguaranteed = mask(pc.and_(pc.is_valid(g["reguarantee_ref"]), pc.not_equal(g["reguarantee_ref"], "")))
+    # the per-lender sums over the counted rows in one pass each: exact sums over the lender codes
+    counted_rows = np.flatnonzero(has_lender & rows.counted)
+    slot_of_code = np.zeros(len(dictionary) + 1, dtype=np.int64)
+    slot_of_code[[index for _, index in lenders]] = np.arange(len(lenders))
+    by_lender = slot_of_code[codes[counted_rows]]
+
+    def per_lender(values: pa.Array | pa.ChunkedArray) -> list[Fraction]:
+        picked = zero_filled(values).take(pa.array(counted_rows, pa.int64()))
+        return [Fraction(v) for v in sums_by(picked, by_lender, len(lenders)).to_pylist()]
+
+    exposures = per_lender(rows.exposure)
+    balances = per_lender(as_decimal(g["outstanding_balance"], AMOUNT))
+    if is_1_1:
+        bank_exposures = per_lender(bank_exposure)
+        margins = per_lender(as_decimal(g["bank_margin_amount"], AMOUNT))
     lines = []
-    for code in lenders:
-        of = has_lender & mask(pc.equal(lender, code))
+    for number, (code, index) in enumerate(lenders):
+        of = has_lender & (codes == index)
         counted = of & rows.counted
-        rows_of = np.flatnonzero(of)
-        paid = [payouts[ids[i]] for i in rows_of if ids[i] in payouts]
+        slots = payouts.slots(of)
         line: dict[str, Any] = {
             "lender_code": code,
             "active_count": int(counted.sum()),
-            "exposure": amount_float(total(rows.exposure, counted)),
-            "outstanding_balance": amount_float(_amount(g, "outstanding_balance", counted)),
-            "compensation_count": len(paid),
-            "compensation_paid": amount_float(sum(paid, Fraction(0))),
+            "exposure": amount_float(exposures[number]),
+            "outstanding_balance": amount_float(balances[number]),
+            "compensation_count": len(slots),
+            "compensation_paid": amount_float(sum((payouts.totals[s] for s in slots), Fraction(0))),
         }
         if is_1_1:
-            balance = _amount(g, "outstanding_balance", counted)
-            line["bank_risk_share"] = ratio(total(bank_exposure, counted), balance)
-            line["bank_exposure"] = amount_float(total(bank_exposure, counted))
-            line["bank_margin_amount"] = amount_float(_amount(g, "bank_margin_amount", counted))
+            line["bank_risk_share"] = ratio(bank_exposures[number], balances[number])
+            line["bank_exposure"] = amount_float(bank_exposures[number])
+            line["bank_margin_amount"] = amount_float(margins[number])
             line["reguaranteed_count"] = int((counted & reguaranteed).sum())
-            waits = [int(d) for i in rows_of if delays and ids[i] in delays for d in delays[ids[i]]]
+            waits = [d for s in slots for d in payouts.delays[s]] if with_delays else []
             line["payout_delay_days_max"] = max(waits) if waits else None
             line["payout_delay_days_mean"] = (sum(waits) / len(waits)) if waits else None
         else:
@@ -264,23 +294,16 @@ def _banks(m: Measures, compensations: pa.Table | None) -> dict[str, Any]:
     return {"by_lender": lines, "null_reasons": reasons}
 
 
-def _split(m: Measures, compensations: pa.Table | None) -> dict[str, Any]:
+def _split(m: Measures, payouts: _Payouts) -> dict[str, Any]:
     rows = m.rows
-    g = rows.table
-    account = pc.fill_null(g["account_type"], "")
-    payouts: dict[str, Fraction] = {}
-    if compensations is not None and compensations.num_rows:
-        for gid, paid in zip(compensations["guarantee_id"].to_pylist(),
-                             as_decimal(compensations["amount_paid"], AMOUNT).to_pylist(), strict=True):
-            payouts[gid] = payouts.get(gid, Fraction(0)) + Fraction(paid)
-    ids = g["guarantee_id"].to_pylist() if payouts else []
     weighted = multiply(rows.exposure, m.weight)
     fee_weighted = m.fee_weighted
     lines = []
     for code in ACCOUNT_TYPES:
-        of = mask(pc.equal(account, code))
+        # an empty account_type (null in the typed table, "" in another's) counts as commercial
+        of = rows.is_in("account_type", (code, "") if code == "commercial" else (code,))
         if code == "commercial":
-            of = of | mask(pc.equal(account, ""))
+            of = of | rows.is_null("account_type")
         counted = of & rows.counted
         exposure = total(rows.exposure, counted)
         sma = total(rows.exposure, counted & rows.small_micro_agri)
@@ -292,8 +315,7 @@ def _split(m: Measures, compensations: pa.Table | None) -> dict[str, Any]:
             "non_financing_exposure": amount_float(total(rows.exposure, of & rows.active & ~rows.financing)),
             "small_micro_agri_exposure_share": ratio(sma, exposure),
             "weighted_fee_rate": None if exposure <= 0 else float(total(fee_weighted, counted) / exposure),
-            "compensated_in_period": amount_float(sum((payouts.get(ids[i], Fraction(0))
-                                                       for i in np.flatnonzero(of)), Fraction(0))) if payouts else 0.0,
+            "compensated_in_period": amount_float(payouts.total(of)) if payouts.any else 0.0,
             "non_performing_exposure": amount_float(total(rows.exposure, counted & rows.is_in("five_category",
                                                                                              NON_PERFORMING))),
         })  # fmt: skip

@@ -1,0 +1,56 @@
+"""Dictionary codes of a table's text columns, computed once per filing and shared by the phases.
+
+Hashing a million party ids or code values is the costly part of grouping, uniqueness and code-list
+tests, so each column is dictionary-encoded at most once: phase 2 (SCH-002, SCH-006), phase 3 (BIZ-011)
+and phase 4 (the masks of code columns, the per-party sums, the households) read the same codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class Codes:
+    """Per column: int64 codes 0..k-1 in order of first appearance, and k for a null; the dictionary
+    of the k distinct values. A mask over the rows is then a lookup in a table of k + 1 booleans."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+        self._encoded: dict[str, tuple[np.ndarray, pa.Array]] = {}
+
+    def encoded(self, column: str) -> tuple[np.ndarray, pa.Array]:
+        """(codes per row, dictionary); a null row's code is ``len(dictionary)``."""
+        if column not in self._encoded:
+            values = self._table[column]
+            array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+            encoded = pc.dictionary_encode(array)
+            dictionary = encoded.dictionary
+            indices = pc.fill_null(encoded.indices, len(dictionary)).to_numpy(zero_copy_only=False)
+            self._encoded[column] = (np.asarray(indices, dtype=np.int64), dictionary)
+        return self._encoded[column]
+
+    def indices(self, column: str) -> np.ndarray:
+        return self.encoded(column)[0]
+
+    def is_in(self, column: str, codes: Iterable[str]) -> np.ndarray:
+        """Rows whose value is one of ``codes`` (a null row never is)."""
+        indices, dictionary = self.encoded(column)
+        wanted = pa.array(sorted(set(codes)), dictionary.type)
+        lookup = np.zeros(len(dictionary) + 1, dtype=bool)  # the last entry: null
+        lookup[:-1] = np.asarray(pc.is_in(dictionary, value_set=wanted).to_numpy(zero_copy_only=False), dtype=bool)
+        return lookup[indices]
+
+    def eq(self, column: str, code: str) -> np.ndarray:
+        return self.is_in(column, (code,))
+
+    def is_null(self, column: str) -> np.ndarray:
+        indices, dictionary = self.encoded(column)
+        return indices == len(dictionary)
+
+    def distinct(self, column: str) -> int:
+        """How many distinct non-null values the column holds."""
+        return len(self.encoded(column)[1])
