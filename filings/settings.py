@@ -16,6 +16,8 @@ names are data (``DANBAO_SIGNING_KEY_<USCC>``, ``DANBAO_SM2_*_KEY_<USCC>``) are 
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -182,21 +184,27 @@ class SettingsError(ValueError):
 
 
 def load(environ: Mapping[str, str] | None = None) -> DanbaoSettings:
-    """The settings from ``environ`` (default: the process's environment), or ``SettingsError``."""
+    """The settings from ``environ`` (default: the process's environment), or ``SettingsError``.
+
+    Read at every use, so a changed environment is seen at once; parsed once per distinct set of
+    ``DANBAO_*`` values (the object is frozen, so sharing it is safe)."""
+    env = os.environ if environ is None else environ
+    return _parse(tuple(sorted((name, value) for name, value in env.items() if name.startswith(PREFIX) and value)))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(items: tuple[tuple[str, str], ...]) -> DanbaoSettings:
+    values = {name[len(PREFIX):].lower(): value for name, value in items
+              if name[len(PREFIX):].lower() in DanbaoSettings.model_fields}
+    token = _GIVEN_ONLY.set(True)  # only these values: not the process's environment again
     try:
-        if environ is None:
-            return DanbaoSettings()
-        values = {name[len(PREFIX):].lower(): value for name, value in environ.items()
-                  if name.startswith(PREFIX) and value and name[len(PREFIX):].lower() in DanbaoSettings.model_fields}
-        token = _GIVEN_ONLY.set(True)  # only the mapping: not the process's environment
-        try:
-            return DanbaoSettings(**values)
-        finally:
-            _GIVEN_ONLY.reset(token)
+        return DanbaoSettings(**values)
     except ValidationError as exc:
         problems = "; ".join(f"{variable(str(e['loc'][0]))}: {e['msg']} (got {_shown_input(e)})"
                              for e in exc.errors())
         raise SettingsError(problems) from None
+    finally:
+        _GIVEN_ONLY.reset(token)
 
 
 def variable(field: str) -> str:
@@ -244,8 +252,6 @@ def mask(value: str | None) -> str | None:
 def effective(environ: Mapping[str, str] | None = None) -> list[Effective]:
     """Every setting with its value (secrets masked) and whether the environment or the default gave it;
     then the per-guarantor keys found in the environment."""
-    import os
-
     env = os.environ if environ is None else environ
     settings = load(env)
     out = []
