@@ -3,14 +3,12 @@ else ``$DANBAO_HOME/tables``. The Dagster resource and the portal's settings def
 
 from __future__ import annotations
 
-import os
-
 from connectors.archive import FilingArchive
-from store.config import danbao_home
+from filings.settings import load
 
 
 def default_tables_url() -> str:
-    return os.environ.get("DANBAO_TABLES_URL") or str(danbao_home() / "tables")
+    return load().tables()
 
 
 def default_archive() -> FilingArchive:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from connectors.intake import IntakeLimits, read_package, read_package_bytes
 from connectors.intake.receive import folder_sha256, identify, manifest_from_folder, manifest_from_zip
+from filings.settings import load
 from store import repository as repo
 from store.blobs import BlobStore
 from store.models import Submission, SubmissionSource
@@ -102,7 +103,7 @@ def load_registry(session: Session, csv_path: str | Path) -> repo.UpsertResult:
 
 def load_filing(blobs: BlobStore, submission: Submission, limits: IntakeLimits | None = None) -> RawFiling:
     """Read a submission's package from the blob store, exactly as filed."""
-    limits = limits or IntakeLimits.from_env()
+    limits = limits or load().intake_limits()
     if blobs.is_folder(submission.blob_key):
         with tempfile.TemporaryDirectory(prefix="danbao-package-") as tmp:
             return read_package(blobs.restore_folder(submission.blob_key, Path(tmp) / "package"), limits)

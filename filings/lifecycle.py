@@ -16,14 +16,13 @@ planner's cost is one indexed query, whatever the number of runs the instance ha
 from __future__ import annotations
 
 import datetime as dt
-import math
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from filings.settings import load
 from store import repository as repo
 from store.models import OutboxItem, OutboxState, Submission, SubmissionState, utcnow
 
@@ -41,16 +40,7 @@ def lease() -> dt.timedelta:
     """How long a claim, or a run that has not finished, is trusted to be alive:
     ``$DANBAO_VALIDATION_LEASE_SECONDS``, else 30 minutes. Longer than the longest run, so that a slow one
     is never done twice; a shorter one only makes a killed process's work come back sooner."""
-    raw = (os.environ.get(LEASE_VARIABLE) or "").strip()
-    if not raw:
-        return DEFAULT_LEASE
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
-        raise ValueError(f"{LEASE_VARIABLE} must be a positive number of seconds, not {raw!r}")
-    return dt.timedelta(seconds=seconds)
+    return dt.timedelta(seconds=load().validation_lease_seconds)
 
 
 validation_lease = lease

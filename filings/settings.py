@@ -1,69 +1,229 @@
-"""The effective configuration, read from the environment: what ``danbao config`` prints, and the
-local signing key of the embedded setup.
+"""Every ``DANBAO_*`` setting in one typed class: its type, default, meaning and whether it is a secret.
 
-Every setting the project reads is listed here once with its default, whether it is a secret, and
-where it is used. Modules keep reading their own variables (the Dagster resources, ``web.settings``);
-this module is the one place a person asks "what is in force?", with secrets masked.
+``DanbaoSettings()`` reads the environment (pydantic-settings; an empty variable counts as unset) and
+checks every value once, so a mistyped setting is one readable error naming the variable. The
+application, the portal, the Dagster code location and the command line read their settings here;
+``danbao config`` prints the effective values with secrets masked (``SecretStr``), and the README's
+configuration table is generated from this class (a test keeps them equal).
+
+The lower layers (``store``, ``connectors``) do not import the application: they take explicit
+arguments (``IntakeLimits``, endpoints, keys, an envelope) that the methods here build, and keep a
+small reader of their own variables for callers that pass nothing (``store.db.database_url``,
+``store.config.danbao_home``); ``tests/filings/test_settings.py`` shows both agree. Variables whose
+names are data (``DANBAO_SIGNING_KEY_<USCC>``, ``DANBAO_SM2_*_KEY_<USCC>``) are read by
+``connectors.publish.signing`` and listed by :func:`effective` as they are found.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from connectors.intake.limits import IntakeLimits
 from connectors.publish.endpoints import DEFAULT_PORTS
-from connectors.publish.signing import ENV_KEY, SigningKeys
-from store.config import danbao_home, private_dir
+from connectors.publish.signing import ENV_KEY, ENV_SM2_PRIVATE, ENV_SM2_PUBLIC
+from store.config import private_dir
 
-LOCAL_SIGNING_KEY = Path("secrets") / "signing.key"
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    default: Callable[[], str] | str | None
-    meaning: str
-    secret: bool = False
-    group: str = "store"
+PREFIX = "DANBAO_"
+_LIMITS = IntakeLimits()
+_GIVEN_ONLY: ContextVar[bool] = ContextVar("danbao_settings_given_only", default=False)
 
 
-def _home(sub: str) -> Callable[[], str]:
-    return lambda: str(danbao_home() / sub)
+def _setting(default: Any, meaning: str, group: str, shown: str | None = None, **constraints: Any) -> Any:
+    """A field with its meaning, its group in ``danbao config`` and, when the default is computed at
+    run time (under ``DANBAO_HOME``), how that default reads."""
+    extra = {"group": group, **({"shown": shown} if shown else {})}
+    return Field(default, description=meaning, json_schema_extra=extra, **constraints)
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("DANBAO_HOME", lambda: str(danbao_home()), "where everything local lives"),
-    Setting("DANBAO_DATABASE_URL", lambda: f"sqlite:///{danbao_home() / 'danbao.db'}", "the store", secret=True),
-    Setting("DANBAO_BLOB_ROOT", _home("blobs"), "filed packages, byte for byte"),
-    Setting("DANBAO_TABLES_URL", _home("tables"), "the table archive (folder or fsspec URL)"),
-    Setting("DANBAO_DATASETS_DIR", _home("datasets"), "the published datasets"),
-    Setting("DANBAO_DATADOCS_DIR", _home("datadocs"), "GX Data Docs of submissions (danbao suites run --submission)"),
-    Setting("DANBAO_LANDING", _home("landing"), "the landing folder", group="pipeline"),
-    Setting("DANBAO_PULL_ENDPOINTS", None, "guarantors' endpoints file (CSV)", group="pipeline"),
-    Setting("DANBAO_PULL_TOKEN", None, "default bearer token of the pull connector", secret=True, group="pipeline"),
-    Setting("DANBAO_DEADLINE_DAY", "15", "filing deadline, day of the following month", group="pipeline"),
-    Setting("DANBAO_FIRST_PERIOD", None, "first partitioned period (else a rolling window)", group="pipeline"),
-    Setting("DANBAO_PARTITION_MONTHS", "12", "months in the rolling partition window", group="pipeline"),
-    Setting("DANBAO_RUN_LAYOUT", "batch", "batch or per_submission", group="pipeline"),
-    Setting("DANBAO_BATCH_SIZE", "50", "submissions per batch run", group="pipeline"),
-    Setting("DANBAO_VALIDATION_LEASE_SECONDS", "1800", "claim lease of a validating submission", group="pipeline"),
-    Setting("DANBAO_PSEUDONYM_KEY", lambda: f"local key in {danbao_home() / 'secrets' / 'pseudonym.key'}",
-            "HMAC key for resident ID numbers in datasets", secret=True, group="publication"),
-    Setting(ENV_KEY, lambda: f"local key in {danbao_home() / LOCAL_SIGNING_KEY}",
-            "HMAC key signing deliveries (sender and reference receivers)", secret=True, group="publication"),
-    Setting("DANBAO_PBOC_URL", f"http://127.0.0.1:{DEFAULT_PORTS['pboc']}", "PBOC receiver", group="publication"),
-    Setting("DANBAO_CBRC_URL", f"http://127.0.0.1:{DEFAULT_PORTS['cbrc']}", "CBRC receiver", group="publication"),
-    Setting("DANBAO_WEB_SECRET", "random per process", "signs portal sessions and CSRF tokens", secret=True,
-            group="portal"),
-    Setting("DANBAO_WEB_MAX_UPLOAD_BYTES", str(100 << 20), "largest upload", group="portal"),
-    Setting("DANBAO_WEB_INLINE_VALIDATION", "0", "validate uploads in the portal process", group="portal"),
-    Setting("DANBAO_WEB_SESSION_HOURS", "8", "browser session lifetime", group="portal"),
-    Setting("DANBAO_TOKEN", None, "API token of `danbao submit/status/findings`", secret=True, group="client"),
-    Setting("DANBAO_URL", "http://127.0.0.1:8000", "the portal for `danbao submit/status/findings`", group="client"),
-)
+class DanbaoSettings(BaseSettings):
+    """The effective configuration of one process, from ``DANBAO_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment only (no ``.env`` file, no secrets folder); only what :func:`load` is given
+        when it is given a mapping."""
+        return (init_settings,) if _GIVEN_ONLY.get() else (init_settings, env_settings)
+
+    # -- the store and local folders ----------------------------------------------------------------
+    home: Path = _setting(Path("./var"), "where everything local lives (created 0700)", "store", "./var")
+    database_url: SecretStr | None = _setting(None, "the store: SQLAlchemy URL (postgresql://… in production)",
+                                              "store", "SQLite $DANBAO_HOME/danbao.db")
+    blob_root: Path | None = _setting(None, "filed packages, byte for byte", "store", "$DANBAO_HOME/blobs")
+    tables_url: str | None = _setting(None, "the result archive (folder or fsspec URL)", "store",
+                                      "$DANBAO_HOME/tables")
+    datasets_dir: Path | None = _setting(None, "the published datasets", "store", "$DANBAO_HOME/datasets")
+    datadocs_dir: Path | None = _setting(None, "GX Data Docs of submissions (`danbao suites run --submission`)",
+                                         "store", "$DANBAO_HOME/datadocs")
+
+    # -- intake limits (FMT-007) --------------------------------------------------------------------
+    max_package_bytes: int = _setting(_LIMITS.max_package_bytes, "largest package as received", "intake", gt=0)
+    max_expanded_bytes: int = _setting(_LIMITS.max_expanded_bytes, "a ZIP's members uncompressed, together",
+                                       "intake", gt=0)
+    max_expansion_ratio: float = _setting(_LIMITS.max_expansion_ratio, "uncompressed / compressed, per ZIP member",
+                                          "intake", gt=0)
+    max_line_bytes: int = _setting(_LIMITS.max_line_bytes, "longest CSV line", "intake", gt=0)
+    max_xlsx_expanded_bytes: int = _setting(_LIMITS.max_xlsx_expanded_bytes, "an XLSX's parts uncompressed, together",
+                                            "intake", gt=0)
+    max_xlsx_expansion_ratio: float = _setting(_LIMITS.max_xlsx_expansion_ratio, "uncompressed / compressed, per XLSX part",
+                                               "intake", gt=0)
+    max_xlsx_cells: int = _setting(_LIMITS.max_xlsx_cells, "cells of an XLSX sheet", "intake", gt=0)
+    max_xlsx_shared_strings: int = _setting(_LIMITS.max_xlsx_shared_strings, "entries of an XLSX shared-string table",
+                                            "intake", gt=0)
+    max_xlsx_shared_string_chars: int = _setting(_LIMITS.max_xlsx_shared_string_chars,
+                                                 "characters of all shared strings together", "intake", gt=0)
+    max_parquet_rows: int = _setting(_LIMITS.max_parquet_rows, "rows a Parquet data file may declare", "intake", gt=0)
+
+    # -- the pipeline -------------------------------------------------------------------------------
+    landing: Path | None = _setting(None, "the landing folder the intake sensor watches", "pipeline",
+                                    "$DANBAO_HOME/landing")
+    pull_endpoints: Path | None = _setting(None, "guarantors' endpoints file (CSV: institution_id,url[,token_env])",
+                                           "pipeline")
+    pull_token: SecretStr | None = _setting(None, "default bearer token of the pull connector", "pipeline")
+    deadline_day: int = _setting(15, "filing deadline, day of the following month (rules.md §5)", "pipeline",
+                                 ge=1, le=27)
+    first_period: str | None = _setting(None, "first partitioned period, YYYY-MM", "pipeline",
+                                        "a rolling window", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    partition_months: int = _setting(12, "months in the rolling partition window", "pipeline", ge=1)
+    run_layout: Literal["batch", "per_submission"] = _setting("batch", "submissions per run: `batch` or one each",
+                                                               "pipeline")
+    batch_size: int = _setting(50, "submissions per batch run", "pipeline", ge=1)
+    validation_lease_seconds: float = _setting(1800.0, "how long a claim or an unfinished run is trusted alive",
+                                               "pipeline", gt=0, allow_inf_nan=False)
+    engine: Literal["in_process", "celery"] = _setting("in_process", "where batch runs execute", "pipeline")
+    celery_broker: SecretStr | None = _setting(None, "the Celery broker URL (`DANBAO_ENGINE=celery`)", "pipeline")
+    celery_backend: SecretStr | None = _setting(None, "the Celery result backend", "pipeline", "rpc://")
+    celery_queue: str = _setting("danbao", "the Celery queue batch steps go to", "pipeline",
+                                 pattern=r"^[A-Za-z0-9_.-]{1,100}$")
+    code_server_host: str | None = _setting(None, "the code server's host (deploy/workspace.yaml)", "pipeline",
+                                            "localhost")
+
+    # -- publication --------------------------------------------------------------------------------
+    pseudonym_key: SecretStr | None = _setting(None, "HMAC key for resident ID numbers in datasets", "publication",
+                                               "local key under $DANBAO_HOME/secrets (make demo only)",
+                                               min_length=16)
+    signing_key: SecretStr | None = _setting(None, "HMAC key signing deliveries (sender and reference receivers)",
+                                             "publication", "local key in $DANBAO_HOME/secrets/signing.key")
+    signature: Literal["hmac-sha256", "sm2-sm3"] = _setting("hmac-sha256", "the signature scheme", "publication")
+    sm2_private_key: SecretStr | None = _setting(None, "SM2 private key of the sender (64 hex digits)", "publication")
+    sm2_public_key: str | None = _setting(None, "SM2 public key of the receiver (128 hex digits)", "publication")
+    pboc_url: str = _setting(f"http://127.0.0.1:{DEFAULT_PORTS['pboc']}", "the PBOC receiver", "publication")
+    cbrc_url: str = _setting(f"http://127.0.0.1:{DEFAULT_PORTS['cbrc']}", "the CBRC receiver", "publication")
+    pboc_envelope: Literal["sm4", "command"] = _setting("sm4", "the PBOC files' envelope", "publication")
+    pboc_sm4_key: SecretStr | None = _setting(None, "SM4 key of the PBOC envelope (32 hex digits)", "publication",
+                                              "local key in $DANBAO_HOME/secrets/pboc-sm4.key")
+    pboc_seal_cmd: str | None = _setting(None, "the PBOC tool sealing a file (`{in}`, `{out}`)", "publication")
+    pboc_open_cmd: str | None = _setting(None, "the PBOC tool opening a file (`{in}`, `{out}`)", "publication")
+
+    # -- the portal ---------------------------------------------------------------------------------
+    web_secret: SecretStr | None = _setting(None, "signs portal sessions and CSRF tokens (≥ 32 bytes)", "portal",
+                                            "random per process")
+    web_max_upload_bytes: int = _setting(100 << 20, "largest upload", "portal", gt=0)
+    web_inline_validation: bool = _setting(False, "validate uploads in the portal process", "portal")
+    web_session_hours: float = _setting(8.0, "browser session lifetime", "portal", gt=0)
+
+    # -- the command line ---------------------------------------------------------------------------
+    token: SecretStr | None = _setting(None, "API token of `danbao submit/status/findings`", "client")
+    url: str = _setting("http://127.0.0.1:8000", "the portal of `danbao submit/status/findings`", "client")
+    debug: bool = _setting(False, "tracebacks for internal errors of `danbao check`/`suites`", "client")
+    progress: Literal["", "always", "never"] = _setting(
+        "", "progress display: on a terminal by default, `always` or `never`", "client", "on a terminal")
+
+    # -- what the rest of the code asks ---------------------------------------------------------------
+
+    def home_dir(self) -> Path:
+        """``DANBAO_HOME`` as an absolute path, created 0700 (as ``store.config.danbao_home``)."""
+        return private_dir(self.home.expanduser().resolve())
+
+    def database(self) -> str:
+        """The store's URL: ``DANBAO_DATABASE_URL``, else SQLite in ``DANBAO_HOME``."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.home_dir() / 'danbao.db'}"
+
+    def blobs_dir(self) -> Path:
+        return self.blob_root or self.home_dir() / "blobs"
+
+    def tables(self) -> str:
+        return self.tables_url or str(self.home_dir() / "tables")
+
+    def datasets(self) -> Path:
+        return self.datasets_dir or self.home_dir() / "datasets"
+
+    def datadocs(self) -> Path:
+        return self.datadocs_dir or self.home_dir() / "datadocs"
+
+    def secrets_dir(self) -> Path:
+        """Where the embedded setup keeps its local secrets (``filings.secrets``)."""
+        return self.home_dir() / "secrets"
+
+    def intake_limits(self) -> IntakeLimits:
+        return IntakeLimits(**{name: getattr(self, name) for name in _LIMIT_FIELDS})
+
+    def endpoints(self) -> dict[str, str]:
+        """The regulators' base URLs, as ``connectors.publish.endpoints`` names them."""
+        return {"pboc": self.pboc_url.rstrip("/"), "cbrc": self.cbrc_url.rstrip("/")}
+
+
+_LIMIT_FIELDS = tuple(name for name in DanbaoSettings.model_fields if name.startswith("max_"))
+
+
+class SettingsError(ValueError):
+    """A setting that does not parse: one line per variable, naming it."""
+
+
+def load(environ: Mapping[str, str] | None = None) -> DanbaoSettings:
+    """The settings from ``environ`` (default: the process's environment), or ``SettingsError``.
+
+    Read at every use, so a changed environment is seen at once; parsed once per distinct set of
+    ``DANBAO_*`` values (the object is frozen, so sharing it is safe)."""
+    env = os.environ if environ is None else environ
+    return _parse(tuple(sorted((name, value) for name, value in env.items() if name.startswith(PREFIX) and value)))
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(items: tuple[tuple[str, str], ...]) -> DanbaoSettings:
+    values = {name[len(PREFIX):].lower(): value for name, value in items
+              if name[len(PREFIX):].lower() in DanbaoSettings.model_fields}
+    token = _GIVEN_ONLY.set(True)  # only these values: not the process's environment again
+    try:
+        return DanbaoSettings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{variable(str(e['loc'][0]))}: {e['msg']} (got {_shown_input(e)})"
+                             for e in exc.errors())
+        raise SettingsError(problems) from None
+    finally:
+        _GIVEN_ONLY.reset(token)
+
+
+def variable(field: str) -> str:
+    return PREFIX + field.upper()
+
+
+def _shown_input(error: Any) -> str:
+    field = DanbaoSettings.model_fields.get(str(error["loc"][0]))
+    if field is not None and _is_secret(field.annotation):
+        return "a secret"
+    return repr(error.get("input"))
+
+
+def _is_secret(annotation: Any) -> bool:
+    return "SecretStr" in str(annotation)
+
+
+# -- what `danbao config` prints ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -77,7 +237,7 @@ class Effective:
 
 
 def mask(value: str | None) -> str | None:
-    """A secret as its length and nothing else; a URL keeps its scheme and host, never a password."""
+    """A secret as its length and nothing else; a URL keeps its scheme, user and host, never a password."""
     if value is None:
         return None
     if "://" in value and "@" in value:  # postgresql://user:password@host/db
@@ -91,43 +251,43 @@ def mask(value: str | None) -> str | None:
 
 
 def effective(environ: Mapping[str, str] | None = None) -> list[Effective]:
+    """Every setting with its value (secrets masked) and whether the environment or the default gave it;
+    then the per-guarantor keys found in the environment."""
     env = os.environ if environ is None else environ
+    settings = load(env)
     out = []
-    for s in SETTINGS:
-        raw = env.get(s.name) or None
-        if raw is not None:
-            value, source = (mask(raw) if s.secret else raw), "environment"
+    for name, field in DanbaoSettings.model_fields.items():
+        extra = field.json_schema_extra or {}
+        secret = _is_secret(field.annotation)
+        value = getattr(settings, name)
+        if name in settings.model_fields_set:
+            text = mask(value.get_secret_value()) if isinstance(value, SecretStr) else _text(value)
+            source = "environment"
         else:
-            default = s.default() if callable(s.default) else s.default
-            value, source = default, "default"
-        out.append(Effective(s.name, value, source, s.meaning, s.secret, s.group))
-    extra = sorted(k for k in env if k.startswith(ENV_KEY + "_") and env[k])
-    for name in extra:
-        out.append(Effective(name, mask(env[name]), "environment", "a guarantor's own signing key", True, "publication"))
+            text, source = (extra.get("shown") or _text(value)), "default"
+        out.append(Effective(variable(name), text, source, field.description or "", secret, str(extra["group"])))
+    dynamic = (ENV_KEY + "_", ENV_SM2_PRIVATE + "_", ENV_SM2_PUBLIC + "_")
+    for name in sorted(k for k in env if k.startswith(dynamic) and env[k]):
+        secret = not name.startswith(ENV_SM2_PUBLIC)
+        out.append(Effective(name, mask(env[name]) if secret else env[name], "environment",
+                             "a guarantor's own key", secret, "publication"))
     return out
 
 
-def local_signing_key(home: Path | None = None) -> bytes:
-    """The embedded setup's signing key: created once under ``$DANBAO_HOME/secrets/`` (0600 in a 0700
-    folder, never in the repository), shared by ``danbao publish`` and ``danbao receivers serve`` on one
-    machine so the README's commands work without configuration."""
-    path = (home or danbao_home()) / LOCAL_SIGNING_KEY
-    if not path.exists():
-        private_dir(path.parent)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            return path.read_text().strip().encode()
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
+def _text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
 
 
-def signing_keys(environ: Mapping[str, str] | None = None) -> tuple[SigningKeys, str]:
-    """The signing keys and where they come from: ``$DANBAO_SIGNING_KEY`` (and per-guarantor keys) when
-    set, else the local key of the embedded setup."""
-    keys = SigningKeys.from_env(environ)
-    if keys.default is not None or keys.per_institution:
-        return keys, "environment"
-    return SigningKeys(local_signing_key(), {}), f"local key {danbao_home() / LOCAL_SIGNING_KEY}"
+def markdown_table() -> str:
+    """The README's configuration table: every variable, its default, whether it is a secret, its meaning."""
+    lines = ["| variable | default | secret | what |", "|---|---|---|---|"]
+    for name, field in DanbaoSettings.model_fields.items():
+        extra = field.json_schema_extra or {}
+        default = extra.get("shown") or _text(field.default) or "none"
+        secret = "yes" if _is_secret(field.annotation) else ""
+        lines.append(f"| `{variable(name)}` | {default} | {secret} | {field.description} |")
+    return "\n".join(lines) + "\n"

@@ -48,6 +48,18 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except ValueError as exc:
+        if not _is_settings_error(exc):
+            raise
+        print(f"danbao: configuration error: {exc}", file=sys.stderr)  # a DANBAO_* variable that does not parse
+        return 2
+
+
+def _is_settings_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is ``filings.settings.SettingsError`` (without importing the module when no command
+    has: then it cannot be one)."""
+    module = sys.modules.get("filings.settings")
+    return module is not None and isinstance(exc, module.SettingsError)
 
 
 def console() -> int:

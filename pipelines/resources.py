@@ -26,6 +26,8 @@ from connectors.archive import FilingArchive
 from connectors.datasets import DatasetStore, pseudonym_key
 from connectors.datasets.pseudonymise import MissingKeyError
 from connectors.intake.pull import EtagCache, PullClient
+from filings.secrets import local_pseudonym_key_file
+from filings.settings import load
 from pipelines.settings import DEMO_MARKER
 from store.blobs import BlobStore
 from store.config import danbao_home
@@ -185,8 +187,8 @@ class DatasetsResource(ConfigurableResource):
         return DatasetStore(self.location())
 
     def location(self) -> str:
-        root = _value(self.root) or os.environ.get("DANBAO_DATASETS_DIR")
-        return absolute_location(root) if root else str(danbao_home() / "datasets")
+        root = _value(self.root) or load().datasets_dir
+        return absolute_location(str(root)) if root else str(danbao_home() / "datasets")
 
     def key(self) -> bytes:
         """The key every process must share: ``DANBAO_PSEUDONYM_KEY``. Only in the embedded demo's
@@ -197,9 +199,9 @@ class DatasetsResource(ConfigurableResource):
                 raise MissingKeyError("DANBAO_PSEUDONYM_KEY must be at least 16 characters")
             return _value(self.pseudonym_key).encode()
         home = danbao_home()
-        if os.environ.get("DANBAO_PSEUDONYM_KEY") or not (home / DEMO_MARKER).is_file():
+        if load().pseudonym_key is not None or not (home / DEMO_MARKER).is_file():
             return pseudonym_key(None)  # the environment's key, or MissingKeyError
-        return pseudonym_key(home / "secrets" / "pseudonym.key")
+        return pseudonym_key(local_pseudonym_key_file())
 
 
 def env_var(name: str) -> EnvVar | None:

@@ -1,25 +1,23 @@
-"""The portal's settings, read from the environment once, when the app is made.
+"""The portal's settings, taken from ``filings.settings`` once, when the app is made.
 
-Tests build ``WebSettings`` directly, so nothing in the app reads ``os.environ`` after start-up.
+Tests build ``WebSettings`` directly, so nothing in the app reads the environment after start-up.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from connectors.intake import IntakeLimits
-from store.config import danbao_home
-from store.db import database_url
+from filings.settings import DanbaoSettings, load
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_UPLOAD_BYTES = 100 << 20  # a month's filing of a large guarantor is a few MB zipped
-DEFAULT_SESSION_HOURS = 8
+DEFAULT_MAX_UPLOAD_BYTES = DanbaoSettings.model_fields["web_max_upload_bytes"].default
+DEFAULT_SESSION_HOURS = DanbaoSettings.model_fields["web_session_hours"].default
 MIN_SECRET_BYTES = 32
 
 
@@ -43,27 +41,27 @@ class WebSettings:
         ``DANBAO_DATASETS_DIR``, ``DANBAO_TABLES_URL``, ``DANBAO_WEB_SECRET``,
         ``DANBAO_WEB_MAX_UPLOAD_BYTES``, ``DANBAO_WEB_INLINE_VALIDATION`` (``1``), ``DANBAO_WEB_SESSION_HOURS``
         and the intake limits (``DANBAO_MAX_*``)."""
-        home = danbao_home()
-        env = os.environ.get
+        env = load()
         settings = cls(
-            database_url=database_url(),
-            blob_root=Path(env("DANBAO_BLOB_ROOT") or home / "blobs"),
-            datasets_dir=Path(env("DANBAO_DATASETS_DIR") or home / "datasets"),
-            tables_url=env("DANBAO_TABLES_URL") or str(home / "tables"),
-            secret=secret_from_env(),
-            max_upload_bytes=int(env("DANBAO_WEB_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES),
-            inline_validation=(env("DANBAO_WEB_INLINE_VALIDATION") or "").lower() in ("1", "true", "yes"),
-            session_max_age_s=int(float(env("DANBAO_WEB_SESSION_HOURS") or DEFAULT_SESSION_HOURS) * 3600),
-            limits=IntakeLimits.from_env(),
-            datadocs_dir=Path(env("DANBAO_DATADOCS_DIR") or home / "datadocs"),
+            database_url=env.database(),
+            blob_root=env.blobs_dir(),
+            datasets_dir=env.datasets(),
+            tables_url=env.tables(),
+            secret=secret_from_env(env),
+            max_upload_bytes=env.web_max_upload_bytes,
+            inline_validation=env.web_inline_validation,
+            session_max_age_s=int(env.web_session_hours * 3600),
+            limits=env.intake_limits(),
+            datadocs_dir=env.datadocs(),
         )
         return replace(settings, **overrides)
 
 
-def secret_from_env() -> bytes:
+def secret_from_env(env: DanbaoSettings | None = None) -> bytes:
     """``DANBAO_WEB_SECRET``; without it a random secret for this process (sessions then end when the
     server restarts, which is fine for a demo and says so in the log)."""
-    value = os.environ.get("DANBAO_WEB_SECRET")
+    secret = (env or load()).web_secret
+    value = secret.get_secret_value() if secret is not None else None
     if value:
         if len(value.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"DANBAO_WEB_SECRET must be at least {MIN_SECRET_BYTES} bytes")

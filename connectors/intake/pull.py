@@ -4,16 +4,16 @@ Guarantors that publish their monthly package on their own server are polled fro
 to the deadline. Polling daily must not download an unchanged package daily: the ETag from the last
 fetch goes back as ``If-None-Match`` and a ``304`` costs nothing. Their servers are not ours, so every
 request has connect and read timeouts, and timeouts, connection errors, 429 and 5xx are retried with
-exponential backoff and jitter, a bounded number of times; other 4xx are final (retrying a 401 or 404
-does not change the answer).
+exponential backoff and jitter (or the server's Retry-After), a bounded number of times, by tenacity;
+other 4xx are final (retrying a 401 or 404 does not change the answer).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
-import random
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,6 +22,14 @@ from pathlib import Path
 from typing import Literal
 
 import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_result,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random_exponential,
+)
 
 PullStatus = Literal["new", "unchanged", "failed"]
 USER_AGENT = "danbao-pull/1"
@@ -43,7 +51,7 @@ class PullResult:
 
 
 class PullClient:
-    """Conditional GETs with timeouts and bounded retries over one ``requests.Session``.
+    """Conditional GETs with timeouts and bounded retries (tenacity) over one ``requests.Session``.
 
     A client (its session) belongs to one thread; pull in parallel with one client per worker.
     """
@@ -78,39 +86,52 @@ class PullClient:
             headers["Authorization"] = f"Bearer {token}"
         if etag:
             headers["If-None-Match"] = etag
-        error = "no attempt made"
-        status: int | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            retry_after: float | None = None
-            try:
-                with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as response:
-                    status = response.status_code
-                    if status == 304:
-                        return PullResult("unchanged", etag=etag, attempts=attempt, http_status=status)
-                    if status == 200:
-                        data = self._read_body(response)
-                        return PullResult("new", data, response.headers.get("ETag"), attempt, http_status=status)
-                    error = f"HTTP {status} {response.reason or ''}".strip()
-                    if status != 429 and not 500 <= status < 600:
-                        return PullResult("failed", attempts=attempt, error=error, http_status=status)
-                    retry_after = _retry_after(response.headers.get("Retry-After"))
-            except _TooLarge as exc:
-                return PullResult("failed", attempts=attempt, error=str(exc), http_status=status)
-            except requests.Timeout as exc:
-                error, status = f"timeout ({type(exc).__name__})", None
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                error, status = f"connection error ({type(exc).__name__}: {exc})", None
-            except requests.RequestException as exc:  # invalid URL, too many redirects …: final
-                return PullResult("failed", attempts=attempt, error=f"{type(exc).__name__}: {exc}")
-            if attempt < self.max_attempts:
-                self.sleep(self._delay(attempt, retry_after))
-        return PullResult("failed", attempts=self.max_attempts, error=error, http_status=status)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_result(lambda outcome: isinstance(outcome, _Transient)),
+            sleep=self.sleep,
+            retry_error_callback=lambda state: state.outcome.result(),  # the last transient answer
+        )
+        outcome = retrying(self._attempt, url, headers, etag)
+        attempts = retrying.statistics["attempt_number"]
+        if isinstance(outcome, _Transient):
+            return PullResult("failed", attempts=attempts, error=outcome.error, http_status=outcome.http_status)
+        return dataclasses.replace(outcome, attempts=attempts)
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential backoff with jitter (half to all of the step), or the server's Retry-After."""
-        step = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        delay = step * (0.5 + random.random() / 2)
-        return min(self.max_backoff, max(delay, retry_after or 0.0))
+    def _attempt(self, url: str, headers: dict[str, str], etag: str | None) -> PullResult | _Transient:
+        """One GET: a final ``PullResult`` (its ``attempts`` filled in by ``fetch``), or ``_Transient``:
+        a timeout, a connection error (also in the middle of the body), 429 or 5xx."""
+        status: int | None = None
+        try:
+            with self.session.get(url, headers=headers, timeout=self.timeout, stream=True) as response:
+                status = response.status_code
+                if status == 304:
+                    return PullResult("unchanged", etag=etag, http_status=status)
+                if status == 200:
+                    data = self._read_body(response)
+                    return PullResult("new", data, response.headers.get("ETag"), http_status=status)
+                error = f"HTTP {status} {response.reason or ''}".strip()
+                if status != 429 and not 500 <= status < 600:
+                    return PullResult("failed", error=error, http_status=status)
+                return _Transient(error, status, _retry_after(response.headers.get("Retry-After")))
+        except _TooLarge as exc:
+            return PullResult("failed", error=str(exc), http_status=status)
+        except requests.Timeout as exc:
+            return _Transient(f"timeout ({type(exc).__name__})")
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            return _Transient(f"connection error ({type(exc).__name__}: {exc})")
+        except requests.RequestException as exc:  # invalid URL, too many redirects …: final
+            return PullResult("failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Exponential backoff with jitter, half to all of the step (``backoff × 2^(n-1)``, at most
+        ``max_backoff``), or the server's Retry-After when longer, never past ``max_backoff``."""
+        half = wait_exponential(multiplier=self.backoff / 2, max=self.max_backoff / 2)
+        jittered = half + wait_random_exponential(multiplier=self.backoff / 2, max=self.max_backoff / 2)
+        outcome = state.outcome.result() if state.outcome is not None else None
+        retry_after = outcome.retry_after if isinstance(outcome, _Transient) else None
+        return min(self.max_backoff, max(jittered(state), retry_after or 0.0))
 
     def _read_body(self, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length")
@@ -127,6 +148,15 @@ class PullClient:
 
 class _TooLarge(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class _Transient:
+    """An answer worth asking again, and when the server said to (Retry-After, seconds)."""
+
+    error: str
+    http_status: int | None = None
+    retry_after: float | None = None
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -1,16 +1,23 @@
 """A guarantor's package endpoint on loopback, as the pull connector expects one: bearer-token auth,
 strong ETags and ``If-None-Match`` → 304. For the demo, the tests and guarantors' own integration
-testing; ``faults`` scripts failures (5xx, stalls, 404) for the next requests to a path.
+testing; ``faults`` scripts failures (5xx, 429 with Retry-After, stalls, 404) for the next requests to a
+path. A Starlette app served by uvicorn (``connectors.http_server``), the portal's stack.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
-import time
 from collections import defaultdict, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connectors.http_server import LoopbackServer
 
 
 class PackageEndpoint:
@@ -23,13 +30,12 @@ class PackageEndpoint:
         self.faults: dict[str, deque[str]] = defaultdict(deque)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="package-endpoint", daemon=True)
+        app = Starlette(routes=[Route("/{path:path}", self._get, methods=["GET"])])
+        self._server = LoopbackServer(app, name="package-endpoint")
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._server.port
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
@@ -40,8 +46,9 @@ class PackageEndpoint:
         return self.url(path)
 
     def fail_next(self, path: str, *faults: str) -> None:
-        """Script the next responses for ``path``: ``"500"``/``"503"``/``"404"`` (that status), ``"stall"``
-        (answer only after ``stall_seconds``, past a client's read timeout)."""
+        """Script the next responses for ``path``: ``"500"``/``"503"``/``"404"``/``"429"`` (that status;
+        ``"429:SECONDS"`` adds ``Retry-After: SECONDS``), ``"stall"`` (answer only after
+        ``stall_seconds``, past a client's read timeout)."""
         with self._lock:
             self.faults[path.lstrip("/")].extend(faults)
 
@@ -50,53 +57,28 @@ class PackageEndpoint:
             return [r for r in self.requests if r["path"] == path.lstrip("/")]
 
     def __enter__(self) -> PackageEndpoint:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._server.stop()
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and the demo print their own
-                return
-
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0].lstrip("/")
-                with endpoint._lock:
-                    fault = endpoint.faults[path].popleft() if endpoint.faults[path] else None
-                    data = endpoint.packages.get(path)
-                    endpoint.requests.append({"path": path, "fault": fault, "headers": dict(self.headers)})
-                if fault == "stall":
-                    time.sleep(endpoint.stall_seconds)
-                elif fault is not None:
-                    return self._send(int(fault), b"scripted failure\n")
-                if endpoint.token and self.headers.get("Authorization") != f"Bearer {endpoint.token}":
-                    return self._send(401, b"missing or wrong bearer token\n", {"WWW-Authenticate": "Bearer"})
-                if data is None:
-                    return self._send(404, b"no package published\n")
-                etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
-                if self.headers.get("If-None-Match") == etag:
-                    return self._send(304, b"", {"ETag": etag})
-                return self._send(200, data, {"ETag": etag, "Content-Type": "application/zip"})
-
-            def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
-                try:
-                    self.send_response(status)
-                    for name, value in (headers or {}).items():
-                        self.send_header(name, value)
-                    if status != 304:
-                        self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    if status != 304:
-                        self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a stalled answer)
-                    pass
-
-        return Handler
+    async def _get(self, request: Request) -> Response:
+        path = request.path_params["path"]
+        with self._lock:
+            fault = self.faults[path].popleft() if self.faults[path] else None
+            data = self.packages.get(path)
+            self.requests.append({"path": path, "fault": fault, "headers": request.headers})
+        if fault == "stall":
+            await asyncio.sleep(self.stall_seconds)
+        elif fault is not None:
+            status, _, retry_after = fault.partition(":")
+            return Response(b"scripted failure\n", int(status), {"Retry-After": retry_after} if retry_after else None)
+        if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return Response(b"missing or wrong bearer token\n", 401, {"WWW-Authenticate": "Bearer"})
+        if data is None:
+            return Response(b"no package published\n", 404)
+        etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return Response(data, 200, {"ETag": etag}, media_type="application/zip")

@@ -28,6 +28,7 @@ import datetime as dt
 import re
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ import pyarrow as pa
 from connectors.publish import pboc
 from connectors.publish.envelope import Envelope, EnvelopeError
 from connectors.publish.signing import INSTITUTION_HEADER, SIGNATURE_HEADER, SigningKeys, verify
-from connectors.receivers.server import Accepted, App, Faults, Handler, Rejected
+from connectors.receivers.server import Accepted, App, Faults, Rejected, Reply, error
 from connectors.receivers.store import ReceiverStore
 from validations.checksums import ric_valid, uscc_valid
 
@@ -57,20 +58,17 @@ class PbocApp(App):
             return "file"
         return None
 
-    def read(self, handler: Handler, path: str) -> None:
+    def read(self, path: str, headers: Mapping[str, str]) -> Reply:
         if not path.startswith("/pboc/feedback/") or path.count("/") != 3:
-            super().read(handler, path)
-            return
-        institution_id = handler.headers.get(INSTITUTION_HEADER) or None
+            return super().read(path, headers)
+        institution_id = headers.get(INSTITUTION_HEADER) or None
         key = self.key_for(institution_id)
-        if key is None or not verify(key, path.encode("utf-8"), handler.headers.get(SIGNATURE_HEADER)):
-            self.respond_json(handler, 401, {"code": "SIG001", "message": "missing or invalid signature"})
-            return
+        if key is None or not verify(key, path.encode("utf-8"), headers.get(SIGNATURE_HEADER)):
+            return error(401, "SIG001", "missing or invalid signature")
         found = self.store.feedback(path.rsplit("/", 1)[1])
         if found is None:
-            self.respond_json(handler, 404, {"code": "FBK001", "message": "no feedback for this name (yet)"})
-            return
-        handler.respond(200, found[1], "application/octet-stream", {})
+            return error(404, "FBK001", "no feedback for this name (yet)")
+        return Reply(200, body=found[1], content_type="application/octet-stream")
 
     def check(self, db: Any, kind: str, path: str, key: str, institution_id: str | None, body: bytes,
               sha256: str, received_at: str) -> Accepted:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from types import TracebackType
 
+from connectors.http_server import LoopbackServer
 from connectors.publish.envelope import Envelope, envelope_from_env
 from connectors.publish.signing import SigningKeys
 from connectors.receivers.cbrc import CbrcApp
 from connectors.receivers.pboc import PbocApp
-from connectors.receivers.server import Faults, ReceiverServer
+from connectors.receivers.server import Faults
 from connectors.receivers.store import ReceiverStore
 
 
@@ -28,8 +28,8 @@ class Receivers:
         self.pboc_store, self.cbrc_store = ReceiverStore(data / "pboc"), ReceiverStore(data / "cbrc")
         self.pboc = PbocApp(self.pboc_store, keys, faults, envelope)
         self.cbrc = CbrcApp(self.cbrc_store, keys, faults)
-        self._servers = [ReceiverServer((host, pboc_port), self.pboc), ReceiverServer((host, cbrc_port), self.cbrc)]
-        self._threads: list[threading.Thread] = []
+        self._servers = [LoopbackServer(app.asgi(), host, port, name=f"danbao-receiver-{app.endpoint}")
+                         for app, port in ((self.pboc, pboc_port), (self.cbrc, cbrc_port))]
 
     @property
     def pboc_url(self) -> str:
@@ -41,18 +41,12 @@ class Receivers:
 
     def start(self) -> Receivers:
         for server in self._servers:
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
-                                      name=f"danbao-receiver-{server.app.endpoint}")
-            thread.start()
-            self._threads.append(thread)
+            server.start()
         return self
 
     def stop(self) -> None:
         for server in self._servers:
-            server.shutdown()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
+            server.stop()
         self.pboc_store.close()
         self.cbrc_store.close()
 

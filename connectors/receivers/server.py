@@ -1,5 +1,9 @@
-"""The HTTP side shared by the reference receivers: a threading server, signatures, idempotency keys,
-fault injection.
+"""The HTTP side shared by the reference receivers: a Starlette app served by uvicorn (the portal's
+stack, ``connectors.http_server``), signatures, idempotency keys, fault injection.
+
+Each endpoint's work (the store's SQLite transaction, envelope and record checks, injected delays) is
+plain blocking code, run in Starlette's thread pool; the app only reads the request and writes the
+``Reply``.
 
 A write (``PUT``/``POST``) goes through, in order:
 
@@ -18,20 +22,23 @@ So a client that retries with the same key, whatever went wrong, ends with exact
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import logging
 import random
-import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from connectors.http_server import drop_connection
 from connectors.publish.signing import (
     IDEMPOTENCY_HEADER,
     INSTITUTION_HEADER,
@@ -42,7 +49,6 @@ from connectors.publish.signing import (
 )
 from connectors.receivers.store import ReceiverStore
 
-log = logging.getLogger("danbao.receivers")
 MAX_BODY = 1 << 30
 
 
@@ -85,6 +91,26 @@ class Accepted:
     extra: Any = None  # passed to ``App.store_extra`` in the same transaction
 
 
+@dataclass
+class Reply:
+    """What to answer: a JSON ``payload`` (or raw ``body``), or nothing at all (``drop``)."""
+
+    status: int = 200
+    payload: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    content_type: str = "application/json"
+    drop: bool = False
+
+    def response(self) -> Response:
+        body = self.body if self.body is not None else json.dumps(self.payload, ensure_ascii=False).encode("utf-8")
+        return Response(body, self.status, self.headers, media_type=self.content_type)
+
+
+def error(status: int, code: str, message: str, **headers: str) -> Reply:
+    return Reply(status, {"code": code, "message": message}, dict(headers))
+
+
 class App:
     """One endpoint (PBOC or CBRC): routes, checks, and what it stores beside the delivery."""
 
@@ -111,8 +137,8 @@ class App:
     def store_extra(self, db: Any, accepted: Accepted) -> None:
         pass
 
-    def read(self, handler: Handler, path: str) -> None:
-        self.respond_json(handler, 404, {"code": "NOT_FOUND", "message": f"no such resource: {path}"})
+    def read(self, path: str, headers: Mapping[str, str]) -> Reply:
+        return error(404, "NOT_FOUND", f"no such resource: {path}")
 
     # -- shared -----------------------------------------------------------------------------------
 
@@ -134,50 +160,38 @@ class App:
         except MissingKeyError:
             return None
 
-    def write(self, handler: Handler, method: str, path: str) -> None:
-        kind = self.write_route(method, path)
-        if kind is None:
-            self.respond_json(handler, 404 if method in ("PUT", "POST") else 405,
-                              {"code": "NOT_FOUND", "message": f"no such endpoint: {method} {path}"})
-            return
-        body = handler.read_body()
-        if body is None:
-            return
+    def write(self, kind: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """A write to a known route, its body read: faults, signature, idempotency key, the endpoint's
+        checks and storage, in the order of the module's docstring (blocking: run in a thread)."""
         self.stats["requests"] += 1
         fault = self.decide()
         if fault == "fail":
             self.stats["fault_500"] += 1
-            self.respond_json(handler, 500, {"code": "FAULT500", "message": "injected failure"})
-            return
-        institution_id = handler.headers.get(INSTITUTION_HEADER) or None
+            return error(500, "FAULT500", "injected failure")
+        institution_id = headers.get(INSTITUTION_HEADER) or None
         key = self.key_for(institution_id)
-        if key is None or not verify(key, body, handler.headers.get(SIGNATURE_HEADER)):
+        if key is None or not verify(key, body, headers.get(SIGNATURE_HEADER)):
             self.stats["unauthorised"] += 1
-            self.respond_json(handler, 401, {"code": "SIG001", "message": "missing or invalid signature"})
-            return
-        idempotency_key = handler.headers.get(IDEMPOTENCY_HEADER) or ""
+            return error(401, "SIG001", "missing or invalid signature")
+        idempotency_key = headers.get(IDEMPOTENCY_HEADER) or ""
         if not idempotency_key or len(idempotency_key) > 255:
-            self.respond_json(handler, 400, {"code": "IDM001", "message": "an Idempotency-Key header is required"})
-            return
+            return error(400, "IDM001", "an Idempotency-Key header is required")
         sha256 = hashlib.sha256(body).hexdigest()
         try:
             status, receipt, replayed = self._store(kind, path, idempotency_key, institution_id, body, sha256)
         except Rejected as exc:
             self.stats[f"rejected_{exc.status}"] += 1
-            self.respond_json(handler, exc.status, {"code": exc.code, "message": exc.message})
-            return
+            return error(exc.status, exc.code, exc.message)
         self.stats["replayed" if replayed else "stored"] += 1
         if fault == "drop":
             self.stats["fault_drop"] += 1
-            handler.drop()
-            return
+            return Reply(drop=True)
         if fault == "delay":
             self.stats["fault_delay"] += 1
             time.sleep(self.faults.delay)
         if self.faults.latency:
             time.sleep(self.faults.latency)
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
-        self.respond_json(handler, status, receipt, headers)
+        return Reply(status, receipt, {"Idempotent-Replayed": "true"} if replayed else {})
 
     def _store(self, kind: str, path: str, key: str, institution_id: str | None, body: bytes,
                sha256: str) -> tuple[int, dict[str, Any], bool]:
@@ -202,72 +216,30 @@ class App:
         held = self.store.holdings(self.endpoint)
         return {"endpoint": self.endpoint, "count": len(held), "items": held, "stats": dict(self.stats)}
 
-    @staticmethod
-    def respond_json(handler: Handler, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        handler.respond(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-                        "application/json", headers or {})
+    # -- HTTP -------------------------------------------------------------------------------------
 
+    def asgi(self) -> Starlette:
+        """The endpoint as a Starlette app (served by ``connectors.http_server.LoopbackServer``)."""
+        return Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "PUT", "POST"])])
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
-    server: ReceiverServer
-
-    def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path.rstrip("/") == f"/{self.server.app.endpoint}/received":
-            App.respond_json(self, 200, self.server.app.holdings())
-            return
-        self.server.app.read(self, path)
-
-    def do_PUT(self) -> None:
-        self.server.app.write(self, "PUT", urlsplit(self.path).path)
-
-    def do_POST(self) -> None:
-        self.server.app.write(self, "POST", urlsplit(self.path).path)
-
-    def read_body(self) -> bytes | None:
-        length = self.headers.get("Content-Length")
+    async def _handle(self, request: Request) -> Response:
+        path, method = request.url.path, request.method
+        if method == "GET":
+            if path.rstrip("/") == f"/{self.endpoint}/received":
+                reply = Reply(200, self.holdings())
+            else:
+                reply = await run_in_threadpool(self.read, path, request.headers)
+            return reply.response()
+        kind = self.write_route(method, path)
+        if kind is None:
+            return error(404, "NOT_FOUND", f"no such endpoint: {method} {path}").response()
+        length = request.headers.get("Content-Length")
         if length is None or not length.isdigit():
-            App.respond_json(self, 411, {"code": "LEN001", "message": "Content-Length is required"})
-            return None
-        if int(length) > MAX_BODY:
-            self.close_connection = True
-            App.respond_json(self, 413, {"code": "LEN002", "message": "body too large"})
-            return None
-        return self.rfile.read(int(length))
-
-    def respond(self, status: int, body: bytes, content_type: str, headers: dict[str, str]) -> None:
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a delay past its timeout)
-            self.close_connection = True
-
-    def drop(self) -> None:
-        """Close the connection without answering: the body was read (and stored)."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)  # request lines hold file names, never ID numbers
-
-
-class ReceiverServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: App) -> None:
-        super().__init__(address, Handler)
-        self.app = app
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+            return error(411, "LEN001", "Content-Length is required").response()
+        if int(length) > MAX_BODY:  # not read: the connection closes after the answer
+            return error(413, "LEN002", "body too large", Connection="close").response()
+        body = await request.body()
+        reply = await run_in_threadpool(self.write, kind, path, request.headers, body)
+        if reply.drop:  # the body was read (and stored): close without answering
+            await drop_connection(request)
+        return reply.response()

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from connectors.intake import IntakeLimits, read_package
 from connectors.registry import RegistryError, read_registry_csv
+from filings.settings import SettingsError, load
 from pipelines.progress import Progress, silent
 from validations.context import Institution
 from validations.engine import CheckResult, FilingStatus, validate
@@ -42,11 +43,16 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"danbao check: {exc}", file=sys.stderr)
         return 2
+    try:
+        settings = load()
+    except SettingsError as exc:
+        print(f"danbao check: configuration error: {exc}", file=sys.stderr)
+        return 2
     progress = Progress.for_terminal(quiet=args.json)
     try:
-        result = check_package(args.package, registry, progress)
+        result = check_package(args.package, registry, progress, settings.intake_limits())
     except Exception as exc:  # a bug, not bad input (that is a finding): one line, never a traceback
-        if os.environ.get("DANBAO_DEBUG"):
+        if settings.debug:
             raise
         print(f"danbao check: internal error while checking {args.package}: {type(exc).__name__}: "
               f"{str(exc)[:200]} (set DANBAO_DEBUG=1 for the traceback)", file=sys.stderr)
@@ -60,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     return 1 if result.status == FilingStatus.REJECTED else 0
 
 
-def check_package(package: str, registry: dict[str, Institution], progress=silent) -> CheckResult:
+def check_package(package: str, registry: dict[str, Institution], progress=silent,
+                  limits: IntakeLimits | None = None) -> CheckResult:
     """Each step (reading, rows read, each phase) is shown by rich's spinner on a terminal (or with
     ``DANBAO_PROGRESS=always``), else handed to ``progress``."""
     from pipelines.commands import term
@@ -75,7 +82,7 @@ def check_package(package: str, registry: dict[str, Institution], progress=silen
                 progress(line)
 
         report(f"reading {package}")
-        filing = read_package(package, IntakeLimits.from_env())
+        filing = read_package(package, limits or load().intake_limits())
         rows = sum(f.table.num_rows for f in filing.files.values())
         report(f"{rows:,} rows read from {len(filing.files)} file(s)")
         return validate(filing, registry, progress=report)

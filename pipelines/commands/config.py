@@ -1,5 +1,6 @@
-"""`danbao config [--json]`: the effective configuration, every setting with its value and where it
-comes from (the environment or the default); secrets (database password, keys, tokens) are masked."""
+"""`danbao config [--json | --markdown]`: the effective configuration, every setting with its value and
+where it comes from (the environment or the default); secrets (database password, keys, tokens) are
+masked. ``--markdown`` prints the table of every setting and its default (the README's)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from pipelines.commands import term
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("config", help="print the effective configuration (secrets masked)",
                                    description=__doc__.split(": ", 1)[1])
-    parser.add_argument("--json", action="store_true", help="print a JSON list")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print a JSON list")
+    shape.add_argument("--markdown", action="store_true", help="print every setting and its default as a Markdown table")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from filings.settings import effective
+    from filings.settings import effective, markdown_table
 
+    if args.markdown:
+        sys.stdout.write(markdown_table())
+        return 0
     settings = effective()
     if args.json:
         json.dump([asdict(s) for s in settings], sys.stdout, ensure_ascii=False, indent=2)

@@ -4,7 +4,6 @@ authenticated GET, following a submission to its final state, and how a submissi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -12,7 +11,6 @@ from typing import Any
 
 from pipelines.commands import term
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 FINAL_STATES = ("rejected", "needs_confirmation", "accepted", "published")
 STATE_ZH = {"received": "已接收", "validating": "校验中", "rejected": "已退回", "needs_confirmation": "待确认",
             "accepted": "已接受", "published": "已发布"}
@@ -27,15 +25,18 @@ class ClientError(Exception):
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", help=f"the portal (default $DANBAO_URL, else {DEFAULT_URL})")
+    parser.add_argument("--url", help="the portal (default $DANBAO_URL, else http://127.0.0.1:8000)")
     parser.add_argument("--token", help="API token (default $DANBAO_TOKEN; better: it stays out of the process list)")
 
 
 def connection(args: argparse.Namespace) -> tuple[str, str]:
-    token = args.token or os.environ.get("DANBAO_TOKEN")
+    from filings.settings import load
+
+    settings = load()
+    token = args.token or (settings.token.get_secret_value() if settings.token else None)
     if not token:
         raise ClientError("give --token or set DANBAO_TOKEN (an admin makes one: danbao tokens create)", 2)
-    url = (args.url or os.environ.get("DANBAO_URL") or DEFAULT_URL).rstrip("/")
+    url = (args.url or settings.url).rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise ClientError(f"--url must be http(s)://…, not {url!r}", 2)
     return url, token

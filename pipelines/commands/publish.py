@@ -21,21 +21,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import requests
 
-from connectors.publish.endpoints import endpoints_from_env
 from connectors.publish.signing import MissingKeyError
 from filings.archive import default_archive
 from filings.publication.delivery import ConfigurationError, SenderConfig
 from filings.publication.inputs import from_archive
 from filings.publication.service import PublishResult, dry_run_period, publish_period
-from filings.secrets import default_envelope
-from filings.settings import signing_keys
+from filings.secrets import default_envelope, signing_keys
+from filings.settings import load
 from pipelines.commands import term
 from store import outbox
 from store.blobs import BlobStore
@@ -109,14 +107,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"danbao publish: {exc}", file=sys.stderr)
         return 2
     logging.getLogger(__name__).info("signing keys: %s", key_source)
-    config = SenderConfig(endpoints=endpoints_from_env(), connect_timeout=args.connect_timeout,
+    config = SenderConfig(endpoints=load().endpoints(), connect_timeout=args.connect_timeout,
                           read_timeout=args.timeout, max_attempts=args.max_attempts, backoff_base=args.backoff,
                           max_wait=args.max_wait, workers=args.workers)
     engine = make_engine()
     try:
         migrate(engine)
         factory = session_factory(engine)
-        blobs = BlobStore(os.environ.get("DANBAO_BLOB_ROOT") or None)
+        blobs = BlobStore(load().blobs_dir())
         with requests.Session() as http:
             try:
                 with term.status(f"发布 publishing {args.period}: queueing, delivering, fetching feedback …"):
@@ -184,7 +182,7 @@ def _dry_run(args: argparse.Namespace, envelope) -> int:
     engine = make_engine()  # not migrated: a dry run writes nothing, not even a schema
     try:
         factory = session_factory(engine)
-        blobs = BlobStore(os.environ.get("DANBAO_BLOB_ROOT") or None)
+        blobs = BlobStore(load().blobs_dir())
         written, notes = dry_run_period(factory, blobs, args.period, Path(args.out), load=from_archive(default_archive()),
                                         envelope=envelope, institution_ids=args.institution or None)
     finally:

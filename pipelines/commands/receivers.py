@@ -15,8 +15,7 @@ import threading
 from pathlib import Path
 
 from connectors.receivers import Faults, Receivers
-from filings.secrets import default_envelope
-from filings.settings import signing_keys
+from filings.secrets import default_envelope, signing_keys
 from store.config import danbao_home
 
 

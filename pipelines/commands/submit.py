@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
@@ -75,22 +74,20 @@ def run(args: argparse.Namespace) -> int:
         term.error(f"danbao submit: {exc}")
         return 2
     endpoint = url + "/api/submissions"
-    starting = time.monotonic() + min(STARTUP_GRACE, args.timeout)
-    while True:
-        try:
-            with term.status(f"上传 uploading {args.package} ({len(data):,} bytes) to {url} …"):
-                response = requests.post(
-                    endpoint, data=data, params={"period": args.period} if args.period else None,
-                    timeout=args.timeout,
-                    headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"},
-                )
-            break
-        except requests.ConnectionError as exc:  # nothing sent yet: a portal that is still starting
-            if time.monotonic() > starting:
-                return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
-            time.sleep(0.5)
-        except requests.RequestException as exc:
-            return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
+    from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+    # a refused connection (nothing sent yet) is retried for a while: the portal may be starting
+    retrying = Retrying(stop=stop_after_delay(min(STARTUP_GRACE, args.timeout)), wait=wait_fixed(0.5),
+                        retry=retry_if_exception_type(requests.ConnectionError), reraise=True)
+    try:
+        with term.status(f"上传 uploading {args.package} ({len(data):,} bytes) to {url} …"):
+            response = retrying(
+                requests.post, endpoint, data=data, params={"period": args.period} if args.period else None,
+                timeout=args.timeout,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/zip"},
+            )
+    except requests.RequestException as exc:
+        return pc.fail("submit", pc.ClientError(f"cannot reach {endpoint}: {pc._reason(exc)}"))
     try:
         body = response.json()
     except ValueError:

@@ -53,9 +53,10 @@ def run(args: argparse.Namespace) -> int:
         if not os.path.exists(args.package):
             term.error(f"danbao suites: no package at {args.package} (a folder with manifest.json, or a .zip)")
             return 2
-        from connectors.intake import IntakeLimits, read_package
+        from connectors.intake import read_package
+        from filings.settings import load
 
-        filing = read_package(args.package, IntakeLimits.from_env())
+        filing = read_package(args.package, load().intake_limits())
         default_docs = danbao_home() / "datadocs" / (filing.institution_id or "unknown") / (filing.period or "unknown")
     docs = None
     if not args.no_docs:
@@ -67,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
 
             outcome = run_suites(filing, docs, progress=bar)
         except Exception as exc:
-            if os.environ.get("DANBAO_DEBUG"):
+            from filings.settings import load
+
+            if load().debug:
                 raise
             term.error(f"danbao suites: cannot run the suites on {args.package}: {type(exc).__name__}: {str(exc)[:200]} "
                        "(is its format valid? try `danbao check`)")
@@ -112,13 +115,14 @@ def _list() -> int:
 def datadocs_dir() -> Path:
     """Where Data Docs of filed submissions live: ``$DANBAO_DATADOCS_DIR``, else ``$DANBAO_HOME/datadocs``
     (the portal links ``submission-<id>/index.html`` there)."""
-    from store.config import danbao_home
+    from filings.settings import load
 
-    return Path(os.environ.get("DANBAO_DATADOCS_DIR") or danbao_home() / "datadocs")
+    return load().datadocs()
 
 
 def _filed(submission_id: int):
     from filings.intake import load_filing
+    from filings.settings import load
     from store import repository as repo
     from store.blobs import BlobStore
     from store.db import make_engine, migrate, session_factory
@@ -130,6 +134,6 @@ def _filed(submission_id: int):
             submission = repo.get_submission(session, submission_id)
             if submission is None:
                 return None
-            return load_filing(BlobStore(os.environ.get("DANBAO_BLOB_ROOT") or None), submission)
+            return load_filing(BlobStore(load().blobs_dir()), submission)
     finally:
         engine.dispose()

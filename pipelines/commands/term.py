@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -21,7 +20,9 @@ def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
-    forced = os.environ.get("DANBAO_PROGRESS", "").lower()
+    from filings.settings import load
+
+    forced = load().progress
     force = True if (stderr and forced == "always") else False if forced == "never" else None
     # width: a pipe gets a wide virtual terminal so that rows are not folded into several lines
     return Console(file=stream, highlight=False, soft_wrap=False, force_terminal=force,

@@ -16,12 +16,12 @@ from dagster import (
 
 from connectors.archive import TableBundle
 from connectors.archive.results import accepted_filing_of
-from connectors.publish.endpoints import endpoints_from_env
 from connectors.publish.signing import SigningKeys
 from filings.publication.delivery import SenderConfig
 from filings.publication.enqueue import enqueue_filing
 from filings.publication.inputs import from_archive
 from filings.publication.service import publish_period
+from filings.settings import load
 from pipelines.partitions import JOB_TAG, filing_partitions, period_partitions
 from pipelines.resources import ArchiveResource, StoreResource
 from store.db import session_factory
@@ -71,7 +71,7 @@ def deliveries(context: AssetExecutionContext, store: StoreResource, archive: Ar
     period = context.partition_key
     with requests.Session() as http:
         result = publish_period(session_factory(store.engine()), store.blobs(), http, SigningKeys.from_env(),
-                                SenderConfig(endpoints=endpoints_from_env()), period,
+                                SenderConfig(endpoints=load().endpoints()), period,
                                 load=from_archive(archive.archive()))
     d = result.delivery
     meta = {"period": period, "delivered": d.delivered, "failed": d.failed, "retried": d.retried, "open": d.open,

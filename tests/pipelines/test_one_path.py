@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import requests
 
-from connectors.publish.endpoints import endpoints_from_env
 from connectors.publish.signing import SigningKeys
 from connectors.publish.transport import SenderConfig
 from connectors.receivers import Receivers
@@ -13,6 +12,7 @@ from filings.archive import default_archive
 from filings.intake import receive_package
 from filings.publication.inputs import from_archive
 from filings.publication.service import publish_period
+from filings.settings import load
 from filings.validation import validate_submission
 from store import outbox
 from store.db import session_factory
@@ -61,7 +61,7 @@ def test_an_inline_validated_submission_gets_datasets_deliveries_and_is_publishe
         monkeypatch.setenv("DANBAO_CBRC_URL", receivers.cbrc_url)
         with requests.Session() as http:
             result = publish_period(session_factory(store.engine()), store.blobs(), http, SigningKeys.from_env(),
-                                    SenderConfig(endpoints=endpoints_from_env(), max_wait=5), generated.period,
+                                    SenderConfig(endpoints=load().endpoints(), max_wait=5), generated.period,
                                     load=from_archive(default_archive()))
     assert result.delivery.failed == 0 and submission.id in result.published
     with store.session() as session:

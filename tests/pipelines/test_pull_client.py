@@ -105,3 +105,33 @@ def test_etag_cache_survives_a_reload_and_a_corrupt_file(tmp_path):
     assert EtagCache(tmp_path / "etags.json").get("2026-10", "G1", "http://x/1") == {"etag": '"abc"', "sha256": "f" * 64}
     (tmp_path / "etags.json").write_text("{not json")
     assert EtagCache(tmp_path / "etags.json").get("2026-10", "G1", "http://x/1") is None
+
+
+def test_two_failures_then_success_wait_with_exponential_backoff_and_jitter(endpoint):
+    """The retries are tenacity's: attempt n waits half to all of backoff × 2^(n-1)."""
+    url = endpoint.publish("g4.zip", b"data")
+    endpoint.fail_next("g4.zip", "500", "502")
+    slept: list[float] = []
+    result = client(backoff=0.4, max_backoff=10.0, sleep=slept.append).fetch(url, TOKEN)
+    assert (result.status, result.attempts) == ("new", 3)
+    assert len(slept) == 2 and 0.2 <= slept[0] <= 0.4 and 0.4 <= slept[1] <= 0.8
+    assert [h["fault"] for h in endpoint.hits("g4.zip")] == ["500", "502", None]
+
+
+def test_429_is_retried_after_the_servers_retry_after_capped_at_max_backoff(endpoint):
+    url = endpoint.publish("g5.zip", b"data")
+    endpoint.fail_next("g5.zip", "429:3", "429:3600", "429")
+    slept: list[float] = []
+    result = client(max_attempts=4, backoff=0.01, max_backoff=30.0, sleep=slept.append).fetch(url, TOKEN)
+    assert (result.status, result.attempts) == ("new", 4)
+    assert slept[0] == 3.0  # Retry-After: 3, longer than the backoff
+    assert slept[1] == 30.0  # Retry-After: 3600, never past max_backoff
+    assert slept[2] <= 0.04  # no Retry-After: the backoff alone
+
+
+def test_a_final_answer_is_not_retried_and_nothing_sleeps(endpoint):
+    url = endpoint.publish("g6.zip", b"data")
+    endpoint.fail_next("g6.zip", "403")
+    slept: list[float] = []
+    result = client(sleep=slept.append).fetch(url, TOKEN)
+    assert (result.status, result.attempts, result.http_status, slept) == ("failed", 1, 403, [])

@@ -322,3 +322,32 @@ def test_receivers_keep_what_they_hold_across_restarts(tmp_path, keys) -> None:
         again = put(second, name, body)
         assert again.status_code == 200 and again.json() == receipt
         assert json.loads(json.dumps(held(second)))["count"] == 1
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    """Send ``request`` on a fresh connection and read until the server closes it (or 5 s pass)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as conn:
+        conn.sendall(request)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        return received
+
+
+def test_on_the_wire_a_drop_is_no_answer_at_all_and_a_missing_length_is_411(make_receivers) -> None:
+    """The receivers run on uvicorn: a dropped connection closes with not even a status line (the body was
+    stored), and a write without Content-Length is refused before anything is read."""
+    dropping = make_receivers(Faults(drop_rate=1.0), "wire")
+    name, body = pboc_file(guarantee("G1"))
+    head = (f"PUT /pboc/files/{name} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n"
+            f"Idempotency-Key: {name}\r\nX-Danbao-Institution: {GUARANTOR}\r\n"
+            f"X-Danbao-Signature: {sign(GUARANTOR_KEY.encode(), body)}\r\n\r\n").encode()
+    assert _raw(dropping.pboc_url, head + body) == b""
+    assert held(dropping)["count"] == 1
+    answer = _raw(dropping.pboc_url, f"PUT /pboc/files/{name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    assert answer.startswith(b"HTTP/1.1 411 ") and b'"code": "LEN001"' in answer
+    assert b"content-type: application/json\r\n" in answer.lower()

@@ -87,3 +87,37 @@ def test_another_guarantors_submission_is_not_found(live_sqlite, capsys):
 def test_a_mistyped_package_is_a_usage_error(live_sqlite, tmp_path, capsys):
     code, _, err = _run(capsys, "submit", str(tmp_path / "nope"), "--url", live_sqlite.url, "--token", "x")
     assert code == 2 and "no package at" in err
+
+
+def test_submit_retries_a_refused_connection_while_the_portal_starts(tmp_path, capsys):
+    """tenacity retries `danbao submit`'s upload while nothing listens (the portal is starting), once it
+    listens the upload goes through; a refused connection is never taken for a refusal of the package."""
+    import socket
+    import threading
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from connectors.http_server import LoopbackServer
+
+    uploads: list[bytes] = []
+
+    async def receive(request):
+        uploads.append(await request.body())
+        return JSONResponse({"submission_id": 7, "state": "accepted"}, 201)
+
+    with socket.socket() as probe:  # a free port, nobody listening yet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = LoopbackServer(Starlette(routes=[Route("/api/submissions", receive, methods=["POST"])]), port=port)
+    starter = threading.Timer(1.2, server.start)
+    starter.start()
+    try:
+        code, out, err = _run(capsys, "submit", str(SAMPLES / "valid-2026-10"), "--url", f"http://127.0.0.1:{port}",
+                              "--token", "t")
+    finally:
+        starter.join()
+        server.stop()
+    assert code == 0, err
+    assert json.loads(out)["submission_id"] == 7 and len(uploads) == 1 and uploads[0][:2] == b"PK"
