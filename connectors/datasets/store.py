@@ -19,7 +19,7 @@ import pyarrow as pa
 from connectors.versioned import Version, VersionedParquet
 
 SCHEMA_VERSION = "1"
-DATASETS = ("indicators", "findings", "grades", "subsidies", "guarantees", "discipline_list")
+DATASETS = ("indicators", "findings", "grades", "subsidies", "guarantees", "compensations", "discipline_list")
 PART = "part"
 
 
