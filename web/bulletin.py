@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.datasets import DatasetStore
+from connectors.publish import cbrc
 from validations.catalog import CATALOG
 from validations.prudential.rollup import period_rollup
 
@@ -109,8 +110,9 @@ def _warnings(findings: pa.Table | None, by_id: dict[str, Any]) -> list[dict[str
 
 def run_off(store: DatasetStore, registry: list[Any], period: str) -> list[dict[str, Any]]:
     """Guarantors the registry lists as ``exited``, with their last published period up to ``period``
-    and the exposure still in force then (financing and non-financing, from the indicators dataset).
-    ``in_run_off`` is true while that exposure is above zero: guarantees still to be run off."""
+    and the exposure still in force then (the indicators dataset), read as the CBRC summary reads its
+    reports (``cbrc.run_off_line``): in run-off while that exposure is above zero, unknown (null) when
+    nothing of theirs was ever published."""
     exited = [i for i in registry if str(i.status) == "exited"]
     if not exited:
         return []
@@ -122,13 +124,7 @@ def run_off(store: DatasetStore, registry: list[Any], period: str) -> list[dict[
             mine = indicators.filter(pc.and_(pc.equal(indicators["institution_id"], entry.institution_id),
                                              pc.less_equal(indicators["period"], period)))
             if mine.num_rows:
-                last = mine.sort_by([("period", "descending")]).slice(0, 1).to_pylist()[0]
-        financing = float((last or {}).get("financing_exposure") or 0.0)
-        non_financing = float((last or {}).get("non_financing_exposure") or 0.0)
-        out.append({
-            "institution_id": entry.institution_id, "name": entry.name,
-            "last_period": (last or {}).get("period"), "financing_exposure": financing,
-            "non_financing_exposure": non_financing, "in_run_off": financing + non_financing > 0,
-            "systemic": bool(entry.systemic),
-        })  # fmt: skip
+                row = mine.sort_by([("period", "descending")]).slice(0, 1).to_pylist()[0]
+                last = {"period": row["period"], "indicators": row}
+        out.append({**cbrc.run_off_line(entry.institution_id, entry.name, last), "systemic": bool(entry.systemic)})
     return out
