@@ -108,8 +108,8 @@ def by_guarantor(exposed: pa.Table, paid: pa.Table, names: dict[str, str], perio
         bad = (active.filter(pc.fill_null(pc.is_in(active["five_category"], NON_PERFORMING), False))
                if "five_category" in active.column_names else active.slice(0, 0))
         payouts = paid.filter(pc.equal(paid["institution_id"], institution_id))
-        delays = [d for d in (payouts["payout_days"].to_pylist() if "payout_days" in payouts.column_names else [])
-                  if d is not None]
+        delays = payouts["payout_days"] if "payout_days" in payouts.column_names else pa.chunked_array([], pa.int64())
+        late = pc.sum(pc.greater(delays, line)).as_py() if line is not None and len(delays) else 0
         out.append({
             "institution_id": institution_id,
             "name": names.get(institution_id, ""),
@@ -120,8 +120,8 @@ def by_guarantor(exposed: pa.Table, paid: pa.Table, names: dict[str, str], perio
             "non_performing_balance": _sum(bad, "outstanding_balance"),
             "compensations": payouts.num_rows,
             "compensation_paid": _sum(payouts, "amount_paid"),
-            "payout_days_max": max(delays) if delays else None,
-            "late_payouts": sum(1 for d in delays if line is not None and d > line),
+            "payout_days_max": pc.max(delays).as_py() if len(delays) else None,
+            "late_payouts": int(late or 0),
         })  # fmt: skip
     return out
 
