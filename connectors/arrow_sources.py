@@ -40,6 +40,13 @@ def read_parquet(source: bytes | bytearray | memoryview | str | os.PathLike[str]
     return pq.read_table(pa.BufferReader(owned_buffer(source)), **options)
 
 
+def parquet_schema(source: bytes | bytearray | memoryview | str | os.PathLike[str]) -> pa.Schema:
+    """The schema of a Parquet file, from the same kinds of source as :func:`read_parquet`."""
+    if isinstance(source, (str, os.PathLike)):
+        return pq.read_schema(os.fspath(source))
+    return pq.read_schema(pa.BufferReader(owned_buffer(source)))
+
+
 def read_csv(data: bytes | bytearray | memoryview, **options) -> pa.Table:
     """``pacsv.read_csv`` of bytes, copied into Arrow memory first."""
     return pacsv.read_csv(pa.BufferReader(owned_buffer(data)), **options)

@@ -61,7 +61,8 @@ def choose_period(store: DatasetStore, period: str | None) -> str | None:
 def _own(store: DatasetStore, dataset: str, period: str | None, lender_code: str, columns: tuple[str, ...]) -> pa.Table:
     """The published rows of ``dataset`` for ``period`` whose ``lender_code`` is the bank's, with only
     ``columns`` (those the version carries; a 1.0 ledger has no ``bank_risk_share``)."""
-    table = store.read(dataset, period) if period else None
+    wanted = ["lender_code", *columns, *(("party_id_type",) if dataset == "guarantees" else ())]
+    table = store.read(dataset, period, columns=wanted) if period else None
     if table is None or "lender_code" not in table.column_names:
         return pa.table({c: pa.array([], pa.string()) for c in columns[:3]})
     table = table.filter(pc.fill_null(pc.equal(table["lender_code"], lender_code), False))

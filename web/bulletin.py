@@ -75,7 +75,7 @@ def build(store: DatasetStore, registry: list[Any], period: str | None) -> Bulle
             "systemic": bool(entry.systemic) if entry else False,
         })  # fmt: skip
     bulletin.distribution = {g: sum(1 for r in bulletin.grades if r["grade"] == g) for g in GRADES}
-    bulletin.warnings = _warnings(store.read("findings", period), by_id)
+    bulletin.warnings = _warnings(store.read("findings", period, columns=["institution_id", "rule_id"]), by_id)
     bulletin.discipline = [{**r, "name": by_id[r["institution_id"]].name if r["institution_id"] in by_id else ""}
                            for r in _rows(store.read("discipline_list", period))]
     governments = [i.institution_id for i in registry if str(i.kind) == "government"]
