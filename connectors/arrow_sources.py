@@ -33,6 +33,13 @@ def owned_buffer(data: bytes | bytearray | memoryview) -> pa.Buffer:
     return buffer
 
 
+def parquet_schema(source: bytes | bytearray | memoryview | str | os.PathLike[str]) -> pa.Schema:
+    """The schema of a Parquet file, from the same kinds of source as :func:`read_parquet`."""
+    if isinstance(source, (str, os.PathLike)):
+        return pq.read_schema(os.fspath(source))
+    return pq.read_schema(pa.BufferReader(owned_buffer(source)))
+
+
 def read_parquet(source: bytes | bytearray | memoryview | str | os.PathLike[str], **options) -> pa.Table:
     """``pq.read_table`` of a local path (Arrow opens the file) or of bytes (copied into Arrow memory)."""
     if isinstance(source, (str, os.PathLike)):

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from connectors.arrow_sources import read_parquet
+from connectors.arrow_sources import parquet_schema, read_parquet
 
 MANIFEST = "_manifest.json"
 PARQUET = ".parquet"
@@ -93,13 +93,17 @@ class VersionedParquet:
         versions = self.versions(partition)
         return versions[-1] if versions else None
 
-    def read(self, version: Version, tables: list[str] | None = None) -> dict[str, pa.Table]:
-        """The tables of ``version`` (``tables`` limits which are loaded)."""
+    def read(self, version: Version, tables: list[str] | None = None,
+             columns: list[str] | None = None) -> dict[str, pa.Table]:
+        """The tables of ``version`` (``tables`` limits which are loaded; ``columns``, which of their
+        columns are decoded: those a table lacks are left out, not an error)."""
         wanted = list(version.tables) if tables is None else [n for n in version.tables if n in tables]
         loaded = {}
         for name in wanted:  # a path or Arrow-owned bytes, never a Python file object (connectors.arrow_sources)
             path = version.path / f"{name}{PARQUET}"
-            loaded[name] = read_parquet(Path(path.path) if _local(path) else path.read_bytes())
+            source = Path(path.path) if _local(path) else path.read_bytes()
+            options = {} if columns is None else {"columns": [c for c in parquet_schema(source).names if c in columns]}
+            loaded[name] = read_parquet(source, **options)
         return loaded
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from connectors.datasets import DatasetStore
 from connectors.datasets.tables import (
+    compensations_table,
     findings_table,
     grades_table,
     guarantees_table,
@@ -14,7 +15,7 @@ from validations.results import AcceptedFiling
 
 
 def publish_datasets(store: DatasetStore, key: bytes, filing: AcceptedFiling) -> dict[str, int]:
-    """Write the filing's indicators, findings, grade, subsidies and ledger as the next version of each
+    """Write the filing's indicators, findings, grade, subsidies, ledger and payouts as the next version of each
     of its partitions (identical content writes nothing); returns dataset → version."""
     graded, submission_id = filing.grade, filing.submission_id
     tables = {
@@ -24,6 +25,7 @@ def publish_datasets(store: DatasetStore, key: bytes, filing: AcceptedFiling) ->
                                graded.measures_en, graded.reasons, submission_id, late=False),
         "subsidies": subsidies_table(filing, submission_id),
         "guarantees": guarantees_table(filing, submission_id, key),
+        "compensations": compensations_table(filing, submission_id),
     }
     source = {"submission_id": submission_id, "sequence": filing.sequence}
     return {name: store.write(name, filing.period, table, institution_id=filing.institution_id, source=source).version

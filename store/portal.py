@@ -33,6 +33,7 @@ TOKEN_PREFIX = "dbt_"
 #: A justification shorter than this says nothing ("ok", "fine"); regulators read them.
 MIN_JUSTIFICATION_CHARS = 10
 MAX_JUSTIFICATION_CHARS = 4000
+LENDER_CODE_MAX = 20  # guarantees.lender_code: string ≤ 20 (filing template 1.0)
 WARNING = "warning"
 
 
@@ -58,14 +59,22 @@ def create_token(
     role: TokenRole | str,
     *,
     institution_id: str | None = None,
+    lender_code: str | None = None,
     label: str = "",
     expires_at: dt.datetime | None = None,
     created_by: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """Make a token; returns it and its secret, which is not stored and cannot be shown again."""
+    """Make a token; returns it and its secret, which is not stored and cannot be shown again. A bank
+    token names its lending institution by the code guarantors file in the ledger's ``lender_code``."""
     role = TokenRole(role)
-    if role == TokenRole.BANK:  # the store holds the role (0007); the portal's bank views are not built yet
-        raise TokenError("bank tokens are not served by the portal yet (docs/portal.md, \"Banks as users\")")
+    lender_code = (lender_code or "").strip() or None
+    if role == TokenRole.BANK:
+        if lender_code is None:
+            raise TokenError("a bank token needs the bank's lender_code (as guarantors file it in lender_code)")
+        if len(lender_code) > LENDER_CODE_MAX:
+            raise TokenError(f"a lender_code has at most {LENDER_CODE_MAX} characters (filing template 1.0)")
+    elif lender_code is not None:
+        raise TokenError(f"a {role} token is not bound to a lender")
     if role == TokenRole.GUARANTOR:
         if not institution_id:
             raise TokenError("a guarantor token needs the guarantor's institution_id")
@@ -81,6 +90,7 @@ def create_token(
         prefix=secret[: len(TOKEN_PREFIX) + 6],
         role=role,
         institution_id=institution_id or None,
+        lender_code=lender_code,
         label=label[:255],
         created_at=utcnow(),
         created_by=created_by,

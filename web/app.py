@@ -11,11 +11,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from web import errors
 from web.audit import AuditMiddleware
 from web.context import Portal
-from web.routes import api_admin, api_datasets, api_submissions, dashboard, docs, pages
+from web.routes import api_admin, api_bank, api_datasets, api_submissions, dashboard, docs, pages, reports
 from web.settings import WebSettings
 
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTERS = (api_submissions.router, api_datasets.router, api_admin.router, pages.router, dashboard.router, docs.router)
+ROUTERS = (api_submissions.router, api_datasets.router, api_bank.router, api_admin.router, pages.router, dashboard.router,
+           reports.router, docs.router)
 UPLOAD_PATHS = frozenset({"/api/submissions", "/submissions"})
 # The pages run no script at all; styles and images come from this server only.
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -36,7 +37,8 @@ DOCS_HEADERS = [(b"content-security-policy", DOCS_CSP.encode()), *COMMON_HEADERS
 DESCRIPTION = """Danbao (担保) portal: guarantors file monthly packages and confirm warnings; regulators read
 the published datasets. Authenticate with `Authorization: Bearer <token>` (tokens are issued by an
 admin, `danbao tokens create`). A guarantor token sees only its own guarantor's data: another
-guarantor's submission answers 404, as one that does not exist."""
+guarantor's submission answers 404, as one that does not exist. A bank token reads only its own lending
+(`/api/bank`: the guarantees whose `lender_code` is its own) and every guarantor's grade and rating."""
 
 
 class SecurityHeaders:

@@ -1,8 +1,9 @@
 """Who is asking: API tokens (``Authorization: Bearer``) and the browser session that a token is
 exchanged for at the login form, plus the CSRF check of the HTML forms.
 
-Tokens are random secrets stored as SHA-256 hashes (``store.portal``), with a role (guarantor,
-regulator, admin), a guarantor for guarantor tokens, an expiry and a revocation time. Every request
+Tokens are random secrets stored as SHA-256 hashes (``store.portal``), with a role (guarantor, bank,
+regulator, admin), a guarantor for guarantor tokens, a lender code for bank tokens, an expiry and a
+revocation time. Every request
 looks its token up again, so revoking a token ends its browser sessions too.
 
 The session cookie holds only the token's id and a random session id, signed (itsdangerous) and timed;
@@ -55,10 +56,17 @@ class Principal:
     institution_id: str | None
     label: str
     via: str  # "bearer" or "cookie"
+    lender_code: str | None = None  # a bank token's lending institution (guarantees.lender_code)
 
     @property
     def is_guarantor(self) -> bool:
         return self.role == TokenRole.GUARANTOR
+
+    @property
+    def is_bank(self) -> bool:
+        """A lending bank: it reads its own lending (``web.banks``) and every guarantor's grade and
+        rating, and none of the guarantors' filings, findings or datasets."""
+        return self.role == TokenRole.BANK
 
     @property
     def reads_everything(self) -> bool:
@@ -72,8 +80,8 @@ class Principal:
         return self.reads_everything or institution_id == self.institution_id
 
 
-def _principal(token: ApiToken, via: str) -> Principal:
-    return Principal(token.id, TokenRole(token.role), token.institution_id, token.label, via)
+def principal_of(token: ApiToken, via: str) -> Principal:
+    return Principal(token.id, TokenRole(token.role), token.institution_id, token.label, via, token.lender_code)
 
 
 def _refuse(problem: str) -> Refused:
@@ -99,7 +107,7 @@ def authenticate(request: Request, *, allow_cookie: bool = True) -> Principal:
         if scheme.lower() != "bearer" or not secret.strip():
             raise Refused(401, "bad_authorization", "use `Authorization: Bearer <token>`",
                           headers={"WWW-Authenticate": "Bearer"})
-        principal = _principal(token_from_secret(request, secret), "bearer")
+        principal = principal_of(token_from_secret(request, secret), "bearer")
     elif allow_cookie and request.cookies.get(SESSION_COOKIE):
         principal = _from_session(request, request.cookies[SESSION_COOKIE])
     else:
@@ -135,7 +143,7 @@ def _from_session(request: Request, cookie: str) -> Principal:
     if problem:
         raise _refuse(problem)
     assert token is not None
-    return _principal(token, "cookie")
+    return principal_of(token, "cookie")
 
 
 def start_session(request: Request, response: Response, token: ApiToken) -> None:
@@ -201,7 +209,19 @@ def admin_principal(principal: BearerPrincipal) -> Principal:
     return require_role(principal, TokenRole.ADMIN)
 
 
+def bank_principal(principal: AnyPrincipal) -> Principal:
+    return require_role(principal, TokenRole.BANK)
+
+
+def filer_principal(principal: AnyPrincipal) -> Principal:
+    """Anyone but a bank: the filings, findings and datasets are the guarantors' (each its own) and the
+    regulators'; a bank reads its lending through its own routes."""
+    return require_role(principal, TokenRole.GUARANTOR, TokenRole.REGULATOR, TokenRole.ADMIN)
+
+
 RegulatorPrincipal = Annotated[Principal, Depends(regulator_principal)]
+BankPrincipal = Annotated[Principal, Depends(bank_principal)]
+FilerPrincipal = Annotated[Principal, Depends(filer_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 
 

@@ -28,7 +28,8 @@ FORMATS = {"parquet": "application/vnd.apache.parquet", "csv": "text/csv; charse
 
 
 def catalog(store: DatasetStore, principal: Principal) -> list[dict[str, Any]]:
-    """Each dataset with its published partitions (a guarantor sees only its own)."""
+    """Each dataset with its published partitions (a guarantor sees only its own, a bank none: 403)."""
+    _refuse_banks(principal)
     out = []
     for name in DATASETS:
         partitions = []
@@ -49,6 +50,7 @@ def read(store: DatasetStore, principal: Principal, name: str, period: str | Non
          institution_id: str | None) -> pa.Table:
     """The latest published rows of ``name``, filtered; 404 when nothing matches (also for a guarantor
     asking for another guarantor's rows, which it cannot tell from rows that do not exist)."""
+    _refuse_banks(principal)
     if name not in DATASETS:
         raise not_found("no such dataset")
     if principal.is_guarantor:
@@ -67,6 +69,12 @@ def read(store: DatasetStore, principal: Principal, name: str, period: str | Non
         if table.num_rows == 0:
             raise not_found("nothing published for this selection")
     return table
+
+
+def _refuse_banks(principal: Principal) -> None:
+    """The datasets hold whole ledgers and findings; a bank reads its own lending through ``web.banks``."""
+    if principal.is_bank:
+        raise Refused(403, "forbidden", "a bank token reads its lending at /api/bank, not the published datasets")
 
 
 def encode(table: pa.Table, fmt: str) -> bytes:

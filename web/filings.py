@@ -32,7 +32,9 @@ def visible_submissions(
     session: Session, principal: Principal, *, period: str | None = None, state: str | None = None,
     institution_id: str | None = None,
 ) -> list[Submission]:
-    """Newest first. A guarantor's list is its own, whatever filter it asks for."""
+    """Newest first. A guarantor's list is its own, whatever filter it asks for; a bank has none (403)."""
+    if principal.is_bank:
+        raise Refused(403, "forbidden", "a bank token reads its lending at /api/bank, not the guarantors' filings")
     if principal.is_guarantor:
         if institution_id is not None and institution_id != principal.institution_id:
             return []

@@ -40,6 +40,7 @@ class Me(BaseModel):
     token_id: int
     role: str
     institution_id: str | None
+    lender_code: str | None = None
     label: str | None
 
 
@@ -173,6 +174,7 @@ class TokenInfo(BaseModel):
     prefix: str
     role: str
     institution_id: str | None
+    lender_code: str | None = None
     label: str | None
     created_at: str | None
     expires_at: str | None
@@ -222,3 +224,47 @@ class AuditEvent(BaseModel):
 
 class AuditTrail(BaseModel):
     items: list[AuditEvent]
+
+
+class BankGuarantorLine(BaseModel):
+    """The bank's lending through one guarantor in the period; amounts in yuan as exact decimal text."""
+
+    institution_id: str
+    name: str
+    guarantees: int
+    active: int
+    outstanding_balance: str
+    overdue_amount: str | None = Field(description="null for a template 1.0 ledger, which does not carry it")
+    non_performing_balance: str = Field(description="active rows classed 3–5 (次级, 可疑, 损失)")
+    compensations: int
+    compensation_paid: str
+    payout_days_max: int | None = Field(description="the longest delay after the bank's claim (1.1 filings)")
+    late_payouts: int = Field(description="payouts later than BNK-001's line after the bank's claim")
+
+
+class GuarantorRating(BaseModel):
+    """Every guarantor's grade (published) and third-party rating (registry)."""
+
+    institution_id: str
+    name: str
+    status: str
+    grade: str | None
+    late_filing: bool
+    rating_agency: str | None
+    rating_grade: str | None
+    rating_date: str | None
+
+
+class BankOverview(BaseModel):
+    lender_code: str
+    period: str | None
+    periods: list[str]
+    payout_days_max: int | None = Field(description="BNK-001's line in calendar days at the period end")
+    by_guarantor: list[BankGuarantorLine]
+    compensations: list[dict[str, Any]] = Field(description="the period's payouts on the bank's guarantees")
+    guarantors: list[GuarantorRating]
+
+
+class GuarantorRatings(BaseModel):
+    period: str | None
+    items: list[GuarantorRating]

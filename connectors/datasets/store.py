@@ -19,7 +19,7 @@ import pyarrow as pa
 from connectors.versioned import Version, VersionedParquet
 
 SCHEMA_VERSION = "1"
-DATASETS = ("indicators", "findings", "grades", "subsidies", "guarantees", "discipline_list")
+DATASETS = ("indicators", "findings", "grades", "subsidies", "guarantees", "compensations", "discipline_list")
 PART = "part"
 
 
@@ -92,15 +92,17 @@ class DatasetStore:
                 found.append((p, None))
         return found
 
-    def read(self, dataset: str, period: str | None = None, institution_id: str | None = None) -> pa.Table | None:
-        """The latest version of every matching partition, concatenated; None when nothing is published."""
+    def read(self, dataset: str, period: str | None = None, institution_id: str | None = None,
+             columns: list[str] | None = None) -> pa.Table | None:
+        """The latest version of every matching partition, concatenated; None when nothing is published.
+        ``columns`` limits the columns decoded (those a version lacks are left out)."""
         tables = []
         for p, institution in self.partitions(dataset, period):
             if institution_id is not None and institution != institution_id:
                 continue
             latest = self.parquet.latest(self.partition(dataset, p, institution))
             if latest is not None:
-                tables.append(self.parquet.read(latest)[PART])
+                tables.append(self.parquet.read(latest, columns=columns)[PART])
         if not tables:
             return None
         return pa.concat_tables(tables, promote_options="permissive")

@@ -107,6 +107,30 @@ def guarantees_table(result: AcceptedFiling, submission_id: int | None, key: byt
     return _stamp(g, result.institution_id or "", result.period or "", submission_id)
 
 
+def compensations_table(result: AcceptedFiling, submission_id: int | None) -> pa.Table:
+    """The period's payouts with ``source_row``, the lending bank of the guarantee each one paid
+    (``lender_code``, from the ledger) and, for template 1.1, the payout delay in calendar days
+    (``payout_days`` = ``compensation_date`` − ``bank_claim_date``, what BNK-001 bounds); a 1.0 filing has
+    no claim date, so its ``payout_days`` is null. A filing without payouts publishes an empty table."""
+    c = result.tables.get("compensations")
+    if c is None:
+        c = pa.table({"compensation_id": pa.array([], pa.string()), "guarantee_id": pa.array([], pa.string()),
+                      "compensation_date": pa.array([], pa.date32())})
+    c = c.add_column(0, "source_row", pa.array(range(1, c.num_rows + 1), pa.int64()))
+    g = result.tables.get("guarantees")
+    if g is not None and {"guarantee_id", "lender_code"} <= set(g.column_names) and c.num_rows:
+        lenders = g.select(["guarantee_id", "lender_code"])
+        c = c.join(lenders, "guarantee_id", join_type="left outer").sort_by("source_row")
+    else:
+        c = c.append_column("lender_code", pa.nulls(c.num_rows, pa.string()))
+    if "bank_claim_date" in c.column_names:
+        days = pc.days_between(c["bank_claim_date"], c["compensation_date"])
+    else:
+        days = pa.nulls(c.num_rows, pa.int64())
+    c = c.append_column("payout_days", days)
+    return _stamp(c, result.institution_id or "", result.period or "", submission_id)
+
+
 def mask_guarantees(table: pa.Table) -> pa.Table:
     """Natural persons' names in a ``guarantees`` table masked (outputs.md 2.0 §2). Idempotent, so the
     portal applies it again to what it serves: versions published before 2.0 are never rewritten, and

@@ -149,11 +149,28 @@ def build_report(filing: AcceptedFiling, *, late: bool = False) -> dict[str, Any
     return document
 
 
+def run_off_line(institution_id: str, name: str, last_report: Mapping[str, Any] | None) -> dict[str, Any]:
+    """An exited guarantor's run-off line (六(十四)): its last reported period and the exposure still in
+    force then, from its last CBRC report. ``in_run_off`` is true while that exposure is above zero, and
+    null when it never reported (nothing is known of its book)."""
+    if last_report is None:
+        return {"institution_id": institution_id, "name": name, "last_period": None, "financing_exposure": None,
+                "non_financing_exposure": None, "in_run_off": None}
+    indicators = last_report.get("indicators") or {}
+    financing = round(float(indicators.get("financing_exposure") or 0.0), 2)
+    non_financing = round(float(indicators.get("non_financing_exposure") or 0.0), 2)
+    return {"institution_id": institution_id, "name": name, "last_period": last_report.get("period"),
+            "financing_exposure": financing, "non_financing_exposure": non_financing,
+            "in_run_off": financing + non_financing > 0}
+
+
 def build_summary(
-    period: str, reports: Iterable[Mapping[str, Any]], late: Iterable[Mapping[str, str]] = ()
+    period: str, reports: Iterable[Mapping[str, Any]], late: Iterable[Mapping[str, str]] = (),
+    run_off: Iterable[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The period's summary: each guarantor's latest report, and the registered guarantors recorded as
-    late with no report (graded D, rules.md §5)."""
+    late with no report (graded D, rules.md §5); ``run_off`` (lines of :func:`run_off_line`, exited
+    guarantors, 六(十四)) is listed when there is any, so a summary without exits reads as before."""
     lines, totals = [], dict.fromkeys(TOTALS, 0.0)
     grades = dict.fromkeys("ABCD", 0)
     reported_ids = set()
@@ -197,6 +214,9 @@ def build_summary(
         "late": missing,
         "totals": {key: round(value, 2) for key, value in totals.items()},
     })  # fmt: skip
+    exits = sorted(run_off, key=lambda line: line["institution_id"])
+    if exits:
+        document["run_off"] = _plain(exits)
     check(document, SUMMARY)
     return document
 

@@ -212,12 +212,29 @@ def enqueue_summary(session: Session, blobs: BlobStore, period: str, now: dt.dat
                 .where(LateFiling.period == period))]  # fmt: skip
     if not reports and not late:
         return None
-    body = cbrc.canonical_json(cbrc.build_summary(period, reports, late))
+    body = cbrc.canonical_json(cbrc.build_summary(period, reports, late, run_off_lines(session, blobs, period)))
     key = f"cbrc-summary:{period}:{hashlib.sha256(body).hexdigest()}"
     if outbox.get_by_key(session, key) is None:
         _add(session, blobs, body, kind=OutboxKind.CBRC_SUMMARY, period=period, idempotency_key=key,
              method="POST", endpoint="/cbrc/summaries", content_type=JSON_CONTENT_TYPE, now=now)
     return key
+
+
+def run_off_lines(session: Session, blobs: BlobStore, period: str) -> list[dict[str, Any]]:
+    """Every guarantor the registry lists as ``exited`` (六(十四)), with its last CBRC report up to
+    ``period`` (the registry's ``exited`` rejects later filings, FMT-006, so that report is the last word
+    on its book until it is run off)."""
+    lines = []
+    for institution in repo.list_institutions(session, status="exited"):
+        item = session.scalars(
+            select(OutboxItem)
+            .where(OutboxItem.kind == OutboxKind.CBRC, OutboxItem.institution_id == institution.institution_id,
+                   OutboxItem.period <= period)
+            .order_by(OutboxItem.period.desc(), OutboxItem.id.desc())
+        ).first()
+        report = json.loads(blobs.get(item.body_key)) if item is not None else None
+        lines.append(cbrc.run_off_line(institution.institution_id, institution.name, report))
+    return lines
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__.split(": ", 1)[1])
     sub = parser.add_subparsers(dest="tokens_command", required=True)
     create = sub.add_parser("create", help="make a token and print its secret (once)")
-    create.add_argument("--role", required=True, choices=("guarantor", "regulator", "admin"))
+    create.add_argument("--role", required=True, choices=("guarantor", "bank", "regulator", "admin"))
     create.add_argument("--institution", metavar="USCC", help="the guarantor a guarantor token is bound to")
+    create.add_argument("--lender", metavar="CODE",
+                        help="the lending institution a bank token is bound to, as guarantors file it in lender_code")
     create.add_argument("--label", default="", help="who holds it (shown in lists and on confirmations)")
     create.add_argument("--expires-days", type=float, metavar="N", help="expire after N days (default: never)")
     create.add_argument("--json", action="store_true", help="print one JSON object")
@@ -52,22 +54,23 @@ def run(args: argparse.Namespace) -> int:
                 expires = utcnow() + dt.timedelta(days=args.expires_days) if args.expires_days else None
                 try:
                     token, secret = store_portal.create_token(session, args.role, institution_id=args.institution,
-                                                              label=args.label, expires_at=expires)
+                                                              lender_code=args.lender, label=args.label, expires_at=expires)
                 except store_portal.TokenError as exc:
                     print(f"danbao tokens: {exc}", file=sys.stderr)
                     return 2
                 if args.json:
                     print(json.dumps({"id": token.id, "role": args.role, "institution_id": token.institution_id,
-                                      "expires_at": expires.isoformat() if expires else None, "secret": secret}))
+                                      "lender_code": token.lender_code, "expires_at": expires.isoformat() if expires else None, "secret": secret}))
                 else:
-                    print(f"token #{token.id} ({args.role}{' ' + args.institution if args.institution else ''}); "
+                    bound = args.institution or args.lender
+                    print(f"token #{token.id} ({args.role}{' ' + bound if bound else ''}); "
                           "its secret, shown only now:", file=sys.stderr)
                     print(secret)
                 return 0
             if args.tokens_command == "list":
                 for t in store_portal.list_tokens(session):
                     status = store_portal.token_problem(t) or "active"
-                    print(f"{t.id:>5}  {t.prefix}…  {t.role!s:<9}  {t.institution_id or '-':<18}  {status:<8}  {t.label}")
+                    print(f"{t.id:>5}  {t.prefix}…  {t.role!s:<9}  {t.institution_id or t.lender_code or '-':<18}  {status:<8}  {t.label}")
                 return 0
             token = store_portal.revoke_token(session, args.token_id)
             if token is None:

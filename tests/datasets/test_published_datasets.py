@@ -188,3 +188,24 @@ def test_a_guarantees_table_published_in_clear_is_masked_again_idempotently(samp
     table = guarantees_table(sample_result, 1, KEY)
     assert mask_guarantees(table).equals(table)
     assert mask_guarantees(pa.table({"grade": ["A"]})).equals(pa.table({"grade": ["A"]}))
+
+
+def test_the_compensations_dataset_names_the_lending_bank_and_the_delay(tmp_path):
+    """Each payout with its guarantee's ``lender_code`` (from the ledger) and, for template 1.1,
+    ``payout_days`` = compensation_date − bank_claim_date; a 1.0 filing has no claim date: null."""
+    from decimal import Decimal
+
+    from connectors.datasets.tables import compensations_table
+    from tests.packages import registry
+
+    checked = validate(read_package(SAMPLES / "valid-2026-10"), registry(), now=NOW)
+    filing = AcceptedFiling.of(checked, submission_id=3, sequence=1, period="2026-10", accepted_at=None)
+    table = compensations_table(filing, 3)
+    assert table.select(["source_row", "compensation_id", "guarantee_id", "lender_code", "payout_days"]).to_pylist() == [
+        {"source_row": 1, "compensation_id": "DC001", "guarantee_id": "BNC0", "lender_code": "C1234", "payout_days": None}]
+    assert table["amount_paid"].to_pylist() == [Decimal("598765.43")]  # exact, as filed
+    store = DatasetStore(tmp_path / "datasets")
+    store.write("compensations", "2026-10", table, institution_id=filing.institution_id)
+    narrow = store.read("compensations", "2026-10", columns=["lender_code", "payout_days", "no_such_column"])
+    assert narrow.column_names == ["lender_code", "payout_days"]  # only what was asked, and what exists
+    # the 1.1 case (a claim date, so a delay) is checked through the portal, by hand per payout (tests/web/test_banks.py)

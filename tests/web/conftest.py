@@ -28,7 +28,14 @@ import requests
 import uvicorn
 
 from connectors.datasets import DatasetStore
-from connectors.datasets.tables import findings_table, grades_table, indicators_table, subsidies_table
+from connectors.datasets.tables import (
+    compensations_table,
+    findings_table,
+    grades_table,
+    guarantees_table,
+    indicators_table,
+    subsidies_table,
+)
 from connectors.intake import IntakeLimits, read_package
 from connectors.registry import read_registry_csv
 from connectors.synthetic import generate_period
@@ -47,6 +54,8 @@ PERIOD = "2026-10"
 PUBLISHED_PERIODS = ("2026-08", "2026-09", "2026-10")
 MAX_UPLOAD = 1 << 20
 PSEUDONYM_KEY = b"portal-test-key-0123456789abcdef"
+BANK_LENDER = "C4025000100"  # a lender of the synthetic ledgers (connectors.synthetic.guarantees.LENDERS)
+OTHER_LENDER = "C1045000100"  # another bank's
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 _UNIQUE = itertools.count(1)
 
@@ -57,7 +66,7 @@ class Live:
 
     url: str
     app: object
-    tokens: dict[str, str]  # name → secret: a, b (guarantors), regulator, admin, expired, revoked
+    tokens: dict[str, str]  # name → secret: a, b (guarantors), bank, bank2 (lenders), regulator, admin, expired, revoked
     token_ids: dict[str, int]
     blob_root: Path
     backend: str
@@ -189,6 +198,8 @@ def _publish(store: DatasetStore, checked, submission_id: int) -> None:
         "indicators": indicators_table(result, submission_id, PSEUDONYM_KEY),
         "findings": findings_table(result, submission_id, PSEUDONYM_KEY),
         "subsidies": subsidies_table(result, submission_id),
+        "guarantees": guarantees_table(result, submission_id, PSEUDONYM_KEY),
+        "compensations": compensations_table(result, submission_id),
         "grades": grades_table(institution_id, period, graded.grade, graded.measures_zh, graded.measures_en,
                                graded.reasons, submission_id, False),
     }
@@ -228,10 +239,13 @@ def start_live(request: pytest.FixtureRequest, folder: Path, published: Publishe
         with app.state.portal.session() as session:
             load_registry(session, REGISTRY_CSV)
             load_registry(session, published.registry_csv)
-            for name, role, institution in (("a", "guarantor", GOV_ID), ("b", "guarantor", OTHER_ID),
-                                            ("regulator", "regulator", None), ("admin", "admin", None),
-                                            ("expired", "guarantor", GOV_ID), ("revoked", "guarantor", GOV_ID)):
-                token, secret = store_portal.create_token(session, role, institution_id=institution, label=f"test {name}")
+            for name, role, institution, lender in (
+                    ("a", "guarantor", GOV_ID, None), ("b", "guarantor", OTHER_ID, None),
+                    ("bank", "bank", None, BANK_LENDER), ("bank2", "bank", None, OTHER_LENDER),
+                    ("regulator", "regulator", None, None), ("admin", "admin", None, None),
+                    ("expired", "guarantor", GOV_ID, None), ("revoked", "guarantor", GOV_ID, None)):
+                token, secret = store_portal.create_token(session, role, institution_id=institution, lender_code=lender,
+                                                          label=f"test {name}")
                 tokens[name], token_ids[name] = secret, token.id
             session.get(ApiToken, token_ids["expired"]).expires_at = utcnow() - dt.timedelta(minutes=1)
             store_portal.revoke_token(session, token_ids["revoked"])

@@ -130,3 +130,33 @@ def test_a_second_guarantor_is_refused_everywhere(page_for, live_sqlite, tmp_pat
     page.wait_for_load_state()
     assert "another guarantor" in page.inner_text(".error")
     assert live_sqlite.counts() == before
+
+
+def test_the_bulletin_renders_for_a_regulator(page_for):
+    page = page_for("regulator")
+    page.click("nav a[href='/bulletin']")
+    page.wait_for_load_state()
+    assert page.url.endswith("/bulletin")
+    page.select_option("select[name=period]", "2026-09")  # the period with a late filer
+    page.click(".filters button[type=submit]")
+    page.wait_for_load_state()
+    assert "2026-09" in page.inner_text("h1")
+    rows = page.locator("#grades tr.grade-row")
+    assert rows.count() == 3 and page.locator("#grades tr.grade-row[data-grade='D']").count() == 1
+    assert "逾期未报 late" in page.inner_text("#grades")
+    for section in ("#warnings", "#discipline", "#rollup", "#run-off"):
+        box = page.locator(section).bounding_box()
+        assert box and box["height"] > 40, section
+    assert page.locator("#bulletin-html").get_attribute("href") == "/bulletin/download?period=2026-09&format=html"
+    page.screenshot(path=str(SCREENSHOTS / "portal-bulletin.png"), full_page=True)
+
+
+def test_a_bank_lands_on_its_lending(page_for):
+    from tests.web.conftest import BANK_LENDER
+
+    page = page_for("bank")
+    assert page.url.endswith("/bank")
+    assert BANK_LENDER in page.inner_text("h1")
+    assert page.locator("nav a[href='/submissions']").count() == 0 and page.locator("nav a[href='/dashboard']").count() == 0
+    assert page.locator("#exposures tbody tr").count() >= 1 and page.locator("#ratings tbody tr").count() >= 4
+    page.screenshot(path=str(SCREENSHOTS / "portal-bank.png"), full_page=True)

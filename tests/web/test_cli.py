@@ -92,6 +92,17 @@ def test_tokens_create_list_revoke(danbao, tmp_path, monkeypatch, capsys):
     assert danbao(["tokens", "create", "--role", "guarantor", "--institution", "91500000000000000X"]) == 2
     assert danbao(["tokens", "create", "--role", "admin", "--institution", GOV_ID]) == 2
     assert danbao(["tokens", "revoke", "424242"]) == 1
+    # a lending bank's token names its lender_code (and only a bank's does)
+    assert danbao(["tokens", "create", "--role", "bank", "--lender", "C4025000100", "--label", "某银行", "--json"]) == 0
+    bank = json.loads(capsys.readouterr().out)
+    assert (bank["role"], bank["lender_code"], bank["institution_id"]) == ("bank", "C4025000100", None)
+    with session_factory(engine)() as session:
+        assert store_portal.find_token(session, bank["secret"]).lender_code == "C4025000100"
+    assert danbao(["tokens", "list"]) == 0
+    assert "C4025000100" in capsys.readouterr().out
+    assert danbao(["tokens", "create", "--role", "bank"]) == 2  # a bank token needs its lender
+    assert "lender_code" in capsys.readouterr().err
+    assert danbao(["tokens", "create", "--role", "regulator", "--lender", "C4025000100"]) == 2
     engine.dispose()
 
 

@@ -30,7 +30,8 @@ def live(live_sqlite):
 
 def test_the_catalog_lists_every_dataset_and_its_partitions(live, published):
     catalog = {d["name"]: d for d in as_json(live.get("/api/datasets", "regulator"))["datasets"]}
-    assert set(catalog) == {"indicators", "findings", "grades", "subsidies", "guarantees", "discipline_list"}
+    assert set(catalog) == {"indicators", "findings", "grades", "subsidies", "guarantees", "compensations",
+                            "discipline_list"}
     assert catalog["indicators"]["periods"] == list(PUBLISHED_PERIODS)
     partition = next(p for p in catalog["grades"]["partitions"] if p["institution_id"] == published.late[0])
     assert partition["version"] == 1 and partition["rows"] == 1

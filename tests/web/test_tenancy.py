@@ -52,6 +52,10 @@ def _bearer_cases(sid: int, data: bytes) -> list[tuple[str, str, dict, set[int]]
         ("POST", "/api/admin/tokens", {"json": {"role": "guarantor", "institution_id": GOV_ID}}, {403}),
         ("POST", "/api/admin/tokens/999999/revoke", {}, {403}),
         ("PUT", "/api/admin/registry", {"data": b"institution_id\n", "headers": {"Content-Type": "text/csv"}}, {403}),
+        ("GET", "/api/bank", {}, {403}),  # a lending bank's views: bank tokens only
+        ("GET", "/api/bank/guarantors", {}, {403}),
+        ("GET", "/api/bank/exposures", {}, {403}),
+        ("GET", "/api/bank/compensations", {}, {403}),
         ("GET", "/openapi.json", {}, {200}),
         ("GET", "/docs", {}, {200}),  # Swagger UI: describes the API, reads nothing
     ]
@@ -69,18 +73,27 @@ def _page_cases(sid: int) -> list[tuple[str, str, set[int]]]:
         ("GET", f"/submissions/{sid}/datadocs/index.html", {404}),
         ("POST", "/submissions", {403}),
         ("GET", "/dashboard", {403}),
+        ("GET", "/bulletin", {403}),  # the regulators' bulletin
+        ("GET", f"/bulletin/download?period={PERIOD}", {403}),
+        ("GET", "/bank", {403}),
         ("POST", "/logout", {200}),
     ]
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route of the app (the other tenancy tests check their tables against it)."""
+    routes = set()
+    for route in [*app.routes, *(r for router in ROUTERS for r in router.routes)]:
+        if isinstance(route, APIRoute | Route):
+            routes |= {(m, route.path) for m in route.methods - {"HEAD"}}
+    return routes
 
 
 def test_every_route_has_a_tenancy_case(live_sqlite, a_submission):
     sid, _, data = a_submission
     tested = {(m, _normalise(p, sid)) for m, p, _, _ in _bearer_cases(sid, data)}
     tested |= {(m, _normalise(p, sid)) for m, p, _ in _page_cases(sid)}
-    routes = set()
-    for route in [*live_sqlite.app.routes, *(r for router in ROUTERS for r in router.routes)]:
-        if isinstance(route, APIRoute | Route):
-            routes |= {(m, route.path) for m in route.methods - {"HEAD"}}
+    routes = app_routes(live_sqlite.app)
     assert len(routes) >= 20
     assert routes - tested == set(), "routes without a tenancy case"
 

@@ -39,13 +39,15 @@ router = APIRouter(prefix="/api", tags=["administration"], responses=refusals(40
 class TokenRequest(BaseModel):
     role: TokenRole
     institution_id: str | None = Field(default=None, pattern=r"^[0-9A-Z]{18}$")
+    lender_code: str | None = Field(default=None, min_length=1, max_length=20,
+                                    description="a bank token's lending institution, as filed in guarantees.lender_code")
     label: str = Field(default="", max_length=255)
     expires_in_days: float | None = Field(default=None, gt=0, le=3660)
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:
     return {"id": token.id, "prefix": token.prefix, "role": str(token.role), "institution_id": token.institution_id,
-            "label": token.label, "created_at": iso(token.created_at), "expires_at": iso(token.expires_at),
+            "lender_code": token.lender_code, "label": token.label, "created_at": iso(token.created_at), "expires_at": iso(token.expires_at),
             "revoked_at": iso(token.revoked_at), "status": store_portal.token_problem(token) or "active"}
 
 
@@ -59,7 +61,7 @@ def health() -> dict[str, str]:
 def me(principal: AnyPrincipal) -> dict[str, Any]:
     """The token behind this request."""
     return {"token_id": principal.token_id, "role": str(principal.role), "institution_id": principal.institution_id,
-            "label": principal.label}
+            "lender_code": principal.lender_code, "label": principal.label}
 
 
 @router.post("/admin/tokens", status_code=201, response_model=NewToken)
@@ -69,12 +71,12 @@ def create_token(request: Request, body: TokenRequest, principal: AdminPrincipal
     try:
         with portal_of(request).session() as session:
             token, secret = store_portal.create_token(session, body.role, institution_id=body.institution_id,
-                                                      label=body.label, expires_at=expires, created_by=principal.token_id)
+                                                      lender_code=body.lender_code, label=body.label, expires_at=expires, created_by=principal.token_id)
             answer = token_json(token)
     except store_portal.TokenError as exc:
         raise Refused(422, "invalid_token_request", str(exc)) from None
     note(request, "token_created", new_token_id=answer["id"], new_role=answer["role"],
-         new_institution_id=answer["institution_id"])
+         new_institution_id=answer["institution_id"], new_lender_code=answer["lender_code"])
     return {**answer, "secret": secret}
 
 

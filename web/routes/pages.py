@@ -28,6 +28,7 @@ from web.auth import (
     authenticate,
     check_csrf,
     end_session,
+    principal_of,
     start_session,
     token_from_secret,
 )
@@ -61,6 +62,8 @@ def _archived_result(request: Request, submission: Any) -> dict[str, Any] | None
 
 
 def _home_for(principal: Principal) -> str:
+    if principal.is_bank:
+        return "/bank"
     return "/submissions" if principal.is_guarantor else "/dashboard"
 
 
@@ -90,7 +93,7 @@ async def login(request: Request) -> Response:
     except Refused as exc:
         note(request, "login_failed", reason=exc.code)
         return render(request, "login.html", {"error": bilingual(exc.code, exc.message, 401)}, status=401)
-    principal = Principal(token.id, token.role, token.institution_id, token.label, "cookie")
+    principal = principal_of(token, "cookie")
     set_principal(request, principal)
     note(request, "login")
     response = RedirectResponse(_home_for(principal), status_code=303)
