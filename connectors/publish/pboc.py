@@ -450,17 +450,45 @@ def _lookup(values: pa.Array, mapping: dict[str, str], column: str) -> pa.Array:
 
 
 def _text(values: pa.Array, column: str, limit: int | None = None, required: bool = True) -> pa.Array:
-    """XML text: control characters → space, ``& < >`` escaped; ``limit`` counts characters."""
+    """XML text: control characters → space, ``& < >`` escaped; ``limit`` counts characters. The byte
+    checks come first and skip the kernels when nothing needs them (UTF-8 puts no byte below 0x80 inside a
+    multi-byte character, so a byte scan of the data buffer finds every control and markup character)."""
     if required and values.null_count:
         raise FeedError(f"{values.null_count} row(s) without {column}")
-    values = pc.replace_substring_regex(pc.fill_null(values, ""), r"[\x00-\x1f\x7f]", " ")
-    if limit is not None and len(values):
+    if values.null_count:
+        values = pc.fill_null(values, "")
+    data, widths = _bytes_of(values)
+    escape = widths is None or _needs_escape(data)
+    if escape:
+        values = pc.replace_substring_regex(values, r"[\x00-\x1f\x7f]", " ")
+    if limit is not None and len(values) and (widths is None or int(widths.max()) > limit):  # bytes ≥ characters
         longest = pc.max(pc.utf8_length(values)).as_py() or 0
         if longest > limit:
             raise FeedError(f"{column}: a value of {longest} characters does not fit {limit}")
-    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        values = pc.replace_substring(values, raw, escaped)
+    if escape:
+        for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+            values = pc.replace_substring(values, raw, escaped)
     return values
+
+
+_ESCAPED = np.zeros(256, dtype=bool)
+_ESCAPED[[*range(0x20), 0x7F, ord("&"), ord("<"), ord(">")]] = True
+
+
+def _bytes_of(strings: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """The data bytes of a plain string array and each value's width in bytes (``None`` for other
+    types: the caller then takes the kernel path)."""
+    if not isinstance(strings, pa.Array) or strings.type != pa.string() or len(strings) == 0:
+        return np.zeros(0, dtype=np.uint8), None
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset : strings.offset + len(strings) + 1]
+    data = strings.buffers()[2]
+    start, end = int(offsets[0]), int(offsets[-1])
+    body = np.frombuffer(data, dtype=np.uint8)[start:end] if data is not None else np.zeros(0, dtype=np.uint8)
+    return body, np.diff(offsets)
+
+
+def _needs_escape(data: np.ndarray) -> bool:
+    return bool(_ESCAPED[data].any()) if len(data) else False
 
 
 def _yuan(values: pa.Array, column: str) -> pa.Array:
@@ -493,6 +521,29 @@ def _el(tag: str, values: pa.Array | str, optional: bool = False) -> pa.Array | 
 
 def _join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
+
+
+Part = str | tuple[str, "pa.Array | str"] | pa.Array
+
+
+def _xml(*parts: Part) -> pa.Array:
+    """XML text in one kernel call: a ``str`` is literal markup, ``(tag, values)`` an element, an array
+    a piece already rendered. Adjacent literals are merged, so a record costs one join however many
+    elements it has (the call's overhead, not the rows, is what a small incremental feed pays)."""
+    pieces: list[pa.Array | str] = []
+    for part in parts:
+        if isinstance(part, tuple):
+            tag, values = part
+            expanded: tuple[pa.Array | str, ...] = ((f"<{tag}>{values}</{tag}>",) if isinstance(values, str)
+                                                    else (f"<{tag}>", values, f"</{tag}>"))
+        else:
+            expanded = (part,)
+        for piece in expanded:
+            if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
+                pieces[-1] += piece
+            else:
+                pieces.append(piece)
+    return pc.binary_join_element_wise(*pieces, "")
 
 
 def _values(rows: pa.Table, area_code: str) -> dict[str, pa.Array]:
@@ -528,23 +579,28 @@ def _values(rows: pa.Table, area_code: str) -> dict[str, pa.Array]:
     }
 
 
-def _segments(v: dict[str, pa.Array], record_type: str, rpt_date: pa.Array | str, code: pa.Array | str) -> dict[str, pa.Array]:
+def _segments(v: dict[str, pa.Array], record_type: str, rpt_date: pa.Array | str, code: pa.Array | str,
+              wanted: Sequence[str] = ("base", "basic", "liability", "base_correction")) -> dict[str, pa.Array]:
+    """The ``wanted`` segments' text, each in one join."""
     tag = TAG_OF[record_type]
-    base = _join("<GuarAcctBsSgmt>", _el("InfRecType", v["InfRecType"]), _el("AcctType", v["AcctType"]),
-                 _el("AcctCode", v["AcctCode"]), _el("RptDate", rpt_date), _el("RptDateCode", code),
-                 _el("Name", v["Name"]), _el("IDType", v["IDType"]), _el("IDNum", v["IDNum"]),
-                 _el("MngmtOrgCode", v["MngmtOrgCode"]), "</GuarAcctBsSgmt>")
-    basic = _join("<GuarAcctBsInfSgmt>", _el("BusiLines", v["BusiLines"]), _el("BusiDtilLines", v["BusiDtilLines"]),
-                  _el("OpenDate", v["OpenDate"]), _el(tag.get("GuarAmt", "GuarAmt"), v["GuarAmt"]), _el("Cy", v["Cy"]),
-                  _el("DueDate", v["DueDate"]), _el("GuarMode", v["GuarMode"]),
-                  _el(tag.get("CtrctTxtCode", "CtrctTxtCode"), v["CtrctTxtCode"], optional=True), "</GuarAcctBsInfSgmt>")
-    liability = _join("<GuarRltRepymtInfSgmt>", _el("AcctStatus", v["AcctStatus"]), _el("LoanAmt", v["LoanAmt"]),
-                      _el("FiveCate", v["FiveCate"]), _el("FiveCateAdjDate", v["FiveCateAdjDate"]), _el("RiEx", v["RiEx"]),
-                      _el("CompAdvFlag", v["CompAdvFlag"]), _el("CloseDate", v["CloseDate"], optional=True),
-                      "</GuarRltRepymtInfSgmt>")
-    base_correction = _join("<GuarAcctBsSgmt>", _el("Name", v["Name"]), _el("IDType", v["IDType"]),
-                            _el("IDNum", v["IDNum"]), _el("MngmtOrgCode", v["MngmtOrgCode"]), "</GuarAcctBsSgmt>")
-    return {"base": base, "basic": basic, "liability": liability, "base_correction": base_correction}
+    make = {
+        "base": lambda: _xml("<GuarAcctBsSgmt>", ("InfRecType", v["InfRecType"]), ("AcctType", v["AcctType"]),
+                             ("AcctCode", v["AcctCode"]), ("RptDate", rpt_date), ("RptDateCode", code),
+                             ("Name", v["Name"]), ("IDType", v["IDType"]), ("IDNum", v["IDNum"]),
+                             ("MngmtOrgCode", v["MngmtOrgCode"]), "</GuarAcctBsSgmt>"),
+        "basic": lambda: _xml("<GuarAcctBsInfSgmt>", ("BusiLines", v["BusiLines"]), ("BusiDtilLines", v["BusiDtilLines"]),
+                              ("OpenDate", v["OpenDate"]), (tag.get("GuarAmt", "GuarAmt"), v["GuarAmt"]), ("Cy", v["Cy"]),
+                              ("DueDate", v["DueDate"]), ("GuarMode", v["GuarMode"]),
+                              _el(tag.get("CtrctTxtCode", "CtrctTxtCode"), v["CtrctTxtCode"], optional=True),
+                              "</GuarAcctBsInfSgmt>"),
+        "liability": lambda: _xml("<GuarRltRepymtInfSgmt>", ("AcctStatus", v["AcctStatus"]), ("LoanAmt", v["LoanAmt"]),
+                                  ("FiveCate", v["FiveCate"]), ("FiveCateAdjDate", v["FiveCateAdjDate"]), ("RiEx", v["RiEx"]),
+                                  ("CompAdvFlag", v["CompAdvFlag"]), _el("CloseDate", v["CloseDate"], optional=True),
+                                  "</GuarRltRepymtInfSgmt>"),
+        "base_correction": lambda: _xml("<GuarAcctBsSgmt>", ("Name", v["Name"]), ("IDType", v["IDType"]),
+                                        ("IDNum", v["IDNum"]), ("MngmtOrgCode", v["MngmtOrgCode"]), "</GuarAcctBsSgmt>"),
+    }
+    return {name: make[name]() for name in wanted}
 
 
 def render_records(records: pa.Table, area_code: str) -> pa.Array:
@@ -554,12 +610,13 @@ def render_records(records: pa.Table, area_code: str) -> pa.Array:
     record_type = records["record_type"][0].as_py()
     v = _values(records, area_code)
     s = _segments(v, record_type, f"{records['last_report_date'][0].as_py():%Y-%m-%d}",
-                  records["report_date_code"].combine_chunks())
-    basic = pc.if_else(records["with_basic"].combine_chunks(), s["basic"], "")
-    liability = pc.if_else(records["with_liability"].combine_chunks(), s["liability"], "")
+                  records["report_date_code"].combine_chunks(), ("base", "basic", "liability"))
+    with_basic, with_liability = records["with_basic"].combine_chunks(), records["with_liability"].combine_chunks()
+    basic = s["basic"] if with_basic.false_count == 0 else pc.if_else(with_basic, s["basic"], "")
+    liability = s["liability"] if with_liability.false_count == 0 else pc.if_else(with_liability, s["liability"], "")
     root = ROOT[record_type]
     middle = (basic, liability)  # base, basic, liability: the same order for 440 and 230 when only these are sent
-    return _join(f"<{root}>", s["base"], *middle, f"</{root}>")
+    return _xml(f"<{root}>", s["base"], *middle, f"</{root}>")
 
 
 def render_corrections(corrections: pa.Table, area_code: str) -> pa.Array:
@@ -570,16 +627,16 @@ def render_corrections(corrections: pa.Table, area_code: str) -> pa.Array:
     record_type = CORRECTION[account_type]
     v = _values(corrections, area_code)
     rpt = _iso(corrections["last_report_date"].combine_chunks(), "last_report_date")
-    s = _segments(v, account_type, rpt, "")
+    s = _segments(v, account_type, rpt, "", ("basic", "liability", "base_correction"))
     segment = corrections["segment"].combine_chunks()
     body = pc.case_when(pc.make_struct(pc.equal(segment, "base"), pc.equal(segment, "basic"),
                                        field_names=["base", "basic"]),
                         s["base_correction"], s["basic"], s["liability"])
     code = _lookup(segment, SEGMENT_CODE, "segment")
     root = ROOT[record_type]
-    head = _join("<BsSgmt>", _el("InfRecType", record_type), _el("ModRecCode", v["AcctCode"]), _el("RptDate", rpt),
-                 _el("AcctType", v["AcctType"]), _el("MdfcSgmtCode", code), "</BsSgmt>")
-    return _join(f"<{root}>", head, "<MdfcSgmt>", body, "</MdfcSgmt>", f"</{root}>")
+    return _xml(f"<{root}>", "<BsSgmt>", ("InfRecType", record_type), ("ModRecCode", v["AcctCode"]), ("RptDate", rpt),
+                ("AcctType", v["AcctType"]), ("MdfcSgmtCode", code), "</BsSgmt>", "<MdfcSgmt>", body, "</MdfcSgmt>",
+                f"</{root}>")
 
 
 def render_deletions(deletions: pa.Table) -> pa.Array:
@@ -589,7 +646,7 @@ def render_deletions(deletions: pa.Table) -> pa.Array:
     record_type = DELETION[deletions["record_type"][0].as_py()]
     root = ROOT[record_type]
     codes = _text(deletions["account_code"].combine_chunks(), "account code", 60)
-    return _join(f"<{root}>", _el("InfRecType", record_type), _el("DelRecCode", codes), f"</{root}>")
+    return _xml(f"<{root}>", ("InfRecType", record_type), ("DelRecCode", codes), f"</{root}>")
 
 
 @dataclass(frozen=True)
