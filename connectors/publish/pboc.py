@@ -212,6 +212,8 @@ SEGMENT_SOURCES = {
     "liability": ("status", "outstanding_balance", "liability_share", "five_category", "closed_date"),
 }
 _BALANCE = ("status", "outstanding_balance", "liability_share", "closed_date")
+#: Every column the diff compares.
+COMPARED = ("record_type", *(name for names in SEGMENT_SOURCES.values() for name in names))
 STATE_SCHEMA = pa.schema([
     ("account_code", pa.string()), ("record_type", pa.string()), *SOURCE_SCHEMA,
     ("five_cate_adj_date", pa.date32()), ("first_report_date", pa.date32()), ("last_report_date", pa.date32()),
@@ -301,45 +303,51 @@ def plan(previous_state: pa.Table | None, guarantees: pa.Table, area_code: str, 
     prev = (previous_state if previous_state is not None else empty_state()).cast(STATE_SCHEMA)
     if prev.num_rows == 0:
         return _all_new(cur, report_date)
-    kept = [n for n in STATE_SCHEMA.names if n not in ("account_code",)]
-    # the state is indexed by account code: a hash lookup per filing row, then the previous values taken
+    # the state is indexed by account code: a hash lookup per filing row, then only the previous values
+    # compared (and the last report date) taken; what the state holds beyond them is taken for sent rows
     at = pc.index_in(cur["account_code"], value_set=prev["account_code"].combine_chunks())
-    joined = cur
-    for name in kept:
-        joined = joined.append_column(f"prev_{name}", pc.take(prev[name], at))
-    is_new = _flat(pc.is_null(joined["prev_record_type"]))
+    is_new = _flat(pc.is_null(at))
+    n_new = is_new.true_count
+    old = pc.invert(is_new)
+    before = {name: pc.take(prev[name], at) for name in (*COMPARED, "last_report_date")}
+    diff: dict[str, pa.Array] = {}
+    for name in COMPARED:
+        a, b = cur[name], before[name]
+        if a.null_count == 0 and b.null_count == n_new:  # nulls only where the account is new (masked below)
+            diff[name] = pc.not_equal(a, b)
+        else:
+            diff[name] = pc.or_(pc.fill_null(pc.not_equal(a, b), False), pc.xor(pc.is_null(a), pc.is_null(b)))
 
     def changed(names: Sequence[str]) -> pa.Array:
-        out = None
-        for name in names:
-            a, b = joined[name], joined[f"prev_{name}"]
-            diff = pc.or_(pc.fill_null(pc.not_equal(a, b), False), pc.xor(pc.is_null(a), pc.is_null(b)))
-            out = diff if out is None else pc.or_(out, diff)
-        return _flat(pc.and_(pc.invert(is_new), out))
+        out = diff[names[0]]
+        for name in names[1:]:
+            out = pc.or_(out, diff[name])
+        return _flat(pc.and_(old, pc.fill_null(out, False)))
 
     seg = {name: changed(cols) for name, cols in SEGMENT_SOURCES.items()}
     seg["base"] = pc.or_(seg["base"], changed(("record_type",)))
     balance, five = changed(_BALANCE), changed(("five_category",))
     any_change = pc.or_(pc.or_(seg["base"], seg["basic"]), seg["liability"])
-    was_closed = pc.fill_null(pc.not_equal(joined["prev_status"], "active"), False)
-    reported_now = pc.fill_null(pc.equal(joined["prev_last_report_date"], report), False)
+    was_closed = pc.fill_null(pc.not_equal(before["status"], "active"), False)
+    reported_now = pc.fill_null(pc.equal(before["last_report_date"], report), False)
     as_correction = _flat(pc.and_(any_change, pc.or_(was_closed, reported_now)))
     as_record = _flat(pc.or_(is_new, pc.and_(any_change, pc.invert(as_correction))))
-    closed_now = pc.fill_null(pc.and_(pc.equal(joined["prev_status"], "active"),
-                                      pc.not_equal(joined["status"], "active")), False)
+    closed_now = pc.fill_null(pc.and_(pc.equal(before["status"], "active"),
+                                      pc.not_equal(cur["status"], "active")), False)
     code = pc.case_when(pc.make_struct(is_new, closed_now, balance, five,
                                        field_names=["new", "closed", "balance", "five"]),
                         NEW, CLOSED, LIABILITY_CHANGED, FIVE_CATEGORY_CHANGED, OTHER_CHANGE)
-    sent = pc.or_(as_record, as_correction)
-    touched = joined.filter(sent)
+    sent = _flat(pc.or_(as_record, as_correction))
+    sent_at = pc.filter(at, sent)
+    touched = cur.filter(sent)
     if touched.num_rows:
         t_new = pc.filter(is_new, sent)
         t_five = pc.filter(five, sent)
         t_record = pc.filter(as_record, sent)
-        adj = pc.if_else(pc.or_(t_new, t_five), report, touched["prev_five_cate_adj_date"])
-        first = pc.if_else(t_new, report, touched["prev_first_report_date"])
-        last = pc.if_else(t_record, report, touched["prev_last_report_date"])
-        touched = _with(touched.select(cur.column_names), five_cate_adj_date=adj, first_report_date=first,
+        adj = pc.if_else(pc.or_(t_new, t_five), report, pc.take(prev["five_cate_adj_date"], sent_at))
+        first = pc.if_else(t_new, report, pc.take(prev["first_report_date"], sent_at))
+        last = pc.if_else(t_record, report, pc.filter(before["last_report_date"], sent))
+        touched = _with(touched, five_cate_adj_date=adj, first_report_date=first,
                         last_report_date=last).select(STATE_SCHEMA.names).cast(STATE_SCHEMA)
         records = touched.filter(pc.filter(as_record, sent))
         r_code = pc.filter(code, as_record)
@@ -359,13 +367,45 @@ def plan(previous_state: pa.Table | None, guarantees: pa.Table, area_code: str, 
                         with_liability=pa.array([], pa.bool_()))
         corrections = _with(empty_state(), segment=pa.array([], pa.string()))
     # accounts first reported with this report date that the filing no longer holds: deleted whole
-    gone = pc.invert(pc.is_in(prev["account_code"], value_set=cur["account_code"].combine_chunks()))
-    ours = pc.fill_null(pc.equal(prev["first_report_date"], report), False)
-    deletions = prev.filter(pc.and_(gone, ours))
-    replaced = pa.concat_arrays([touched["account_code"].combine_chunks(), deletions["account_code"].combine_chunks()])
-    keep = prev.filter(pc.invert(pc.is_in(prev["account_code"], value_set=replaced)))
-    state = _sorted(pa.concat_tables([keep, touched]))
+    ours = _flat(pc.fill_null(pc.equal(prev["first_report_date"], report), False))
+    if ours.true_count:  # only when this report date was fed before (a corrected filing)
+        gone = pc.invert(pc.is_in(prev["account_code"], value_set=cur["account_code"].combine_chunks()))
+        deletions = prev.filter(pc.and_(gone, ours))
+    else:
+        deletions = prev.schema.empty_table()
+    state = _next_state(prev, touched, sent_at, deletions)
     return _finish(Plan(_sorted(records), _sorted(corrections, "segment"), _sorted(deletions), state, report_date))
+
+
+def _next_state(prev: pa.Table, touched: pa.Table, touched_at: pa.Array, deletions: pa.Table) -> pa.Table:
+    """``prev`` with the touched rows in place of their accounts' (appended when new) and the deleted
+    accounts dropped, sorted by account code. When nothing is new or deleted and ``prev`` is sorted (as
+    every state written here is), the touched rows go to their accounts' places in one take, without
+    sorting the guarantor's whole state again."""
+    n, k = prev.num_rows, touched.num_rows
+    if k == 0 and deletions.num_rows == 0:
+        return _sorted(prev)
+    positions = _flat(touched_at)
+    at = positions.drop_null().to_numpy(zero_copy_only=False)
+    if (deletions.num_rows == 0 and len(at) == k and len(np.unique(at)) == k
+            and _is_sorted(prev["account_code"])):
+        index = np.arange(n, dtype=np.int64)
+        index[at] = np.arange(n, n + k, dtype=np.int64)
+        return pa.concat_tables([prev, touched.cast(STATE_SCHEMA)]).take(pa.array(index))
+    drop = np.zeros(n, dtype=bool)
+    drop[at] = True
+    if deletions.num_rows:
+        drop |= pc.is_in(prev["account_code"], value_set=deletions["account_code"].combine_chunks()).to_numpy(
+            zero_copy_only=False)
+    keep = prev.filter(pa.array(~drop))
+    return _sorted(pa.concat_tables([keep, touched.cast(STATE_SCHEMA)]))
+
+
+def _is_sorted(codes: pa.ChunkedArray | pa.Array) -> bool:
+    codes = _flat(codes)
+    if len(codes) < 2:
+        return True
+    return bool(pc.all(pc.less(codes.slice(0, len(codes) - 1), codes.slice(1))).as_py())
 
 
 def _all_new(cur: pa.Table, report_date: dt.date) -> Plan:
