@@ -536,10 +536,11 @@ def _yuan(values: pa.Array, column: str) -> pa.Array:
     if values.null_count:
         raise FeedError(f"{values.null_count} row(s) without {column}")
     rounded = pc.round(values, 0, round_mode="half_up")
-    if len(values) and pc.any(pc.less(rounded, pa.scalar(0, rounded.type))).as_py():
+    if len(values) and pc.min(rounded).as_py() < 0:
         raise FeedError(f"negative {column}")
     text = pc.cast(pc.cast(rounded, pa.decimal128(38, 0)), pa.string())
-    if len(text) and (pc.max(pc.utf8_length(text)).as_py() or 0) > 15:
+    _, widths = _bytes_of(text)  # digits are one byte each
+    if len(text) and (widths is None or int(widths.max()) > 15) and (pc.max(pc.utf8_length(text)).as_py() or 0) > 15:
         raise FeedError(f"{column} does not fit 15 digits")
     return text
 
@@ -550,20 +551,19 @@ def _iso(values: pa.Array, column: str, required: bool = True) -> pa.Array:
     return pc.cast(values, pa.string())
 
 
-def _el(tag: str, values: pa.Array | str, optional: bool = False) -> pa.Array | str:
-    if isinstance(values, str):
+Tag = str | pa.Array  # a tag, or one per row where record types are mixed
+
+
+def _el(tag: Tag, values: pa.Array | str, optional: bool = False) -> pa.Array | str:
+    if isinstance(values, str) and isinstance(tag, str):
         return f"<{tag}>{values}</{tag}>"
-    joined = pc.binary_join_element_wise(f"<{tag}>", values, f"</{tag}>", "")
+    joined = _xml((tag, values))
     if optional:
         return pc.if_else(pc.fill_null(pc.greater(pc.utf8_length(values), 0), False), joined, "")
     return joined
 
 
-def _join(*parts: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*parts, "")
-
-
-Part = str | tuple[str, "pa.Array | str"] | pa.Array
+Part = str | tuple[Tag, "pa.Array | str"] | pa.Array
 
 
 def _xml(*parts: Part) -> pa.Array:
@@ -572,10 +572,14 @@ def _xml(*parts: Part) -> pa.Array:
     elements it has (the call's overhead, not the rows, is what a small incremental feed pays)."""
     pieces: list[pa.Array | str] = []
     for part in parts:
+        expanded: tuple[pa.Array | str, ...]
         if isinstance(part, tuple):
             tag, values = part
-            expanded: tuple[pa.Array | str, ...] = ((f"<{tag}>{values}</{tag}>",) if isinstance(values, str)
-                                                    else (f"<{tag}>", values, f"</{tag}>"))
+            if isinstance(tag, str):
+                expanded = ((f"<{tag}>{values}</{tag}>",) if isinstance(values, str)
+                            else (f"<{tag}>", values, f"</{tag}>"))
+            else:
+                expanded = ("<", tag, ">", values, "</", tag, ">")
         else:
             expanded = (part,)
         for piece in expanded:
@@ -588,7 +592,8 @@ def _xml(*parts: Part) -> pa.Array:
 
 def _values(rows: pa.Table, area_code: str) -> dict[str, pa.Array]:
     """Every item's text for the rows to render (column-wise)."""
-    g = {name: rows[name].combine_chunks() for name in rows.column_names}
+    g = {name: rows[name].combine_chunks() for name in (*SOURCE_SCHEMA.names, "account_code", "record_type",
+                                                         "five_cate_adj_date")}
     financing = pc.is_in(g["business_type"], value_set=pa.array(sorted(FINANCING_BUSINESS_TYPES)))
     status = g["status"]
     exposure = pc.cast(multiply(narrow(g["outstanding_balance"]), narrow(pc.fill_null(g["liability_share"], 0))),
@@ -619,10 +624,12 @@ def _values(rows: pa.Table, area_code: str) -> dict[str, pa.Array]:
     }
 
 
-def _segments(v: dict[str, pa.Array], record_type: str, rpt_date: pa.Array | str, code: pa.Array | str,
+def _segments(v: dict[str, pa.Array], record_type: str | dict[str, Tag], rpt_date: pa.Array | str,
+              code: pa.Array | str,
               wanted: Sequence[str] = ("base", "basic", "liability", "base_correction")) -> dict[str, pa.Array]:
-    """The ``wanted`` segments' text, each in one join."""
-    tag = TAG_OF[record_type]
+    """The ``wanted`` segments' text, each in one join. ``record_type``: 440 or 230, or the tags that
+    differ between them, per row (``_tags``)."""
+    tag = TAG_OF[record_type] if isinstance(record_type, str) else record_type
     make = {
         "base": lambda: _xml("<GuarAcctBsSgmt>", ("InfRecType", v["InfRecType"]), ("AcctType", v["AcctType"]),
                              ("AcctCode", v["AcctCode"]), ("RptDate", rpt_date), ("RptDateCode", code),
@@ -643,20 +650,37 @@ def _segments(v: dict[str, pa.Array], record_type: str, rpt_date: pa.Array | str
     return {name: make[name]() for name in wanted}
 
 
+def _tags(is_enterprise: pa.Array) -> dict[str, Tag]:
+    """The tags that differ between 440 and 230, per row, and the record's root element as ``root``."""
+    tags: dict[str, Tag] = {name: pc.if_else(is_enterprise, name, person) for name, person in TAG_OF[PERSON].items()}
+    tags["root"] = pc.if_else(is_enterprise, ROOT[ENTERPRISE], ROOT[PERSON])
+    return tags
+
+
 def render_records(records: pa.Table, area_code: str) -> pa.Array:
-    """Account record lines (without line ends), for records of one record type."""
+    """Account record lines (without line ends), 440 and 230 alike: where both are present, in one
+    pass with their differing tags taken per row (the caller splits the lines by record type)."""
     if records.num_rows == 0:
         return pa.array([], pa.string())
-    record_type = records["record_type"][0].as_py()
+    types = records["record_type"].combine_chunks()
+    enterprise = pc.equal(types, ENTERPRISE)
+    if enterprise.true_count in (0, len(types)):
+        record_type = types[0].as_py()
+        tags: str | dict[str, Tag] = record_type
+        root: Tag = ROOT[record_type]
+    else:
+        tags = _tags(enterprise)
+        root = tags["root"]
     v = _values(records, area_code)
-    s = _segments(v, record_type, f"{records['last_report_date'][0].as_py():%Y-%m-%d}",
+    s = _segments(v, tags, f"{records['last_report_date'][0].as_py():%Y-%m-%d}",
                   records["report_date_code"].combine_chunks(), ("base", "basic", "liability"))
     with_basic, with_liability = records["with_basic"].combine_chunks(), records["with_liability"].combine_chunks()
     basic = s["basic"] if with_basic.false_count == 0 else pc.if_else(with_basic, s["basic"], "")
     liability = s["liability"] if with_liability.false_count == 0 else pc.if_else(with_liability, s["liability"], "")
-    root = ROOT[record_type]
-    middle = (basic, liability)  # base, basic, liability: the same order for 440 and 230 when only these are sent
-    return _xml(f"<{root}>", s["base"], *middle, f"</{root}>")
+    # base, basic, liability: the same order for 440 and 230 when only these are sent
+    if isinstance(root, str):
+        return _xml(f"<{root}>", s["base"], basic, liability, f"</{root}>")
+    return _xml("<", root, ">", s["base"], basic, liability, "</", root, ">")
 
 
 def render_corrections(corrections: pa.Table, area_code: str) -> pa.Array:
@@ -707,8 +731,12 @@ def render_files(p: Plan, area_code: str, created_at: dt.datetime, serial_of) ->
     next serial for a name prefix (area code, creation date, record type)."""
     files = []
     parts: list[tuple[str, pa.Table, str]] = []
+    all_lines = render_records(p.records, area_code)  # both record types in one pass
+    lines_of: dict[str, pa.Array] = {}
     for account_type in ACCOUNT_TYPES:
-        parts.append((account_type, p.records.filter(pc.equal(p.records["record_type"], account_type)), "records"))
+        mine = pc.equal(p.records["record_type"], account_type)
+        lines_of[account_type] = pc.filter(all_lines, mine) if p.records.num_rows else all_lines
+        parts.append((account_type, p.records.filter(mine), "records"))
         parts.append((CORRECTION[account_type],
                       p.corrections.filter(pc.equal(p.corrections["record_type"], account_type)), "corrections"))
         parts.append((DELETION[account_type], p.deletions.filter(pc.equal(p.deletions["record_type"], account_type)),
@@ -717,7 +745,7 @@ def render_files(p: Plan, area_code: str, created_at: dt.datetime, serial_of) ->
         if rows.num_rows == 0:
             continue
         if kind == "records":
-            lines = render_records(rows, area_code)
+            lines = lines_of[record_type]
         elif kind == "corrections":
             lines = render_corrections(rows, area_code)
         else:
