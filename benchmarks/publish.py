@@ -100,19 +100,33 @@ def feed_worker(guarantors: int, rows: int, share: float, out: Path | None) -> d
     prepared = time.perf_counter() - t0
     totals = {"first": [0.0, 0, 0, 0, 0.0], "next": [0.0, 0, 0, 0, 0.0]}  # seconds, records, bytes, files, CPU s
     changed = [0, 0]  # records of the incremental feed, rows of its filings
+    steps: dict[str, dict[str, float]] = {"first": {}, "next": {}}  # CPU seconds per step
 
     def feed(label: str, state_bytes: bytes | None, filing: pa.Table, date: dt.date) -> bytes:
         started, cpu = time.perf_counter(), time.process_time()
+        clock = [cpu]
+
+        def step(name: str) -> None:
+            now = time.process_time()
+            steps[label][name] = steps[label].get(name, 0.0) + now - clock[0]
+            clock[0] = now
+
         state = pboc.state_from_parquet(state_bytes) if state_bytes is not None else None
+        step("read_state")
         plan = pboc.plan(state, filing, AREA, date)
-        for f in pboc.render_files(plan, AREA, CREATED, lambda prefix: 1):
+        step("plan")
+        files = pboc.render_files(plan, AREA, CREATED, lambda prefix: 1)
+        step("render")
+        for f in files:
             sealed = envelope.seal(f.name, f.body)
             if out is not None:
                 (out / f.exchanged_name).write_bytes(sealed)
             totals[label][1] += f.records
             totals[label][2] += len(sealed)
             totals[label][3] += 1
+        step("seal_and_write_files")
         new_state = pboc.state_to_parquet(plan.state)
+        step("write_state")
         totals[label][0] += time.perf_counter() - started
         totals[label][4] += time.process_time() - cpu
         return new_state
@@ -129,7 +143,7 @@ def feed_worker(guarantors: int, rows: int, share: float, out: Path | None) -> d
             for path in out.iterdir():
                 path.unlink()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"prepared_s": prepared, "totals": totals, "peak_rss_mb": usage.ru_maxrss / 1024,
+    return {"prepared_s": prepared, "totals": totals, "steps": steps, "peak_rss_mb": usage.ru_maxrss / 1024,
             "changed_share": changed[0] / max(changed[1], 1)}
 
 
@@ -149,6 +163,10 @@ def run_feed(args: argparse.Namespace) -> dict:
         seconds, records, size, files, cpu = result["totals"][label]
         print(f"  {title:<30} {seconds:7.1f} s ({cpu:6.1f} s CPU)   {records:>11,} records   {files:>5,} files   "
               f"{size / 1e6:8.1f} MB sealed   {records / max(seconds, 1e-9):>10,.0f} records/s")
+    per = max(args.guarantors, 1)
+    for label, title in (("first", "first feed"), ("next", "incremental")):
+        cells = "  ".join(f"{name} {seconds / per * 1000:6.1f}" for name, seconds in result["steps"][label].items())
+        print(f"  {title + ', CPU ms per guarantor:':<38} {cells}")
     print(f"  making the synthetic filings:  {result['prepared_s']:7.1f} s (not counted above)")
     print(f"  whole child process:           {run.seconds:7.1f} s   peak RSS {run.peak_rss_mb:,.0f} MB")
     first, incremental = result["totals"]["first"][0], result["totals"]["next"][0]
