@@ -251,3 +251,68 @@ def test_the_documented_field_table_is_the_code() -> None:
     assert header == [(name, width) for name, width, _ in pboc.HEADER_LAYOUT]
     for code in pboc.FEEDBACK_CODES:
         assert f"`{code}`" in text, code
+
+
+def test_the_incremental_state_is_the_sorted_state_and_mixed_records_render_as_each_type_alone() -> None:
+    # outputs.md 2.0 §3: the state after a feed is every account as last sent, sorted by account code;
+    # changed rows are put in place (no re-sort), which must give what a full sort gives
+    rows = [guarantee(f"G{i:02d}", **(PERSON if i % 3 == 0 else {})) for i in range(12)]
+    sep = pboc.plan(None, guarantees(*rows), AREA, SEP_END)
+    changed = [guarantee(f"G{i:02d}", **(PERSON if i % 3 == 0 else {}),
+                         **({"outstanding_balance": "1.00"} if i in (0, 4, 9) else {}),
+                         **({"five_category": "2"} if i == 7 else {}),
+                         **({"contract_no": "HT-3"} if i == 3 else {})) for i in range(12)]
+    octo = pboc.plan(sep.state, guarantees(*reversed(changed)), AREA, OCT_END)  # the filing's row order is not the state's
+    assert codes(octo) == {"G00": "30", "G03": "50", "G04": "30", "G09": "30", "G07": "40"}
+    assert octo.state["account_code"].to_pylist() == sorted(octo.state["account_code"].to_pylist())
+    expected = pboc._sorted(pa_concat_tables(
+        sep.state.filter(pc_not_in(sep.state["account_code"], octo.records["account_code"])),
+        octo.state.filter(pc_in(octo.state["account_code"], octo.records["account_code"]))))
+    assert octo.state.equals(expected)
+    # an unsorted previous state (not one written here) still gives a sorted state
+    shuffled = sep.state.take([5, 1, 11, 0, 3, 2, 4, 6, 10, 7, 8, 9])
+    assert pboc.plan(shuffled, guarantees(*reversed(changed)), AREA, OCT_END).state.equals(octo.state)
+    # 440 and 230 rendered in one pass are the lines each type gives alone
+    together = dict(zip(octo.records["account_code"].to_pylist(),
+                        pboc.render_records(octo.records, AREA).to_pylist(), strict=True))
+    for record_type in pboc.ACCOUNT_TYPES:
+        alone = octo.records.filter(pc_equal(octo.records["record_type"], record_type))
+        lines = pboc.render_records(alone, AREA).to_pylist()
+        assert lines == [together[code] for code in alone["account_code"].to_pylist()]
+        assert all(line.startswith(f"<{pboc.ROOT[record_type]}>") for line in lines)
+    person = together[AREA + "G03"]  # a 230 with its basic segment: the 230 tags
+    assert "<AcctCredLine>" in person and "<CtrctTxtCd>HT-3</CtrctTxtCd>" in person and "<GuarAmt>" not in person
+
+
+def test_text_is_escaped_only_where_the_bytes_need_it() -> None:
+    import pyarrow as pa
+
+    values = pa.array(["重庆顺达", "a\x7fb", "x&y", "<甲>", "乙\tc"])
+    assert pboc._text(values, "party_name", 80).to_pylist() == ["重庆顺达", "a b", "x&amp;y", "&lt;甲&gt;", "乙 c"]
+    assert pboc._text(pa.array(["重庆顺达"]), "party_name", 4).to_pylist() == ["重庆顺达"]  # 12 bytes, 4 characters
+    with pytest.raises(pboc.FeedError, match="5 characters does not fit 4"):
+        pboc._text(pa.array(["重庆顺达a"]), "party_name", 4)
+
+
+def pa_concat_tables(*tables):
+    import pyarrow as pa
+
+    return pa.concat_tables(list(tables))
+
+
+def pc_in(values, keys):
+    import pyarrow.compute as pc
+
+    return pc.is_in(values, value_set=keys.combine_chunks())
+
+
+def pc_not_in(values, keys):
+    import pyarrow.compute as pc
+
+    return pc.invert(pc_in(values, keys))
+
+
+def pc_equal(values, value):
+    import pyarrow.compute as pc
+
+    return pc.equal(values, value)
