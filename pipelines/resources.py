@@ -49,7 +49,8 @@ class StoreResource(ConfigurableResource):
         default=None,
         description="SQLAlchemy URL; default $DANBAO_DATABASE_URL, else SQLite in $DANBAO_HOME (./var).",
     )
-    blob_root: str | None = Field(default=None, description="Blob folder; default $DANBAO_HOME/blobs.")
+    blob_root: str | None = Field(default=None,
+                                  description="Blob folder or fsspec URL (s3://…); default $DANBAO_HOME/blobs.")
     auto_migrate: bool = Field(default=True, description="Bring the schema to head on first use in a process.")
 
     def url(self) -> str:
@@ -83,8 +84,8 @@ class StoreResource(ConfigurableResource):
         return BlobStore(_value(self.blob_root) or None)
 
     def blob_location(self) -> str:
-        """The blob folder as an absolute path, without creating it."""
-        return str(Path(_value(self.blob_root)).expanduser().resolve() if _value(self.blob_root) else danbao_home() / "blobs")
+        """The blob folder as an absolute path, or its URL, without creating anything."""
+        return absolute_location(_value(self.blob_root)) if _value(self.blob_root) else str(danbao_home() / "blobs")
 
 
 def dispose_engines() -> None:
@@ -199,7 +200,8 @@ class ArchiveResource(ConfigurableResource):
 class DatasetsResource(ConfigurableResource):
     """The published datasets (outputs.md §2) and the key that pseudonymises resident IDs in them."""
 
-    root: str | None = Field(default=None, description="Folder; default $DANBAO_DATASETS_DIR or $DANBAO_HOME/datasets.")
+    root: str | None = Field(default=None,
+                             description="Folder or fsspec URL; default $DANBAO_DATASETS_DIR or $DANBAO_HOME/datasets.")
     pseudonym_key: str | None = Field(default=None, description="Keyed-hash secret; from DANBAO_PSEUDONYM_KEY.")
 
     def store(self) -> DatasetStore:
@@ -255,9 +257,9 @@ class RunSettings(Config):
     store and storage. Nothing secret: the database URL without its password, the key's fingerprint."""
 
     database: str = Field(description="The store's URL, password hidden: the worker's own URL must match it.")
-    blob_root: str = Field(description="Blob folder (shared by every worker), absolute.")
+    blob_root: str = Field(description="Blob folder (absolute) or fsspec URL, shared by every worker.")
     tables_url: str = Field(description="The table archive: an absolute folder or an fsspec URL.")
-    datasets_root: str = Field(description="The published datasets' folder, absolute.")
+    datasets_root: str = Field(description="The published datasets: an absolute folder or an fsspec URL.")
     pseudonym_key_id: str = Field(description="Fingerprint of DANBAO_PSEUDONYM_KEY: the worker's key must match it.")
 
 
