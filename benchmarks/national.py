@@ -217,18 +217,26 @@ def _start_celery(args, work: Path, env: dict) -> list:
         procs.append(subprocess.Popen(
             [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
              "-y", str(ROOT / "deploy" / "celery.yaml"), "-q", env["DANBAO_CELERY_QUEUE"], "-n", f"bench{i}",
-             "-l", "WARNING", "--", "--pool", "solo"],
+             "-l", "INFO", "--", "--pool", "solo"],
             env=worker_env, cwd=str(ROOT), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True))
         logs.append(log)
-    deadline = time.monotonic() + 180
+    try:
+        _wait_ready(procs, logs)
+    except BaseException:
+        _stop_celery(procs)
+        raise
+    print(f"{args.workers} celery workers ready", flush=True)
+    return procs
+
+
+def _wait_ready(procs: list, logs: list[Path], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
             raise RuntimeError("a celery worker exited:\n" + "\n".join(log.read_text()[-2000:] for log in logs))
-        if all(" ready." in log.read_text(errors="replace") for log in logs):
-            print(f"{args.workers} celery workers ready", flush=True)
-            return procs
+        if all(" ready." in log.read_text(errors="replace") for log in logs):  # celery's own line, at INFO
+            return
         time.sleep(0.5)
-    _stop_celery(procs)
     raise RuntimeError("celery workers not ready:\n" + "\n".join(log.read_text()[-2000:] for log in logs))
 
 

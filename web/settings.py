@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.intake import IntakeLimits
+from store.blobs import is_remote
 from store.config import danbao_home
 from store.db import database_url
 
@@ -26,8 +27,8 @@ MIN_SECRET_BYTES = 32
 @dataclass(frozen=True)
 class WebSettings:
     database_url: str
-    blob_root: Path
-    datasets_dir: Path
+    blob_root: Path | str  # a folder, or an fsspec URL (shared storage)
+    datasets_dir: Path | str
     tables_url: str  # the pipeline's table archive (BIZ-010 reads the previous accepted filing from it)
     secret: bytes  # signs session cookies and CSRF tokens
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -47,8 +48,8 @@ class WebSettings:
         env = os.environ.get
         settings = cls(
             database_url=database_url(),
-            blob_root=Path(env("DANBAO_BLOB_ROOT") or home / "blobs"),
-            datasets_dir=Path(env("DANBAO_DATASETS_DIR") or home / "datasets"),
+            blob_root=_location(env("DANBAO_BLOB_ROOT"), home / "blobs"),
+            datasets_dir=_location(env("DANBAO_DATASETS_DIR"), home / "datasets"),
             tables_url=env("DANBAO_TABLES_URL") or str(home / "tables"),
             secret=secret_from_env(),
             max_upload_bytes=int(env("DANBAO_WEB_MAX_UPLOAD_BYTES") or DEFAULT_MAX_UPLOAD_BYTES),
@@ -70,3 +71,10 @@ def secret_from_env() -> bytes:
         return value.encode()
     log.warning("DANBAO_WEB_SECRET is not set: using a random secret; sessions end when the server stops")
     return secrets.token_bytes(32)
+
+
+def _location(value: str | None, default: Path) -> Path | str:
+    """A folder as a ``Path``; an fsspec URL (``s3://…``) kept as text, which ``Path`` would mangle."""
+    if not value:
+        return default
+    return value if is_remote(value) else Path(value.removeprefix("file://"))
