@@ -160,3 +160,23 @@ def test_a_period_on_s3_gives_what_local_folders_give(s3, danbao_env, generated,
         assert blobs.exists(submission.blob_key)
     assert not any(Path(remote_home / "blobs").rglob("sha256/*/*")) and not (remote_home / "datasets").exists()
     assert not (remote_home / "tables").exists()
+
+
+def test_every_door_keeps_a_storage_url_as_a_url(monkeypatch, tmp_path):
+    """``Path("s3://b/x")`` would be ``s3:/b/x``: the portal's settings, the resources and the run's
+    settings keep URLs whole (and local folders absolute)."""
+    from pipelines.resources import run_settings
+    from web.settings import WebSettings
+
+    monkeypatch.setenv("DANBAO_BLOB_ROOT", "s3://bucket/blobs")
+    monkeypatch.setenv("DANBAO_DATASETS_DIR", "s3://bucket/datasets")
+    web = WebSettings.from_env()
+    assert (web.blob_root, web.datasets_dir) == ("s3://bucket/blobs", "s3://bucket/datasets")
+    settings = run_settings(StoreResource(blob_root="s3://bucket/blobs"), ArchiveResource(url="s3://bucket/tables"),
+                            DatasetsResource(root="s3://bucket/datasets"))
+    assert (settings.blob_root, settings.tables_url, settings.datasets_root) == (
+        "s3://bucket/blobs", "s3://bucket/tables", "s3://bucket/datasets")
+    assert LandingResource(path="s3://bucket/landing").root() == "s3://bucket/landing"
+    monkeypatch.setenv("DANBAO_BLOB_ROOT", str(tmp_path / "blobs"))
+    assert WebSettings.from_env().blob_root == tmp_path / "blobs"
+    assert type(BlobStore(f"file://{tmp_path / 'blobs'}")) is BlobStore
