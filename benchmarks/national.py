@@ -4,10 +4,14 @@ published as datasets and queued for delivery.
 
     .venv/bin/python benchmarks/national.py [--guarantors 4000] [--rows 2500] [--workers 2]
                                             [--layout batch|per_submission] [--batch-size 50]
+                                            [--engine in_process|celery]
 
 The coordinator evaluates the intake sensor (as the daemon would) and hands its run requests to
 ``--workers`` processes, each executing runs with Dagster's in-process executor on the shared
-PostgreSQL instance. It prints figures and ends with one JSON line:
+PostgreSQL instance. With ``--engine celery`` it starts ``--workers`` dagster-celery workers (the
+machine's RabbitMQ, ``--broker``; ``deploy/celery.yaml``) on a queue of their own, and the run processes
+execute ``filing_batch_job_celery``, whose one step per batch goes to the workers through the broker,
+as a deployment's run launcher and workers would; the workers' start-up is outside the clock. It prints figures and ends with one JSON line:
 ``{"guarantors", "rows", "layout", "wall_s", "cpu_s", "filings_per_min", "dagster_events_per_filing",
 "pg_connections_per_filing", "peak_rss_mb", ...}``. ``cpu_s`` is the CPU time of every process of the
 run (coordinator and workers, user + system) excluding generation; PostgreSQL's own CPU is not in it.
@@ -38,6 +42,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--layout", choices=("batch", "per_submission"), default="batch")
     parser.add_argument("--batch-size", type=int, default=50)
+    parser.add_argument("--engine", choices=("in_process", "celery"), default="in_process")
+    parser.add_argument("--broker", default=os.environ.get("DANBAO_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//"))
     parser.add_argument("--pg-url", default=os.environ.get("DANBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--work", help="keep the working folder here (default: a temporary one, removed)")
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
@@ -63,10 +69,21 @@ def _main(args, work: Path, databases: list[str]) -> int:
     env = {**os.environ, "DANBAO_HOME": str(work / "home"), "DAGSTER_HOME": str(work / "dagster"),
            "DANBAO_DATABASE_URL": url.set(database=databases[1]).render_as_string(hide_password=False),
            "DANBAO_RUN_LAYOUT": args.layout, "DANBAO_BATCH_SIZE": str(args.batch_size),
-           "DANBAO_PSEUDONYM_KEY": "national-benchmark-key-0123456789", "PYTHONPATH": str(ROOT)}
+           "DANBAO_PSEUDONYM_KEY": "national-benchmark-key-0123456789", "PYTHONPATH": str(ROOT),
+           "DANBAO_ENGINE": args.engine}
+    if args.engine == "celery":
+        env.update({"DANBAO_CELERY_BROKER": args.broker, "DANBAO_CELERY_QUEUE": f"danbao-bench-{os.getpid()}",
+                    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"})
     _instance_yaml(work / "dagster", url, databases[0], args.workers)
     os.environ.update(env)
+    celery = _start_celery(args, work, env) if args.engine == "celery" else []
+    try:
+        return _measure(args, work, databases, env, celery)
+    finally:
+        _stop_celery(celery)
 
+
+def _measure(args, work: Path, databases: list[str], env: dict, celery: list) -> int:
     from connectors.synthetic import generate_period
     from validations.context import Period, now_beijing
 
@@ -95,7 +112,7 @@ def _main(args, work: Path, databases: list[str]) -> int:
         spec = work / f"requests-{rounds}.json"
         spec.write_text(json.dumps([_request_json(r) for r in requests]))
         procs = [subprocess.Popen([sys.executable, __file__, "--role", "worker", "--work", str(work),
-                                   "--index", str(i), "--workers", str(args.workers)], env=env,
+                                   "--index", str(i), "--workers", str(args.workers), "--engine", args.engine], env=env,
                                   stdout=subprocess.DEVNULL)
                  for i in range(args.workers)]
         for i, proc in enumerate(procs):
@@ -104,13 +121,15 @@ def _main(args, work: Path, databases: list[str]) -> int:
         print(f"  round {rounds}: {len(requests)} runs in {time.perf_counter() - wall_started:.1f}s", flush=True)
     period_run = runner.run_job("period_job", partition_key=period)
     wall_s = time.perf_counter() - wall_started
+    _stop_celery(celery)  # their CPU is counted once they are waited for
     cpu_s = _cpu() - cpu_before
     sessions = _sessions(args, databases) - sessions_before
     events = _event_count(runner.instance)
     summary = _store_summary()
     filings = summary["submissions"]
     report = {
-        "guarantors": args.guarantors, "rows": args.rows, "layout": args.layout, "workers": args.workers,
+        "guarantors": args.guarantors, "rows": args.rows, "layout": args.layout, "engine": args.engine,
+        "workers": args.workers,
         "batch_size": args.batch_size if args.layout == "batch" else 1,
         "wall_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1),
         "filings_per_min": round(filings / wall_s * 60, 1),
@@ -156,15 +175,84 @@ def _worker(args) -> int:
     work = Path(args.work)
     spec = sorted(work.glob("requests-*.json"), key=lambda p: int(p.stem.split("-")[1]))[-1]
     requests = json.loads(spec.read_text())[args.index :: args.workers]
-    runner = InProcessRunner(build_defs(), local_instance(), log_level="CRITICAL")
-    launched = runner.launch([RunRequest(job_name=r["job_name"], partition_key=r["partition_key"], tags=r["tags"],
-                                         run_config=r["run_config"],
-                                         asset_selection=[AssetKey(a) for a in r["asset_selection"]]
-                                         if r["asset_selection"] else None) for r in requests])
+    if args.engine == "celery":
+        outcomes = _run_celery(requests)
+    else:
+        runner = InProcessRunner(build_defs(), local_instance(), log_level="CRITICAL")
+        outcomes = [r.success for r in runner.launch([
+            RunRequest(job_name=r["job_name"], partition_key=r["partition_key"], tags=r["tags"],
+                       run_config=r["run_config"],
+                       asset_selection=[AssetKey(a) for a in r["asset_selection"]] if r["asset_selection"] else None)
+            for r in requests])]
     usage = resource.getrusage(resource.RUSAGE_SELF)
     (work / f"worker-{args.index}.json").write_text(json.dumps({
-        "runs": len(launched), "failed": sum(not r.success for r in launched), "peak_rss_mb": usage.ru_maxrss / 1024}))
+        "runs": len(outcomes), "failed": sum(not ok for ok in outcomes), "peak_rss_mb": usage.ru_maxrss / 1024}))
     return 0
+
+
+def _run_celery(requests: list[dict]) -> list[bool]:
+    """Each run as a run launcher's run process executes it: the celery executor sends its step to the
+    workers and waits (the job is reconstructable, so a worker loads the same code location)."""
+    from dagster import DagsterInstance, execute_job
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    recon = ReconstructableRepository.for_module("pipelines.definitions", "defs", working_directory=str(ROOT))
+    outcomes = []
+    with DagsterInstance.get() as instance:
+        for request in requests:
+            job = recon.get_reconstructable_job(request["job_name"])
+            with execute_job(job, instance, run_config=request["run_config"], tags=request["tags"],
+                             raise_on_error=False) as result:
+                outcomes.append(result.success)
+    return outcomes
+
+
+def _start_celery(args, work: Path, env: dict) -> list:
+    """``--workers`` dagster-celery workers on the run's queue, each with a home of its own (blobs, tables
+    and datasets come from the run), one task at a time each (``--pool solo``); returns once ready."""
+    procs, logs = [], []
+    for i in range(args.workers):
+        log = work / f"celery-{i}.log"
+        worker_env = {**env, "DANBAO_HOME": str(work / f"celery-home-{i}")}
+        procs.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
+             "-y", str(ROOT / "deploy" / "celery.yaml"), "-q", env["DANBAO_CELERY_QUEUE"], "-n", f"bench{i}",
+             "-l", "INFO", "--", "--pool", "solo"],
+            env=worker_env, cwd=str(ROOT), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True))
+        logs.append(log)
+    try:
+        _wait_ready(procs, logs)
+    except BaseException:
+        _stop_celery(procs)
+        raise
+    print(f"{args.workers} celery workers ready", flush=True)
+    return procs
+
+
+def _wait_ready(procs: list, logs: list[Path], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            raise RuntimeError("a celery worker exited:\n" + "\n".join(log.read_text()[-2000:] for log in logs))
+        if all(" ready." in log.read_text(errors="replace") for log in logs):  # celery's own line, at INFO
+            return
+        time.sleep(0.5)
+    raise RuntimeError("celery workers not ready:\n" + "\n".join(log.read_text()[-2000:] for log in logs))
+
+
+def _stop_celery(procs: list) -> None:
+    import signal
+
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    procs.clear()
 
 
 def _cpu() -> float:

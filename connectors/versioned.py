@@ -9,12 +9,14 @@ A version is written once: writing a version that exists raises ``VersionExistsE
 version is claimed by creating its folder exclusively, so two writers never share one. Files of a
 local version are made read-only. Nothing is ever replaced: a correction is the next version.
 
-Any fsspec URL works (``universal_pathlib``); on object stores, where a folder cannot be claimed,
-one writer per partition is the caller's guarantee (Dagster runs one step per partition at a time).
+Any fsspec URL works (``universal_pathlib``). On object stores, where a folder is only a prefix, a
+version is claimed by creating its ``_claim`` object conditionally and its manifest is created the
+same way (S3 refuses a second create of a key: ``If-None-Match``), so a version is still written once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -33,6 +35,8 @@ from upath import UPath
 from connectors.arrow_sources import parquet_schema, read_parquet
 
 MANIFEST = "_manifest.json"
+#: On an object store, the (empty) object whose conditional creation claims a version number.
+CLAIM = "_claim"
 PARQUET = ".parquet"
 _VERSION = re.compile(r"^v=(\d{4,})$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
@@ -77,10 +81,8 @@ class VersionedParquet:
     def versions(self, partition: str) -> list[Version]:
         """Complete versions of ``partition``, oldest first."""
         base = self.path(partition)
-        if not base.is_dir():
-            return []
         found = []
-        for child in base.iterdir():
+        for child in _children(base):
             match = _VERSION.match(child.name)
             if match and (version := self._version(partition, int(match.group(1)), child)) is not None:
                 found.append(version)
@@ -148,6 +150,8 @@ class VersionedParquet:
 
     def _claim(self, base: UPath, number: int | None) -> tuple[UPath, int]:
         """Create the version's folder exclusively; the next free number when none is asked for."""
+        if not _local(base):
+            return _claim_object(base, number)
         if number is not None:
             target = base / version_dir(number)
             if _manifest(target) is not None:
@@ -163,6 +167,39 @@ class VersionedParquet:
                 return target, number
             except FileExistsError:
                 number += 1
+
+
+def _children(base: UPath) -> list[UPath]:
+    """The entries of a partition folder, none when it does not exist. On an object store the listing is
+    asked for afresh (fsspec caches listings per process; another host may have written since)."""
+    if not _local(base):
+        base.fs.invalidate_cache(base.path)
+    try:
+        return list(base.iterdir()) if base.is_dir() else []
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _claim_object(base: UPath, number: int | None) -> tuple[UPath, int]:
+    """Claim a version on an object store, where a folder is only a prefix: by creating its ``_claim``
+    object conditionally (S3's ``If-None-Match: *`` through s3fs' ``mode="create"``; check-then-put on
+    file systems without one), so two writers never share a version number."""
+    if number is not None:
+        target = base / version_dir(number)
+        if _manifest(target) is not None:
+            raise VersionExistsError(f"{target} exists and is write-once")
+        with contextlib.suppress(FileExistsError):  # a writer that died left it incomplete: completed now
+            target.fs.pipe_file(f"{target.path}/{CLAIM}", b"", mode="create")
+        return target, number
+    existing = [int(m.group(1)) for c in _children(base) if (m := _VERSION.match(c.name))]
+    number = max(existing, default=0) + 1
+    while True:
+        target = base / version_dir(number)
+        try:
+            target.fs.pipe_file(f"{target.path}/{CLAIM}", b"", mode="create")
+            return target, number
+        except FileExistsError:
+            number += 1
 
 
 def _parquet(table: pa.Table) -> bytes:
@@ -189,8 +226,7 @@ def _write_whole(target: UPath, name: str, data: bytes) -> None:
     """Write ``name`` in ``target`` so that it is never seen half-written: locally aside, then renamed
     into place (atomic); on an object store one put is whole anyway."""
     if not _local(target):
-        with (target / name).open("wb") as handle:
-            handle.write(data)
+        target.fs.pipe_file(f"{target.path}/{name}", data, mode="create")  # never replaces a manifest
         return
     folder = Path(target.path)
     part = folder / f".{name}.part"

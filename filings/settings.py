@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from connectors.intake.limits import IntakeLimits
 from connectors.publish.endpoints import DEFAULT_PORTS
 from connectors.publish.signing import ENV_KEY, ENV_SM2_PRIVATE, ENV_SM2_PUBLIC
+from store.blobs import is_remote
 from store.config import private_dir
 
 PREFIX = "DANBAO_"
@@ -61,10 +62,12 @@ class DanbaoSettings(BaseSettings):
     home: Path = _setting(Path("./var"), "where everything local lives (created 0700)", "store", "./var")
     database_url: SecretStr | None = _setting(None, "the store: SQLAlchemy URL (postgresql://… in production)",
                                               "store", "SQLite $DANBAO_HOME/danbao.db")
-    blob_root: Path | None = _setting(None, "filed packages, byte for byte", "store", "$DANBAO_HOME/blobs")
+    blob_root: str | None = _setting(None, "filed packages, byte for byte (folder or fsspec URL)", "store",
+                                     "$DANBAO_HOME/blobs")
     tables_url: str | None = _setting(None, "the result archive (folder or fsspec URL)", "store",
                                       "$DANBAO_HOME/tables")
-    datasets_dir: Path | None = _setting(None, "the published datasets", "store", "$DANBAO_HOME/datasets")
+    datasets_dir: str | None = _setting(None, "the published datasets (folder or fsspec URL)", "store",
+                                        "$DANBAO_HOME/datasets")
     datadocs_dir: Path | None = _setting(None, "GX Data Docs of submissions (`danbao suites run --submission`)",
                                          "store", "$DANBAO_HOME/datadocs")
 
@@ -87,7 +90,7 @@ class DanbaoSettings(BaseSettings):
     max_parquet_rows: int = _setting(_LIMITS.max_parquet_rows, "rows a Parquet data file may declare", "intake", gt=0)
 
     # -- the pipeline -------------------------------------------------------------------------------
-    landing: Path | None = _setting(None, "the landing folder the intake sensor watches", "pipeline",
+    landing: str | None = _setting(None, "the landing folder the intake sensor watches (folder or fsspec URL)", "pipeline",
                                     "$DANBAO_HOME/landing")
     pull_endpoints: Path | None = _setting(None, "guarantors' endpoints file (CSV: institution_id,url[,token_env])",
                                            "pipeline")
@@ -153,14 +156,14 @@ class DanbaoSettings(BaseSettings):
             return self.database_url.get_secret_value()
         return f"sqlite:///{self.home_dir() / 'danbao.db'}"
 
-    def blobs_dir(self) -> Path:
-        return self.blob_root or self.home_dir() / "blobs"
+    def blobs_dir(self) -> Path | str:
+        return _location(self.blob_root) or self.home_dir() / "blobs"
 
     def tables(self) -> str:
         return self.tables_url or str(self.home_dir() / "tables")
 
-    def datasets(self) -> Path:
-        return self.datasets_dir or self.home_dir() / "datasets"
+    def datasets(self) -> Path | str:
+        return _location(self.datasets_dir) or self.home_dir() / "datasets"
 
     def datadocs(self) -> Path:
         return self.datadocs_dir or self.home_dir() / "datadocs"
@@ -175,6 +178,13 @@ class DanbaoSettings(BaseSettings):
     def endpoints(self) -> dict[str, str]:
         """The regulators' base URLs, as ``connectors.publish.endpoints`` names them."""
         return {"pboc": self.pboc_url.rstrip("/"), "cbrc": self.cbrc_url.rstrip("/")}
+
+
+def _location(value: str | None) -> Path | str | None:
+    """A folder as a ``Path``; an fsspec URL (``s3://…``) kept as text, which ``Path`` would mangle."""
+    if not value:
+        return None
+    return value if is_remote(value) else Path(value.removeprefix("file://")).expanduser()
 
 
 _LIMIT_FIELDS = tuple(name for name in DanbaoSettings.model_fields if name.startswith("max_"))

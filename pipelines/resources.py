@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from connectors.archive import FilingArchive
 from connectors.datasets import DatasetStore, pseudonym_key
 from connectors.datasets.pseudonymise import MissingKeyError
+from connectors.intake.landing import is_remote
 from connectors.intake.pull import EtagCache, PullClient
 from filings.secrets import local_pseudonym_key_file
 from filings.settings import load
@@ -35,6 +36,12 @@ from store.config import danbao_home
 _ENGINES: dict[str, Engine] = {}
 _MIGRATED: set[str] = set()
 _ENGINE_LOCK = threading.Lock()
+#: A deadline-day burst (4,000 guarantors) in one tick; the time budget is what really bounds a tick.
+DEFAULT_MAX_PER_TICK = 5000
+#: Well under Dagster's 60 s sensor evaluation timeout (DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS), leaving
+#: room for planning the runs after receiving.
+DEFAULT_TICK_BUDGET_S = 40.0
+DEFAULT_RECEIVE_WORKERS = 8
 
 
 class StoreResource(ConfigurableResource):
@@ -44,7 +51,8 @@ class StoreResource(ConfigurableResource):
         default=None,
         description="SQLAlchemy URL; default $DANBAO_DATABASE_URL, else SQLite in $DANBAO_HOME (./var).",
     )
-    blob_root: str | None = Field(default=None, description="Blob folder; default $DANBAO_HOME/blobs.")
+    blob_root: str | None = Field(default=None,
+                                  description="Blob folder or fsspec URL (s3://…); default $DANBAO_HOME/blobs.")
     auto_migrate: bool = Field(default=True, description="Bring the schema to head on first use in a process.")
 
     def url(self) -> str:
@@ -78,8 +86,8 @@ class StoreResource(ConfigurableResource):
         return BlobStore(_value(self.blob_root) or None)
 
     def blob_location(self) -> str:
-        """The blob folder as an absolute path, without creating it."""
-        return str(Path(_value(self.blob_root)).expanduser().resolve() if _value(self.blob_root) else danbao_home() / "blobs")
+        """The blob folder as an absolute path, or its URL, without creating anything."""
+        return absolute_location(_value(self.blob_root)) if _value(self.blob_root) else str(danbao_home() / "blobs")
 
 
 def dispose_engines() -> None:
@@ -92,18 +100,32 @@ def dispose_engines() -> None:
 
 
 class LandingResource(ConfigurableResource):
-    """The landing folder the intake sensor watches."""
+    """The landing folder the intake sensor watches: a local folder or any fsspec URL (``s3://…``)."""
 
-    path: str | None = Field(default=None, description="Folder; default $DANBAO_HOME/landing.")
+    path: str | None = Field(default=None, description="Folder or fsspec URL; default $DANBAO_HOME/landing.")
     stale_after_seconds: float = Field(
         default=3600.0, description="Pick up an incomplete but untouched package after this long, to report it."
     )
     max_per_tick: int = Field(
-        default=200, description="Packages picked up per sensor tick at most (keeps a tick well under its timeout)."
+        default=DEFAULT_MAX_PER_TICK,
+        description="Packages picked up per sensor tick at most (a deadline-day burst of 4,000 fits in one).",
+    )
+    tick_budget_seconds: float = Field(
+        default=DEFAULT_TICK_BUDGET_S,
+        description=("Seconds a tick spends scanning and receiving at most (the sensor's evaluation times out at "
+                     "60 s); what is left is picked up first by the next tick, from the cursor."),
+    )
+    receive_workers: int = Field(
+        default=DEFAULT_RECEIVE_WORKERS,
+        description="Threads receiving packages side by side (receiving waits on fsync and commits, not CPU).",
     )
 
-    def root(self) -> Path:
-        root = Path(_value(self.path)).expanduser().resolve() if _value(self.path) else danbao_home() / "landing"
+    def root(self) -> Path | str:
+        """The landing folder (created when local), or its URL as given."""
+        if _value(self.path) and is_remote(_value(self.path)):
+            return str(_value(self.path))
+        root = Path(_value(self.path).removeprefix("file://")).expanduser().resolve() if _value(self.path) \
+            else danbao_home() / "landing"
         root.mkdir(parents=True, exist_ok=True)
         return root
 
@@ -180,7 +202,8 @@ class ArchiveResource(ConfigurableResource):
 class DatasetsResource(ConfigurableResource):
     """The published datasets (outputs.md §2) and the key that pseudonymises resident IDs in them."""
 
-    root: str | None = Field(default=None, description="Folder; default $DANBAO_DATASETS_DIR or $DANBAO_HOME/datasets.")
+    root: str | None = Field(default=None,
+                             description="Folder or fsspec URL; default $DANBAO_DATASETS_DIR or $DANBAO_HOME/datasets.")
     pseudonym_key: str | None = Field(default=None, description="Keyed-hash secret; from DANBAO_PSEUDONYM_KEY.")
 
     def store(self) -> DatasetStore:
@@ -236,9 +259,9 @@ class RunSettings(Config):
     store and storage. Nothing secret: the database URL without its password, the key's fingerprint."""
 
     database: str = Field(description="The store's URL, password hidden: the worker's own URL must match it.")
-    blob_root: str = Field(description="Blob folder (shared by every worker), absolute.")
+    blob_root: str = Field(description="Blob folder (absolute) or fsspec URL, shared by every worker.")
     tables_url: str = Field(description="The table archive: an absolute folder or an fsspec URL.")
-    datasets_root: str = Field(description="The published datasets' folder, absolute.")
+    datasets_root: str = Field(description="The published datasets: an absolute folder or an fsspec URL.")
     pseudonym_key_id: str = Field(description="Fingerprint of DANBAO_PSEUDONYM_KEY: the worker's key must match it.")
 
 

@@ -4,6 +4,14 @@
 its bytes, a blob is published by hard-linking a finished temporary file into place (which fails,
 rather than replaces, if the key exists), and published files are read-only (0400, in 0700
 directories: a package holds resident ID numbers, so only the store's owner reads it).
+
+``root`` may also be any fsspec URL (``s3://bucket/blobs``), so that workers on several hosts share one
+store (``RemoteBlobStore``). There the same key is written with a conditional create (S3's
+``If-None-Match: *``, through s3fs' ``mode="create"``), which an object store refuses, rather than
+performs, when the key exists; file systems without one fall back to check-then-put, where only a
+concurrent put of the *same* bytes (same key) can slip in. Reads check the bytes against the key.
+What an object store cannot do is make an object read-only: that is the bucket's policy (deny
+``DeleteObject`` and overwrites to the workers' role, or S3 Object Lock), see docs/pipeline.md.
 """
 
 from __future__ import annotations
@@ -42,11 +50,32 @@ def blob_key(digest: str) -> str:
     return f"sha256/{digest[:2]}/{digest}"
 
 
+def is_remote(location: str | Path) -> bool:
+    """An fsspec URL other than a local file (``file://`` and plain paths are local folders)."""
+    text = str(location)
+    return "://" in text and not text.startswith("file://")
+
+
 class BlobStore:
-    """Blobs under ``root`` (default ``$DANBAO_HOME/blobs``), keyed ``sha256/ab/<hex>``."""
+    """Blobs under ``root`` (default ``$DANBAO_HOME/blobs``), keyed ``sha256/ab/<hex>``.
+
+    ``BlobStore("s3://…")`` (any remote fsspec URL) is a ``RemoteBlobStore``, so that every door that
+    opens the store by its configured location works on shared storage unchanged."""
+
+    def __new__(cls, root: Path | str | None = None) -> BlobStore:
+        if cls is BlobStore and root is not None and is_remote(root):
+            return super().__new__(RemoteBlobStore)
+        return super().__new__(cls)
 
     def __init__(self, root: Path | str | None = None) -> None:
+        if root is not None and str(root).startswith("file://"):
+            root = str(root).removeprefix("file://")
         self.root = private_dir(Path(root) if root is not None else danbao_home() / "blobs")
+
+    @property
+    def location(self) -> str:
+        """Where the blobs are: an absolute folder, or the URL."""
+        return str(self.root.resolve())
 
     # -- writing ---------------------------------------------------------------------------------
 
@@ -195,6 +224,95 @@ class BlobStore:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self.get(file_key))
         return dest
+
+
+class RemoteBlobStore(BlobStore):
+    """Blobs on any fsspec file system (``s3://bucket/blobs``, ``memory://…``), keyed as locally.
+
+    A put hashes first (streaming from a file), so the key is known before anything is sent; it then
+    creates the object only if the key is free (conditional create), and a key already there must
+    have the same size. Nothing is ever replaced or deleted through this class."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        import fsspec
+
+        self.url = str(root).rstrip("/")
+        self.fs, path = fsspec.core.url_to_fs(self.url)
+        self.base = path.rstrip("/")
+
+    @property
+    def location(self) -> str:
+        return self.url
+
+    def _full(self, key: str) -> str:
+        return f"{self.base}/{_check_key(key)}"
+
+    def put(self, data: bytes) -> str:
+        key = blob_key(hashlib.sha256(data).hexdigest())
+        full = self._full(key)
+        if self._present(key, full, len(data)):
+            return key
+        try:
+            self.fs.pipe_file(full, bytes(data), mode="create")
+        except FileExistsError:
+            self._present(key, full, len(data))  # stored concurrently by someone else: must be the same
+        return key
+
+    def put_file(self, path: Path | str) -> str:
+        digest, size = hashlib.sha256(), 0
+        with open(path, "rb") as source:
+            for chunk in _iter_file(source):
+                digest.update(chunk)
+                size += len(chunk)
+        key = blob_key(digest.hexdigest())
+        full = self._full(key)
+        if self._present(key, full, size):
+            return key
+        try:
+            self.fs.put_file(str(path), full, mode="create")
+        except FileExistsError:
+            self._present(key, full, size)
+        except TypeError:  # a file system whose put_file takes no mode: check-then-put (same key, same bytes)
+            with open(path, "rb") as source:
+                self.fs.pipe_file(full, source.read(), mode="create")
+        if self.fs.size(full) != size:  # the file changed while it was sent: never keep it under this key
+            raise BlobCorruptedError(f"{path} changed while it was stored as {key}")
+        return key
+
+    def _present(self, key: str, full: str, size: int) -> bool:
+        try:
+            stored = self.fs.size(full)
+        except FileNotFoundError:
+            return False
+        if stored != size:
+            raise BlobCorruptedError(f"blob {key} exists with a different size; refusing to overwrite it")
+        return True
+
+    def open_path(self, key: str) -> Path:
+        raise BlobError(f"blob {key} is in {self.url}, not a local file: read it with get()")
+
+    def exists(self, key: str) -> bool:
+        return bool(self.fs.exists(self._full(key)))
+
+    def get(self, key: str) -> bytes:
+        try:
+            data = self.fs.cat_file(self._full(key))
+        except FileNotFoundError:
+            raise FileNotFoundError(f"no blob {key} in {self.url}") from None
+        if hashlib.sha256(data).hexdigest() != key.rsplit("/", 1)[1]:
+            raise BlobCorruptedError(f"blob {key} does not match its hash")
+        return data
+
+    def is_folder(self, key: str) -> bool:
+        with self.fs.open(self._full(key), "rb") as f:
+            head = f.read(64)
+        if not head.lstrip().startswith(b"{"):
+            return False
+        try:
+            self.folder_index(key)
+        except ValueError:
+            return False
+        return True
 
 
 def _check_key(key: str) -> str:

@@ -24,8 +24,8 @@ MIN_SECRET_BYTES = 32
 @dataclass(frozen=True)
 class WebSettings:
     database_url: str
-    blob_root: Path
-    datasets_dir: Path
+    blob_root: Path | str  # a folder, or an fsspec URL (shared storage)
+    datasets_dir: Path | str
     tables_url: str  # the pipeline's table archive (BIZ-010 reads the previous accepted filing from it)
     secret: bytes  # signs session cookies and CSRF tokens
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES

@@ -5,6 +5,8 @@ holding ``part.parquet`` and ``_manifest.json``, written by the project's one ve
 (``connectors.versioned``): a version is never rewritten, a correction is the next version, readers
 take the highest version of each partition, and writing a table identical to the latest version
 writes nothing (re-materializing an asset is idempotent).
+
+``root`` is a folder or any fsspec URL (``s3://bucket/datasets``), shared by every worker.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from upath import UPath
 
 from connectors.versioned import Version, VersionedParquet
 
@@ -29,7 +32,7 @@ class PartitionVersion:
     period: str
     institution_id: str | None
     version: int
-    path: Path
+    path: UPath  # a pathlib.Path when local
     rows: int
     sha256: str
 
@@ -40,7 +43,7 @@ def default_root() -> Path:
 
 class DatasetStore:
     def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root is not None else default_root()
+        self.root = UPath(str(root if root is not None else default_root()))
         self.parquet = VersionedParquet(self.root)
 
     @staticmethod
@@ -51,7 +54,7 @@ class DatasetStore:
         return f"{path}/institution={institution_id}" if institution_id else path
 
     def _published(self, dataset: str, period: str, institution_id: str | None, version: Version) -> PartitionVersion:
-        return PartitionVersion(dataset, period, institution_id, version.number, Path(version.path.path),
+        return PartitionVersion(dataset, period, institution_id, version.number, version.path,
                                 version.rows(PART), version.sha256(PART))
 
     def versions(self, dataset: str, period: str, institution_id: str | None = None) -> list[PartitionVersion]:

@@ -14,6 +14,8 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from dagster import (
     AddDynamicPartitionsRequest,
@@ -29,8 +31,8 @@ from dagster import (
     sensor,
 )
 
-from connectors.intake.landing import LandingState, scan_landing
-from connectors.intake.receive import is_uscc_shaped
+from connectors.intake.landing import LandedPackage, LandingState, local_copy, scan_landing
+from connectors.intake.receive import identify, is_uscc_shaped, manifest_from_folder, manifest_from_zip
 from filings.intake import receive_package
 from filings.lifecycle import claim, lease, plan
 from pipelines import settings
@@ -57,6 +59,9 @@ from pipelines.resources import (
 from store import repository as repo
 from store.models import SubmissionSource
 
+#: Seconds between intake ticks: a package is seen, then picked up on the next look (half-written uploads
+#: are never taken), so a burst is in the store one interval after it lands.
+INTAKE_INTERVAL_S = 15
 #: Runs requested per tick at most; the rest wait for the next tick (keeps ticks short at deadline peaks).
 MAX_RUNS_PER_TICK = 500
 #: What an accepted submission still needs when it was accepted outside its filing run.
@@ -72,7 +77,7 @@ UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRu
 @sensor(
     name="intake_sensor",
     jobs=[filing_batch_job, filing_batch_job_celery, filing_job, triage_job],
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=INTAKE_INTERVAL_S,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
         "Picks up packages from the landing folder (each once, by SHA-256; never half-written), records them as "
@@ -83,28 +88,13 @@ UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRu
 )
 def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landing: LandingResource,
                   archive: ArchiveResource, datasets: DatasetsResource) -> SensorResult:
+    deadline = time.monotonic() + landing.tick_budget_seconds
     state = LandingState.from_json(context.cursor)
-    ready, new_state = scan_landing(
-        landing.root(), state, stale_after=landing.stale_after_seconds, limit=landing.max_per_tick
-    )
-    blobs = store.blobs()
-    for package in ready:
-        try:
-            with store.session() as session:
-                receipt = receive_package(
-                    session, blobs, package.path, SubmissionSource.LANDING, institution_id=package.institution_hint
-                )
-        except OSError as exc:  # moved or unreadable between the scan and now: look again next tick
-            new_state.done.pop(package.relpath, None)
-            context.log.warning(f"landing {package.relpath}: cannot be read now ({exc}); retried next tick")
-            continue
-        if receipt.submission is None:
-            context.log.warning(f"landing {package.relpath}: not recorded ({receipt.note}); bytes kept as {receipt.blob_key}")
-        else:
-            what = "new submission" if receipt.created else "already received as"
-            context.log.info(
-                f"landing {package.relpath}: {what} #{receipt.submission.sequence} of {receipt.institution_id} {receipt.period}"
-            )
+    ready, new_state = scan_landing(landing.root(), state, stale_after=landing.stale_after_seconds,
+                                    limit=landing.max_per_tick, deadline=deadline)
+    received, left = receive_landed(context, store, ready, new_state, deadline, landing.receive_workers)
+    if ready:
+        context.log.info(f"landing: {received} package(s) received, {left} left for the next tick")
     run_requests, new_guarantors = plan_runs(context.instance, store,
                                              carry=lambda: run_settings(store, archive, datasets))
     return SensorResult(
@@ -114,6 +104,60 @@ def intake_sensor(context: SensorEvaluationContext, store: StoreResource, landin
         else None,
         cursor=new_state.to_json(),
     )
+
+
+def receive_landed(context: SensorEvaluationContext, store: StoreResource, ready: list[LandedPackage],
+                   state: LandingState, deadline: float, workers: int = 1) -> tuple[int, int]:
+    """Record each ready package as a submission (bytes first), until ``deadline`` (``time.monotonic()``):
+    the packages not reached are put back in ``state`` as pending, so the next tick takes them first.
+
+    Receiving waits on disk and database (a blob's fsync, the submission's commit), so ``workers``
+    threads receive side by side. Packages of one guarantor and period stay in one thread, in the
+    scan's order, so that their sequence numbers follow that order as before. Returns (received, left)."""
+    blobs = store.blobs()
+    groups: dict[str, list[LandedPackage]] = {}
+    for package in ready:
+        groups.setdefault(package_identity(package), []).append(package)
+    messages: list[str] = []
+
+    def receive_group(packages: list[LandedPackage]) -> tuple[int, int]:
+        received = 0
+        for index, package in enumerate(packages):
+            if time.monotonic() >= deadline:
+                for rest in packages[index:]:
+                    state.put_back(rest)
+                return received, len(packages) - index
+            try:
+                with local_copy(package) as path, store.session() as session:
+                    receipt = receive_package(session, blobs, path, SubmissionSource.LANDING,
+                                              institution_id=package.institution_hint)
+            except OSError as exc:  # moved or unreadable between the scan and now: look again next tick
+                state.put_back(package)
+                messages.append(f"landing {package.relpath}: cannot be read now ({exc}); retried next tick")
+                continue
+            received += 1
+            if receipt.submission is None:
+                messages.append(f"landing {package.relpath}: not recorded ({receipt.note}); bytes kept as "
+                                f"{receipt.blob_key}")
+        return received, 0
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="danbao-landing") as pool:
+        outcomes = list(pool.map(receive_group, groups.values()))
+    for message in messages:
+        context.log.warning(message)
+    return sum(r for r, _ in outcomes), sum(left for _, left in outcomes)
+
+
+def package_identity(package: LandedPackage) -> str:
+    """Which guarantor and period a landed package is for, as far as known without receiving it: its
+    manifest's (local packages), else its drop folder, else nothing (a group of its own)."""
+    manifest = None
+    if isinstance(package.path, Path):
+        manifest = manifest_from_zip(package.path) if package.kind == "zip" else manifest_from_folder(package.path)
+    who = identify(manifest, institution_id=package.institution_hint)
+    if who.institution_id is None:
+        return f"path:{package.relpath}"
+    return f"{who.institution_id}/{who.period or ''}" if who.period else f"{who.institution_id}/?"
 
 
 def plan_runs(instance: DagsterInstance, store: StoreResource, limit: int = MAX_RUNS_PER_TICK, *,
