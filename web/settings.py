@@ -30,7 +30,7 @@ class WebSettings:
     secret: bytes  # signs session cookies and CSRF tokens
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     inline_validation: bool = False
-    session_max_age_s: int = DEFAULT_SESSION_HOURS * 3600
+    session_max_age_s: int = int(DEFAULT_SESSION_HOURS * 3600)
     limits: IntakeLimits = field(default_factory=IntakeLimits)
     auto_migrate: bool = True
     datadocs_dir: Path | None = None  # GX Data Docs of submissions (`danbao suites run --submission ID`)
