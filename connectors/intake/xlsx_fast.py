@@ -1,0 +1,238 @@
+"""The fast path for plain workbooks: python-calamine (Rust) reads the sheet, after a C-speed scan has
+shown that the streaming reader (``connectors.intake.xlsx``) would give the same table.
+
+The streaming reader calls Python for every XML element, which makes a 300,000-row sheet minutes of
+work. calamine reads it in seconds but sees less: it returns a formula's cached value, trims text that
+is only whitespace, decodes ``_x000D_`` escapes, has its own idea of date formats, parses numbers to
+doubles, and loads the sheet as a dense rectangle (a bomb, for a sheet with one cell at XFD1048576).
+So calamine only gets a workbook that none of this can touch, which the scan decides without a Python
+call per element:
+
+- every part it needs is inflated in 1 MiB chunks, counted against the same expansion limits, and fed
+  to expat *without element handlers* (well-formed, no DTD: C speed);
+- byte counts on those chunks: no formula (``<f``), error or date-typed cell, phonetic run, comment or
+  CDATA (``<!``), ``_x`` escape, no prefix bound to the SpreadsheetML namespace, no text made only of
+  whitespace; cells and shared strings within the limits;
+- row numbers strictly increasing and at most 1,048,576, cells addressed by ``r`` and at most two
+  column letters, so that the rectangle calamine builds (rows × last column) is within the cell limit.
+
+Then, on calamine's rows: no date-formatted cell format in the styles, no value that is not text, a
+number or a boolean, numbers below 10¹⁵ (where a double and the written decimal give the same text),
+no value beyond the header. Anything else returns ``None`` and the streaming reader decides, so every
+finding (and every message) stays the streaming reader's. Tests compare both paths on the same bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator
+from typing import Any, Protocol
+from xml.parsers import expat
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.intake.headers import check_header
+from connectors.intake.limits import IntakeLimits
+
+MAX_ROW = 1_048_576
+_EXACT_BELOW = 1e15  # numbers under this give the same text from a double as from their decimal
+_MAIN_NS = b'spreadsheetml/2006/main"'
+_DEFAULT_MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_ANYWHERE = (b"<!", b"_x", b"<rPh", b"<f>", b"<f ", b"<f/", b"&#")
+_SHEET_ONLY = (b't="e"', b't="d"', b't="b"', b"t='")
+_TEXT_TYPES = (b' t="s"', b' t="inlineStr"', b' t="str"')
+_LONG_VALUE = re.compile(rb"<v>[^<]{41}")
+_ROW = re.compile(rb"<row\b([^>]*)>")
+_ROW_NUMBER = re.compile(rb'\sr="([0-9]{1,7})"')
+_WIDE_COLUMN = re.compile(rb'<c r="[A-Z]{3}')
+_TWO_LETTERS = re.compile(rb'<c r="([A-Z]{2})[0-9]')
+_BLANK_TEXT = re.compile(rb"<t(?:\s[^>]*)?>\s+</t>")
+
+
+class _Book(Protocol):
+    limits: IntakeLimits
+
+    def has(self, name: str) -> bool: ...
+
+    def stream(self, name: str) -> Iterator[bytes]: ...
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _no_dtd(*_: Any) -> None:
+    raise _NotPlain
+
+
+def _chunks(book: _Book, part: str) -> Iterator[bytes]:
+    """The part's bytes, cut after the last ``<`` of each chunk so that no tag start is split; each is
+    also fed to expat without element handlers (well-formedness at C speed)."""
+    parser = expat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _no_dtd
+    parser.EntityDeclHandler = _no_dtd
+    carry = b""
+    try:
+        for chunk in book.stream(part):
+            parser.Parse(chunk, False)
+            data = carry + chunk
+            cut = data.rfind(b"<")
+            if cut <= 0:
+                carry = data
+                continue
+            carry = data[cut:]
+            yield data[:cut]
+        parser.Parse(b"", True)
+    except (expat.ExpatError, LookupError, ValueError, UnicodeError):
+        raise _NotPlain from None
+    if carry:
+        yield carry
+
+
+def _common(data: bytes) -> None:
+    for needle in _ANYWHERE:
+        if needle in data:
+            raise _NotPlain
+    if data.count(_MAIN_NS) != data.count(_DEFAULT_MAIN_NS) or _BLANK_TEXT.search(data):
+        raise _NotPlain
+
+
+def _scan_strings(book: _Book, part: str | None) -> None:
+    if part is None or not book.has(part):
+        return
+    limits = book.limits
+    size = count = elements = 0
+    for data in _chunks(book, part):
+        _common(data)
+        size += len(data)
+        count += data.count(b"<si>") + data.count(b"<si ")
+        elements += data.count(b"<")
+        # characters ≤ bytes, so under these bounds the streaming reader's limits cannot trip
+        if size > limits.max_xlsx_shared_string_chars or count > limits.max_xlsx_shared_strings \
+                or elements > 16 * limits.max_xlsx_shared_strings:
+            raise _NotPlain
+
+
+def _scan_sheet(book: _Book, part: str) -> bool:
+    """Whether the sheet holds number cells, when it is plain (see the module docstring)."""
+    limits = book.limits
+    cells = others = 0
+    last_row = 0
+    last_column = 26
+    numbers = False
+    for data in _chunks(book, part):
+        _common(data)
+        for needle in _SHEET_ONLY:
+            if needle in data:
+                raise _NotPlain
+        n_cells = data.count(b"<c ")
+        if n_cells != data.count(b'<c r="') or b"<c>" in data or b"<c/" in data:
+            raise _NotPlain  # a cell without its reference: the streaming reader counts columns itself
+        cells += n_cells
+        if n_cells != sum(data.count(t) for t in _TEXT_TYPES):
+            numbers = True  # untyped or t="n": the streaming reader shows values over 40 characters as written
+            if _LONG_VALUE.search(data):
+                raise _NotPlain
+        others += (data.count(b"<") - data.count(b"</") - data.count(b"<?") - n_cells - data.count(b"<v>")
+                   - data.count(b"<is>") - data.count(b"<t>") - data.count(b"<t ") - data.count(b"<row"))
+        if cells > limits.max_xlsx_cells or others > limits.max_xlsx_cells or _WIDE_COLUMN.search(data):
+            raise _NotPlain
+        letters = set(_TWO_LETTERS.findall(data))
+        if letters:
+            last_column = max(last_column, *(26 * (a - 64) + (b - 64) for a, b in letters))
+        rows = _ROW.findall(data)
+        if len(rows) != data.count(b"<row"):
+            raise _NotPlain
+        for attrs in rows:
+            found = _ROW_NUMBER.search(attrs)
+            if found is None:
+                raise _NotPlain
+            number = int(found.group(1))
+            if not last_row < number <= MAX_ROW:
+                raise _NotPlain
+            last_row = number
+    if last_row * last_column > limits.max_xlsx_cells:
+        raise _NotPlain
+    return numbers
+
+
+def _text(value: Any) -> str:
+    """A calamine value as the streaming reader writes it (numbers in their shortest form)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        if abs(value) >= _EXACT_BELOW:
+            raise _NotPlain
+        return str(value)
+    if isinstance(value, float):
+        if not abs(value) < _EXACT_BELOW:  # also NaN
+            raise _NotPlain
+        return str(int(value)) if value.is_integer() else repr(value)
+    raise _NotPlain  # dates, times, durations: the streaming reader applies the styles itself
+
+
+def _column(values: tuple[Any, ...], numbers: bool) -> pa.Array:
+    try:
+        column = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array([_text(v) for v in values], pa.string())
+    return _checked(column, numbers)
+
+
+def _checked(column: pa.Array, numbers: bool) -> pa.Array:
+    if numbers and (pc.any(pc.not_equal(column, pc.utf8_trim_whitespace(column))).as_py()
+                    or pc.any(pc.match_substring(column, "_")).as_py()):
+        # text calamine could not parse as a number may be a number cell that Python parses (" 1",
+        # "1_000"): only the streaming reader knows which cell it was
+        raise _NotPlain
+    return column
+
+
+def _columns(body: list[list[Any]], row_width: int, width: int, numbers: bool) -> list[pa.Array]:
+    """Column-wise: all rows in one Arrow list array (each calamine row is ``row_width`` long), then
+    each column taken out of its values; rows with other values than text go through ``_text``."""
+    try:
+        values = pa.array(body, pa.list_(pa.string())).flatten()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        columns = list(zip(*body, strict=True))[:width] if body else [()] * width
+        return [_column(c, numbers) for c in columns]
+    starts = np.arange(len(body), dtype=np.int64) * row_width
+    return [_checked(values.take(pa.array(starts + j)), numbers) for j in range(width)]
+
+
+def read_plain(data: bytes, book: _Book, sheet_name: str, sheet_part: str, strings_part: str | None,
+               has_date_styles: bool, sheet_names: list[str]) -> pa.Table | None:
+    """The sheet's table of strings, or None when the streaming reader must decide."""
+    if has_date_styles or sheet_names.count(sheet_name) != 1:
+        return None
+    try:
+        _scan_strings(book, strings_part)
+        numbers = _scan_sheet(book, sheet_part)
+        import python_calamine
+
+        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        try:
+            rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        finally:
+            workbook.close()
+        if not rows:
+            return None
+        first = [_text(v) for v in rows[0]]
+        while first and first[-1] == "":  # an empty cell is no cell; one of spaces is (and is stripped)
+            first.pop()
+        names = check_header([v.strip() for v in first])
+        width = len(names)
+        end = len(rows)
+        while end > 1 and all(v == "" for v in rows[end - 1]):
+            end -= 1  # trailing empty rows are dropped, empty rows inside the data stay
+        body = rows[1:end]
+        if body and len(rows[0]) > width and any(v != "" for row in body for v in row[width:]):
+            return None  # a value beyond the header: the streaming reader reports it
+        return pa.table(_columns(body, len(rows[0]), width, numbers), names=names)
+    except Exception:  # anything unexpected: the streaming reader decides, exactly
+        return None
