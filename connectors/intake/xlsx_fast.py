@@ -42,6 +42,9 @@ _EXACT_BELOW = 1e15  # numbers under this give the same text from a double as fr
 _MAIN_NS = b'spreadsheetml/2006/main"'
 _DEFAULT_MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _ANYWHERE = (b"<!", b"_x", b"<rPh", b"<f>", b"<f ", b"<f/", b"&#")
+# text with whitespace at an end and no xml:space="preserve": calamine trims it, the streaming reader not
+_SPACES = (b" ", b"\t", b"\n", b"\r")
+_UNPRESERVED = tuple(b"<t>" + c for c in _SPACES) + tuple(c + b"</t>" for c in _SPACES)
 _SHEET_ONLY = (b't="e"', b't="d"', b't="b"', b"t='")
 _TEXT_TYPES = (b' t="s"', b' t="inlineStr"', b' t="str"')
 _LONG_VALUE = re.compile(rb"<v>[^<]{41}")
@@ -93,7 +96,7 @@ def _chunks(book: _Book, part: str) -> Iterator[bytes]:
 
 
 def _common(data: bytes) -> None:
-    for needle in _ANYWHERE:
+    for needle in _ANYWHERE + _UNPRESERVED:
         if needle in data:
             raise _NotPlain
     if data.count(_MAIN_NS) != data.count(_DEFAULT_MAIN_NS) or _BLANK_TEXT.search(data):
