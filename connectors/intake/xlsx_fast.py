@@ -119,47 +119,144 @@ def _scan_strings(book: _Book, part: str | None) -> None:
             raise _NotPlain
 
 
-def _scan_sheet(book: _Book, part: str) -> bool:
-    """Whether the sheet holds number cells, when it is plain (see the module docstring)."""
-    limits = book.limits
-    cells = others = 0
-    last_row = 0
-    last_column = 26
-    numbers = False
-    for data in _chunks(book, part):
-        _common(data)
-        for needle in _SHEET_ONLY:
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[[9, 10, 13, 32]] = True
+_PRESERVE = np.frombuffer(b'<t xml:space="preserve">', dtype=np.uint8)
+_SHEET_BYTES = (b"_x", b"&#", b't="e"', b't="d"', b't="b"', b"t='")
+
+
+def _at(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
+    """The ``width`` bytes at each position, as rows."""
+    return buf[pos[:, None] + np.arange(width)]
+
+
+def _numbers(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """The decimal numbers of 1-7 digits that end in ``"`` at each position."""
+    digits = _at(buf, pos, 8).astype(np.int64)
+    quote = digits == 34
+    length = np.argmax(quote, axis=1)
+    valid = quote.any(axis=1) & (length >= 1)
+    value = np.zeros(len(pos), dtype=np.int64)
+    for k in range(7):
+        inside = k < length
+        d = digits[:, k] - 48
+        valid &= ~inside | ((d >= 0) & (d <= 9))
+        value = np.where(inside, value * 10 + d, value)
+    if not valid.all():
+        raise _NotPlain
+    return value
+
+
+class _SheetScan:
+    """The sheet's tags classified with numpy by the bytes after each ``<``: no Python call per element."""
+
+    def __init__(self, limits: IntakeLimits) -> None:
+        self.limits = limits
+        self.cells = self.others = 0
+        self.row = 0  # the current (last seen) row number
+        self.column = 0  # the last cell's column in that row (1-based)
+        self.last_column = 1
+        self.numbers = False
+
+    def chunk(self, data: bytes) -> None:
+        for needle in _SHEET_BYTES:
             if needle in data:
                 raise _NotPlain
-        n_cells = data.count(b"<c ")
-        if n_cells != data.count(b'<c r="') or b"<c>" in data or b"<c/" in data:
-            raise _NotPlain  # a cell without its reference: the streaming reader counts columns itself
-        cells += n_cells
-        if n_cells != sum(data.count(t) for t in _TEXT_TYPES):
-            numbers = True  # untyped or t="n": the streaming reader shows values over 40 characters as written
-            if _LONG_VALUE.search(data):
-                raise _NotPlain
-        others += (data.count(b"<") - data.count(b"</") - data.count(b"<?") - n_cells - data.count(b"<v>")
-                   - data.count(b"<is>") - data.count(b"<t>") - data.count(b"<t ") - data.count(b"<row"))
-        if cells > limits.max_xlsx_cells or others > limits.max_xlsx_cells or _WIDE_COLUMN.search(data):
+        if data.count(_MAIN_NS) != data.count(_DEFAULT_MAIN_NS):
             raise _NotPlain
-        letters = set(_TWO_LETTERS.findall(data))
-        if letters:
-            last_column = max(last_column, *(26 * (a - 64) + (b - 64) for a, b in letters))
-        rows = _ROW.findall(data)
-        if len(rows) != data.count(b"<row"):
+        n = len(data)
+        buf = np.frombuffer(data + bytes(32), dtype=np.uint8)
+        lt = np.flatnonzero(buf[:n] == 60)
+        b1, b2, b3, b4 = (buf[lt + k] for k in (1, 2, 3, 4))
+        closing, decl = b1 == 47, b1 == 63
+        cell = (b1 == 99) & (b2 == 32)
+        value = (b1 == 118) & (b2 == 62)
+        t_plain, t_attrs = (b1 == 116) & (b2 == 62), (b1 == 116) & (b2 == 32)
+        inline = (b1 == 105) & (b2 == 115) & (b3 == 62)
+        row = (b1 == 114) & (b2 == 111) & (b3 == 119) & ((b4 == 32) | (b4 == 62) | (b4 == 47))
+        if ((b1 == 33)  # comments, CDATA, DTD
+                | ((b1 == 99) & ((b2 == 62) | (b2 == 47)))  # a cell without its reference
+                | ((b1 == 102) & ((b2 == 62) | (b2 == 32) | (b2 == 47)))  # a formula
+                | ((b1 == 114) & (b2 == 80) & (b3 == 104))).any():  # a phonetic run
             raise _NotPlain
-        for attrs in rows:
-            found = _ROW_NUMBER.search(attrs)
-            if found is None:
+        starts = int((~closing & ~decl).sum())
+        known = cell | value | t_plain | t_attrs | inline | row
+        self.others += starts - int(known.sum())
+        ends = np.append(lt, n)  # each tag's text runs to the next "<"
+        self._rows_and_cells(buf, lt[row], lt[cell])
+        self._texts(buf, lt, ends, np.flatnonzero(t_plain), np.flatnonzero(t_attrs))
+        typed = sum(data.count(t) for t in _TEXT_TYPES)
+        if int(cell.sum()) != typed:
+            self.numbers = True  # untyped or t="n": the streaming reader shows values over 40 characters as written
+            v = np.flatnonzero(value)
+            if (ends[v + 1] - (lt[v] + 3) > 40).any():
                 raise _NotPlain
-            number = int(found.group(1))
-            if not last_row < number <= MAX_ROW:
+        if self.cells > self.limits.max_xlsx_cells or self.others > self.limits.max_xlsx_cells:
+            raise _NotPlain
+
+    def _rows_and_cells(self, buf: np.ndarray, rows: np.ndarray, cells: np.ndarray) -> None:
+        if len(rows):
+            if not (_at(buf, rows + 4, 4) == np.frombuffer(b' r="', dtype=np.uint8)).all():
                 raise _NotPlain
-            last_row = number
-    if last_row * last_column > limits.max_xlsx_cells:
+            numbers = _numbers(buf, rows + 8)
+            if numbers[0] <= self.row or (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
+                raise _NotPlain
+        else:
+            numbers = np.zeros(0, dtype=np.int64)
+        self.cells += len(cells)
+        if len(cells):
+            if not (_at(buf, cells + 3, 3) == np.frombuffer(b'r="', dtype=np.uint8)).all():
+                raise _NotPlain
+            letters = _at(buf, cells + 6, 3)
+            is_letter = (letters >= 65) & (letters <= 90)
+            two = is_letter[:, 0] & is_letter[:, 1]
+            if not is_letter[:, 0].all() or (two & is_letter[:, 2]).any():
+                raise _NotPlain  # no column letter, or three (beyond ZZ)
+            first = letters[:, 0].astype(np.int64) - 64
+            column = np.where(two, 26 * first + letters[:, 1].astype(np.int64) - 64, first)
+            ref_row = _numbers(buf, cells + 7 + two)
+            owner = np.searchsorted(rows, cells) - 1  # the <row> each cell lies in
+            row_of = np.where(owner >= 0, numbers[np.maximum(owner, 0)] if len(numbers) else 0, self.row)
+            if (ref_row != row_of).any():
+                raise _NotPlain  # a reference outside its row: the streaming reader refuses it
+            previous = np.concatenate(([self.row], row_of[:-1]))
+            previous_column = np.concatenate(([self.column], column[:-1]))
+            if ((row_of == previous) & (column <= previous_column)).any():
+                raise _NotPlain  # cells out of order or twice within a row
+            self.column = int(column[-1])
+            self.last_column = max(self.last_column, int(column.max()))
+        if len(numbers):
+            last_row = int(numbers[-1])
+            if len(cells) == 0 or rows[-1] > cells[-1]:
+                self.column = 0
+            self.row = last_row
+
+    def _texts(self, buf: np.ndarray, lt: np.ndarray, ends: np.ndarray, plain: np.ndarray,
+               attrs: np.ndarray) -> None:
+        """Text at an end of whitespace: calamine trims it unless preserved, and drops blank text even then."""
+        if len(attrs):
+            if not (_at(buf, lt[attrs], len(_PRESERVE)) == _PRESERVE).all():
+                raise _NotPlain
+            start, end = lt[attrs] + len(_PRESERVE), ends[attrs + 1]
+            some = start < end
+            for i in np.flatnonzero(some & _WHITESPACE[buf[start]]):
+                if _WHITESPACE[buf[start[i]: end[i]]].all():
+                    raise _NotPlain
+        if len(plain):
+            start, end = lt[plain] + 3, ends[plain + 1]
+            some = start < end
+            if (some & (_WHITESPACE[buf[start]] | _WHITESPACE[buf[np.maximum(end - 1, 0)]])).any():
+                raise _NotPlain
+
+
+def _scan_sheet(book: _Book, part: str) -> bool:
+    """Whether the sheet holds number cells, when it is plain (see the module docstring)."""
+    scan = _SheetScan(book.limits)
+    for data in _chunks(book, part):
+        scan.chunk(data)
+    if scan.row * scan.last_column > book.limits.max_xlsx_cells:
         raise _NotPlain
-    return numbers
+    return scan.numbers
 
 
 def _text(value: Any) -> str:
