@@ -4,6 +4,7 @@ fast path cannot read exactly must go to the streaming reader."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 
@@ -107,3 +108,21 @@ def test_value_beyond_the_header_is_the_streaming_readers_finding(monkeypatch):
     data = _book([["a", "b"], ["1", "2", "3"]])
     with pytest.raises(xlsx.XlsxError, match="row 1 has a value beyond the header"):
         xlsx.read_xlsx(data, LIMITS)
+
+
+@pytest.mark.parametrize("cells", [
+    '<c r="A5" t="inlineStr"><is><t>x</t></is></c>',  # a reference outside its row
+    '<c r="B2" t="inlineStr"><is><t>x</t></is></c><c r="A2" t="inlineStr"><is><t>y</t></is></c>',  # out of order
+    '<c r="ZZZ2" t="inlineStr"><is><t>x</t></is></c>',  # three letters: the dense rectangle would be a bomb
+])
+def test_cells_calamine_would_place_elsewhere_go_to_the_streaming_reader(monkeypatch, cells):
+    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'
+             '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="inlineStr"><is><t>b</t></is></c>'
+             f'</row><row r="2">{cells}</row></sheetData></worksheet>').encode()
+    data = zip_members(workbook([("s", "visible", sheet)]))
+    answered: list[object] = []
+    real = xlsx.read_plain
+    monkeypatch.setattr(xlsx, "read_plain", lambda *args: answered.append(real(*args)) or answered[-1])
+    with contextlib.suppress(xlsx.XlsxError):  # the streaming reader's finding, tested in tests/hostile.py
+        xlsx.read_xlsx(data, LIMITS)
+    assert answered == [None]
