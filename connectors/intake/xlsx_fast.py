@@ -10,11 +10,13 @@ call per element:
 
 - every part it needs is inflated in 1 MiB chunks, counted against the same expansion limits, and fed
   to expat *without element handlers* (well-formed, no DTD: C speed);
-- byte counts on those chunks: no formula (``<f``), error or date-typed cell, phonetic run, comment or
-  CDATA (``<!``), ``_x`` escape, no prefix bound to the SpreadsheetML namespace, no text made only of
-  whitespace; cells and shared strings within the limits;
-- row numbers strictly increasing and at most 1,048,576, cells addressed by ``r`` and at most two
-  column letters, so that the rectangle calamine builds (rows × last column) is within the cell limit.
+- byte searches on those chunks: no ``_x`` escape or character reference, no error, date or boolean
+  cell, no prefix bound to the SpreadsheetML namespace; shared strings within their limits;
+- in the sheet, each tag classified by numpy from the bytes after its ``<``: no formula (``<f``),
+  phonetic run, comment or CDATA (``<!``); row numbers strictly increasing and at most 1,048,576; each
+  cell's reference in its own row, in order, with at most two column letters, so that the rectangle
+  calamine builds (rows × last column) is within the cell limit; no text with whitespace at an end
+  unless ``xml:space="preserve"``, none made only of whitespace; number values of at most 40 characters.
 
 Then, on calamine's rows: no date-formatted cell format in the styles, no value that is not text, a
 number or a boolean, numbers below 10¹⁵ (where a double and the written decimal give the same text),
@@ -45,13 +47,7 @@ _ANYWHERE = (b"<!", b"_x", b"<rPh", b"<f>", b"<f ", b"<f/", b"&#")
 # text with whitespace at an end and no xml:space="preserve": calamine trims it, the streaming reader not
 _SPACES = (b" ", b"\t", b"\n", b"\r")
 _UNPRESERVED = tuple(b"<t>" + c for c in _SPACES) + tuple(c + b"</t>" for c in _SPACES)
-_SHEET_ONLY = (b't="e"', b't="d"', b't="b"', b"t='")
 _TEXT_TYPES = (b' t="s"', b' t="inlineStr"', b' t="str"')
-_LONG_VALUE = re.compile(rb"<v>[^<]{41}")
-_ROW = re.compile(rb"<row\b([^>]*)>")
-_ROW_NUMBER = re.compile(rb'\sr="([0-9]{1,7})"')
-_WIDE_COLUMN = re.compile(rb'<c r="[A-Z]{3}')
-_TWO_LETTERS = re.compile(rb'<c r="([A-Z]{2})[0-9]')
 _BLANK_TEXT = re.compile(rb"<t(?:\s[^>]*)?>\s+</t>")
 
 
