@@ -27,7 +27,6 @@ finding (and every message) stays the streaming reader's. Tests compare both pat
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterator
 from typing import Any, Protocol
 from xml.parsers import expat
@@ -44,11 +43,7 @@ _EXACT_BELOW = 1e15  # numbers under this give the same text from a double as fr
 _MAIN_NS = b'spreadsheetml/2006/main"'
 _DEFAULT_MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 _ANYWHERE = (b"<!", b"_x", b"<rPh", b"<f>", b"<f ", b"<f/", b"&#")
-# text with whitespace at an end and no xml:space="preserve": calamine trims it, the streaming reader not
-_SPACES = (b" ", b"\t", b"\n", b"\r")
-_UNPRESERVED = tuple(b"<t>" + c for c in _SPACES) + tuple(c + b"</t>" for c in _SPACES)
 _TEXT_TYPES = (b' t="s"', b' t="inlineStr"', b' t="str"')
-_BLANK_TEXT = re.compile(rb"<t(?:\s[^>]*)?>\s+</t>")
 
 
 class _Book(Protocol):
@@ -92,11 +87,14 @@ def _chunks(book: _Book, part: str) -> Iterator[bytes]:
 
 
 def _common(data: bytes) -> None:
-    for needle in _ANYWHERE + _UNPRESERVED:
+    for needle in _ANYWHERE:
         if needle in data:
             raise _NotPlain
-    if data.count(_MAIN_NS) != data.count(_DEFAULT_MAIN_NS) or _BLANK_TEXT.search(data):
+    if data.count(_MAIN_NS) != data.count(_DEFAULT_MAIN_NS):
         raise _NotPlain
+    buf, lt, b1, b2 = _text_tags(data)
+    t_plain, t_attrs = (b1 == 116) & (b2 == 62), (b1 == 116) & (b2 == 32)
+    _texts(buf, lt, np.append(lt, len(data)), np.flatnonzero(t_plain), np.flatnonzero(t_attrs))
 
 
 def _scan_strings(book: _Book, part: str | None) -> None:
@@ -180,7 +178,7 @@ class _SheetScan:
         self.others += starts - int(known.sum())
         ends = np.append(lt, n)  # each tag's text runs to the next "<"
         self._rows_and_cells(buf, lt[row], lt[cell])
-        self._texts(buf, lt, ends, np.flatnonzero(t_plain), np.flatnonzero(t_attrs))
+        _texts(buf, lt, ends, np.flatnonzero(t_plain), np.flatnonzero(t_attrs))
         typed = sum(data.count(t) for t in _TEXT_TYPES)
         if int(cell.sum()) != typed:
             self.numbers = True  # untyped or t="n": the streaming reader shows values over 40 characters as written
@@ -227,22 +225,30 @@ class _SheetScan:
                 self.column = 0
             self.row = last_row
 
-    def _texts(self, buf: np.ndarray, lt: np.ndarray, ends: np.ndarray, plain: np.ndarray,
-               attrs: np.ndarray) -> None:
-        """Text at an end of whitespace: calamine trims it unless preserved, and drops blank text even then."""
-        if len(attrs):
-            if not (_at(buf, lt[attrs], len(_PRESERVE)) == _PRESERVE).all():
+
+def _texts(buf: np.ndarray, lt: np.ndarray, ends: np.ndarray, plain: np.ndarray, attrs: np.ndarray) -> None:
+    """Text at an end of whitespace: calamine trims it unless preserved, and drops blank text even then.
+    ``plain`` and ``attrs`` index ``lt`` (the positions of ``<``) at ``<t>`` and ``<t ...>``."""
+    if len(attrs):
+        if not (_at(buf, lt[attrs], len(_PRESERVE)) == _PRESERVE).all():
+            raise _NotPlain
+        start, end = lt[attrs] + len(_PRESERVE), ends[attrs + 1]
+        some = start < end
+        for i in np.flatnonzero(some & _WHITESPACE[buf[start]]):
+            if _WHITESPACE[buf[start[i]: end[i]]].all():
                 raise _NotPlain
-            start, end = lt[attrs] + len(_PRESERVE), ends[attrs + 1]
-            some = start < end
-            for i in np.flatnonzero(some & _WHITESPACE[buf[start]]):
-                if _WHITESPACE[buf[start[i]: end[i]]].all():
-                    raise _NotPlain
-        if len(plain):
-            start, end = lt[plain] + 3, ends[plain + 1]
-            some = start < end
-            if (some & (_WHITESPACE[buf[start]] | _WHITESPACE[buf[np.maximum(end - 1, 0)]])).any():
-                raise _NotPlain
+    if len(plain):
+        start, end = lt[plain] + 3, ends[plain + 1]
+        some = start < end
+        if (some & (_WHITESPACE[buf[start]] | _WHITESPACE[buf[np.maximum(end - 1, 0)]])).any():
+            raise _NotPlain
+
+
+def _text_tags(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(bytes, positions of ``<``, the first two bytes after each) of a chunk, padded for look-ahead."""
+    buf = np.frombuffer(data + bytes(32), dtype=np.uint8)
+    lt = np.flatnonzero(buf[: len(data)] == 60)
+    return buf, lt, buf[lt + 1], buf[lt + 2]
 
 
 def _scan_sheet(book: _Book, part: str) -> bool:

@@ -126,3 +126,19 @@ def test_cells_calamine_would_place_elsewhere_go_to_the_streaming_reader(monkeyp
     with contextlib.suppress(xlsx.XlsxError):  # the streaming reader's finding, tested in tests/hostile.py
         xlsx.read_xlsx(data, LIMITS)
     assert answered == [None]
+
+
+@pytest.mark.parametrize(("strings", "fast_path"), [
+    (['<t>a</t>', '<t xml:space="preserve">x </t>', "<t>y</t>"], True),  # preserved: calamine keeps it
+    (['<t>a</t>', "<t>x </t>", "<t>y</t>"], False),  # unpreserved: calamine trims it
+    (['<t>a</t>', '<t xml:space="preserve">  </t>', "<t>y</t>"], False),  # blank: calamine drops it
+    (['<t>a</t>', "<r><t>x</t></r><r><t>z</t></r>", "<t>y</t>"], True),  # rich text runs
+])
+def test_shared_strings_give_the_same_table(monkeypatch, strings, fast_path):
+    sst = (f'<?xml version="1.0"?><sst xmlns="{MAIN}">' + "".join(f"<si>{s}</si>" for s in strings)
+           + "</sst>").encode()
+    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'
+             '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>'
+             '<row r="3"><c r="A3" t="s"><v>2</v></c></row></sheetData></worksheet>').encode()
+    fast, slow, answered = _both(zip_members(workbook([("s", "visible", sheet)], sst)), monkeypatch)
+    assert answered == fast_path and fast[0].equals(slow[0])
