@@ -16,6 +16,7 @@ decode without error and still garble the names, so they are refused (FMT-003) r
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 
@@ -40,17 +41,62 @@ class Mojibake(ValueError):
         self.column, self.row, self.value, self.repaired = column, row, value, repaired
 
 
+# Code points a GB18030 filing plausibly holds (inclusive ranges): tab, LF, CR, ASCII text, Latin-1
+# punctuation, general and CJK punctuation, Roman numerals (Ⅰ级资产), CJK ideographs, full-width forms.
+PLAUSIBLE = ((0x09, 0x0A), (0x0D, 0x0D), (0x20, 0x7E), (0xA0, 0xFF), (0x2000, 0x206F), (0x2160, 0x217F),
+             (0x3000, 0x303F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
+
+
 @functools.cache
 def _gb2312_lut() -> np.ndarray:
-    """For each code point of the CJK range: is it one of GB2312's characters?"""
+    """For each code point of the CJK range: is it one of GB2312's characters? GB2312 is one code pair
+    (rows and cells 0xA1..0xFE) per character, so decoding every pair of a row at once lists its
+    characters; a row with undefined cells is decoded pair by pair."""
     lut = np.zeros(_CJK[1] - _CJK[0], dtype=bool)
-    for i in range(len(lut)):
+    chars: list[str] = []
+    for row in range(0xA1, 0xFF):
+        pairs = [bytes((row, cell)) for cell in range(0xA1, 0xFF)]
         try:
-            chr(_CJK[0] + i).encode("gb2312")
-        except UnicodeEncodeError:
-            continue
-        lut[i] = True
+            chars.append(b"".join(pairs).decode("gb2312"))
+        except UnicodeDecodeError:
+            for pair in pairs:
+                with contextlib.suppress(UnicodeDecodeError):
+                    chars.append(pair.decode("gb2312"))
+    codes = np.frombuffer("".join(chars).encode("utf-32-le"), dtype=np.uint32)
+    codes = codes[(codes >= _CJK[0]) & (codes < _CJK[1])]
+    lut[codes - _CJK[0]] = True
     return lut
+
+
+@functools.cache
+def _plausible_lut() -> np.ndarray:
+    """For each BMP code point, and one more entry standing for every code point above it: plausible?"""
+    lut = np.zeros(0x10001, dtype=bool)
+    for low, high in PLAUSIBLE:
+        lut[low: high + 1] = True
+    return lut
+
+
+def _implausible(codes: np.ndarray) -> np.ndarray:
+    return ~_plausible_lut()[np.minimum(codes, 0x10000)]
+
+
+_IMPLAUSIBLE_RE2 = "[^" + "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}" for low, high in PLAUSIBLE) + "]"
+
+
+def first_implausible(text: str, utf8: bytes, chunk: int = 1 << 22) -> int:
+    """Offset of the first character outside ``PLAUSIBLE``, or -1. Arrow's RE2 answers whether there is
+    one over the UTF-8 bytes (without copying them); only then does numpy find where."""
+    offsets = pa.array([0, len(utf8)], pa.int64()).buffers()[1]
+    whole = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(utf8)])
+    if not pc.match_substring_regex(whole, _IMPLAUSIBLE_RE2)[0].as_py():
+        return -1
+    for start in range(0, len(text), chunk):
+        codes = np.frombuffer(text[start: start + chunk].encode("utf-32-le"), dtype=np.uint32)
+        odd = _implausible(codes)
+        if odd.any():
+            return start + int(np.argmax(odd))
+    return -1
 
 
 def rare_ideographs(text: str, chunk: int = 1 << 22) -> tuple[int, int, int] | None:

@@ -19,17 +19,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.arrow_sources import read_csv as read_arrow_csv
-from connectors.intake.encoding import Mojibake, rare_ideographs, refuse_mojibake
+from connectors.intake.encoding import Mojibake, first_implausible, rare_ideographs, refuse_mojibake
 from connectors.intake.headers import ReadError, check_header
 from connectors.intake.limits import IntakeLimits
 from connectors.intake.parquet import read_parquet
 
 UTF8_BOM = b"\xef\xbb\xbf"
-# Characters a GB18030 filing plausibly holds: ASCII text, Latin-1 punctuation, general and CJK
-# punctuation, Roman numerals (Ⅰ级资产), CJK ideographs and full-width forms.
-_IMPLAUSIBLE = re.compile(
-    "[^\t\n\r\x20-\x7e\u00a0-\u00ff\u2000-\u206f\u2160-\u217f\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]"
-)
 
 
 def format_of(path: str) -> str | None:
@@ -143,12 +138,13 @@ def _transcode_gb18030(data: bytes, utf8_error: int) -> bytes:
             f"and not GB18030 (line {(_line_index(data, exc.start) or 0) + 1})",
             row=_line_index(data, exc.start),
         ) from None
-    odd = _IMPLAUSIBLE.search(text)
-    if odd:
-        line = text.count("\n", 0, odd.start())
+    utf8 = text.encode("utf-8")
+    odd = first_implausible(text, utf8)
+    if odd >= 0:
+        line = text.count("\n", 0, odd)
         raise ReadError(
             "无法识别的编码：按 GB18030 解码得到不合理的字符",
-            f"unknown encoding: read as GB18030 it yields implausible text ({odd.group()!r}, line {line + 1})",
+            f"unknown encoding: read as GB18030 it yields implausible text ({text[odd]!r}, line {line + 1})",
             row=line or None,
         )
     rare = rare_ideographs(text)
@@ -163,7 +159,7 @@ def _transcode_gb18030(data: bytes, utf8_error: int) -> bytes:
             f"(line {line + 1}: {sample!r}): likely Shift-JIS or another encoding, not GBK",
             row=line or None,
         )
-    return text.encode("utf-8")
+    return utf8
 
 
 def _check_line_length(data: bytes, max_line: int) -> None:

@@ -14,6 +14,10 @@ Cells become text as Excel shows their stored value: shared and inline strings a
 their shortest form (``1``, ``0.008``), booleans ``true``/``false``, numbers in a date format as
 ``YYYY-MM-DD`` (with the time when there is one). Formula cells are returned apart: a filing holds
 values (FMT-005).
+
+A plain workbook (no formula, date format, error cell, escape or oddity of the XML, shown by a C-speed
+scan within the same limits) is read by python-calamine instead (``connectors.intake.xlsx_fast``), to
+the same table; everything else is read here.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import pyarrow as pa
 
 from connectors.intake.headers import check_header
 from connectors.intake.limits import IntakeLimits
+from connectors.intake.xlsx_fast import read_plain
 
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted OOXML and legacy .xls are OLE2 containers
 MAX_ROW = 1_048_576
@@ -224,6 +229,18 @@ def read_xlsx(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, list[tuple[i
     if sheet_part is None or not book.has(sheet_part):
         raise XlsxError(f"XLSX 中找不到工作表“{sheet_name}”", f"corrupt XLSX: the sheet {sheet_name!r} has no part")
     by_type = {kind.rsplit("/", 1)[-1]: _resolve(base, t) for kind, t in rels.values()}
+    expanded = book.expanded
+    fast = None
+    try:  # calamine finds the workbook and its shared strings by their usual names, so they must be there
+        if workbook_part == "xl/workbook.xml" and by_type.get("sharedStrings", "xl/sharedStrings.xml") == \
+                "xl/sharedStrings.xml":
+            fast = read_plain(data, book, sheet_name, sheet_part, by_type.get("sharedStrings"),
+                              any(_date_styles(book, by_type.get("styles"))), [name for name, _, _ in info.sheets])
+    except XlsxError:
+        fast = None
+    if fast is not None:
+        return fast, []  # a plain sheet holds no formula
+    book.expanded = expanded  # the streaming reader counts its parts afresh, in its own order
     strings = _shared_strings(book, by_type.get("sharedStrings"), limits)
     dates = _date_styles(book, by_type.get("styles"))
     reader = _SheetReader(strings, dates, info.date1904, limits)
