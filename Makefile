@@ -22,7 +22,7 @@ lint: install
 	$(BIN)/ruff check .
 
 test: install lint
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --durations=25
 
 bench: install  # the quick ones; benchmarks/pipeline.py and benchmarks/publish.py take minutes
 	$(BIN)/python benchmarks/check.py
