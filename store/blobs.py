@@ -179,16 +179,21 @@ class BlobStore:
 
     def get(self, key: str) -> bytes:
         """Blob ``key``'s bytes, checked against the key (a regulator's copy must be the filed one)."""
-        data = self.open_path(key).read_bytes()
+        data = self._read(key)
         if hashlib.sha256(data).hexdigest() != key.rsplit("/", 1)[1]:
             raise BlobCorruptedError(f"blob {key} does not match its hash")
         return data
 
+    def _read(self, key: str) -> bytes:
+        return self.open_path(key).read_bytes()
+
+    def _head(self, key: str) -> bytes:
+        with open(self.open_path(key), "rb") as f:
+            return f.read(64)
+
     def is_folder(self, key: str) -> bool:
         """Whether ``key`` is a folder index made by :meth:`put_folder`."""
-        path = self.open_path(key)
-        with open(path, "rb") as f:
-            head = f.read(64)
+        head = self._head(key)
         if not head.lstrip().startswith(b"{"):
             return False
         try:
@@ -294,25 +299,15 @@ class RemoteBlobStore(BlobStore):
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self._full(key)))
 
-    def get(self, key: str) -> bytes:
+    def _read(self, key: str) -> bytes:
         try:
-            data = self.fs.cat_file(self._full(key))
+            return self.fs.cat_file(self._full(key))
         except FileNotFoundError:
             raise FileNotFoundError(f"no blob {key} in {self.url}") from None
-        if hashlib.sha256(data).hexdigest() != key.rsplit("/", 1)[1]:
-            raise BlobCorruptedError(f"blob {key} does not match its hash")
-        return data
 
-    def is_folder(self, key: str) -> bool:
+    def _head(self, key: str) -> bytes:
         with self.fs.open(self._full(key), "rb") as f:
-            head = f.read(64)
-        if not head.lstrip().startswith(b"{"):
-            return False
-        try:
-            self.folder_index(key)
-        except ValueError:
-            return False
-        return True
+            return f.read(64)
 
 
 def _check_key(key: str) -> str:

@@ -28,17 +28,11 @@ import requests
 import uvicorn
 
 from connectors.datasets import DatasetStore
-from connectors.datasets.tables import (
-    compensations_table,
-    findings_table,
-    grades_table,
-    guarantees_table,
-    indicators_table,
-    subsidies_table,
-)
+from connectors.datasets.tables import grades_table
 from connectors.intake import IntakeLimits, read_package
 from connectors.registry import read_registry_csv
 from connectors.synthetic import generate_period
+from filings.datasets import publish_datasets
 from filings.intake import load_registry
 from store import portal as store_portal
 from store.models import ApiToken, AuditEvent, Submission, utcnow
@@ -189,22 +183,11 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Published:
 
 
 def _publish(store: DatasetStore, checked, submission_id: int) -> None:
+    """As the pipeline publishes an accepted filing's datasets (``filings.datasets``)."""
     from validations.results import AcceptedFiling
 
-    institution_id, period = checked.institution_id, checked.period
-    result = AcceptedFiling.of(checked, submission_id=submission_id, sequence=1, period=period, accepted_at=None)
-    graded = result.grade
-    tables = {
-        "indicators": indicators_table(result, submission_id, PSEUDONYM_KEY),
-        "findings": findings_table(result, submission_id, PSEUDONYM_KEY),
-        "subsidies": subsidies_table(result, submission_id),
-        "guarantees": guarantees_table(result, submission_id, PSEUDONYM_KEY),
-        "compensations": compensations_table(result, submission_id),
-        "grades": grades_table(institution_id, period, graded.grade, graded.measures_zh, graded.measures_en,
-                               graded.reasons, submission_id, False),
-    }
-    for name, table in tables.items():
-        store.write(name, period, table, institution_id=institution_id)
+    publish_datasets(store, PSEUDONYM_KEY, AcceptedFiling.of(checked, submission_id=submission_id, sequence=1,
+                                                             period=checked.period, accepted_at=None))
 
 
 # -- the server -----------------------------------------------------------------------------------
