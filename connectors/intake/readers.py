@@ -314,5 +314,16 @@ def read_xlsx(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, list[tuple[i
         table, formulas = stream_xlsx(data, limits)
     except XlsxError as exc:
         raise ReadError(exc.message_zh, exc.message_en, rule_id=exc.rule_id, row=exc.row, column=exc.column) from None
-    _refuse_mojibake(table)
+    if _holds_c3(table):  # as for CSV: mojibake always holds U+00C2..U+00F4, whose UTF-8 starts with C3
+        _refuse_mojibake(table)
     return table, formulas
+
+
+def _holds_c3(table: pa.Table) -> bool:
+    """Whether any string buffer of the table holds the byte C3 (at memory speed, before any regex)."""
+    for column in table.columns:
+        for chunk in column.chunks:
+            data = chunk.buffers()[2] if len(chunk.buffers()) > 2 else None
+            if data is not None and data.size and (np.frombuffer(data, dtype=np.uint8) == 0xC3).any():
+                return True
+    return False

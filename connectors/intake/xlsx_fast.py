@@ -1,33 +1,36 @@
-"""The fast path for plain workbooks: python-calamine (Rust) reads the sheet, after a C-speed scan has
-shown that the streaming reader (``connectors.intake.xlsx``) would give the same table.
+"""The streaming reader's table of a plain sheet, computed column-wise: numpy over the XML bytes, Arrow
+over the values, no Python call per element or per cell.
 
-The streaming reader calls Python for every XML element, which makes a 300,000-row sheet minutes of
-work. calamine reads it in seconds but sees less: it returns a formula's cached value, trims text that
-is only whitespace, decodes ``_x000D_`` escapes, has its own idea of date formats, parses numbers to
-doubles, and loads the sheet as a dense rectangle (a bomb, for a sheet with one cell at XFD1048576).
-So calamine only gets a workbook that none of this can touch, which the scan decides without a Python
-call per element:
+The streaming reader (``connectors.intake.xlsx``) calls Python for every XML element, which makes a
+300,000-row sheet a minute of work. Most workbooks are plain: the same few element forms repeated, as
+Excel, WPS, openpyxl and xlsxwriter write them. This reader reads exactly those forms and returns
+``None`` for anything else, so that the streaming reader decides (and reports) every other workbook:
 
-- every part it needs is inflated in 1 MiB chunks, counted against the same expansion limits, and fed
-  to expat *without element handlers* (well-formed, no DTD: C speed);
-- byte searches on those chunks: no ``_x`` escape or character reference, no error, date or boolean
-  cell, no prefix bound to the SpreadsheetML namespace; shared strings within their limits;
-- in the sheet, each tag classified by numpy from the bytes after its ``<``: no formula (``<f``),
-  phonetic run, comment or CDATA (``<!``); row numbers strictly increasing and at most 1,048,576; each
-  cell's reference in its own row, in order, with at most two column letters, so that the rectangle
-  calamine builds (rows × last column) is within the cell limit; no text with whitespace at an end
-  unless ``xml:space="preserve"``, none made only of whitespace; number values of at most 40 characters.
+- each part is inflated in chunks counted against the same expansion limits and fed to expat without
+  element handlers (well-formed, no DTD, at C speed); the bytes are cut into pieces of whole rows (whole
+  ``<si>`` of the shared strings) so that each piece is classified on its own;
+- every tag is classified by the bytes after its ``<``. The element names the streaming reader acts on
+  (``row c v is t f rPh``, ``si`` in the shared strings) must appear only in these forms: ``<row r="N"``
+  with rows strictly increasing from 1 and each closed by ``</row>`` before the next; ``<c r="REF"``
+  with optional ``s="N"`` and ``t="KIND"`` in that order, closed at once (``/>``) or followed by
+  ``<v>text</v>`` or ``<is><t>text</t></is>`` (``<t xml:space="preserve">`` too) and ``</c>``; each
+  reference in its own row, in column order, at most two letters. No formula, phonetic run, rich text,
+  comment, CDATA, character reference, carriage return or prefixed element name; text in UTF-8;
+- values: the five predefined entities decoded with Arrow; shared strings taken by index; numbers that
+  are already in their shortest form (most of them) kept as they are; every other cell (booleans,
+  errors, dates, numbers written otherwise) through ``xlsx_cells.cell_text``, the streaming reader's own
+  definition, one call per such cell.
 
-Then, on calamine's rows: no date-formatted cell format in the styles, no value that is not text, a
-number or a boolean, numbers below 10¹⁵ (where a double and the written decimal give the same text),
-no value beyond the header. Anything else returns ``None`` and the streaming reader decides, so every
-finding (and every message) stays the streaming reader's. Tests compare both paths on the same bytes.
+The limits are the streaming reader's: where it would refuse (cells, rows × columns, a cell's
+characters, shared strings), this reader returns ``None`` before building anything, and the streaming
+reader reports the finding. Tests compare both readers on the same bytes.
 """
 
 from __future__ import annotations
 
-import io
+import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 from xml.parsers import expat
 
@@ -37,13 +40,25 @@ import pyarrow.compute as pc
 
 from connectors.intake.headers import check_header
 from connectors.intake.limits import IntakeLimits
+from connectors.intake.xlsx_cells import cell_text
 
 MAX_ROW = 1_048_576
-_EXACT_BELOW = 1e15  # numbers under this give the same text from a double as from their decimal
-_MAIN_NS = b'spreadsheetml/2006/main"'
-_DEFAULT_MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-_ANYWHERE = (b"<!", b"_x", b"<rPh", b"<f>", b"<f ", b"<f/", b"&#")
-_TEXT_TYPES = (b' t="s"', b' t="inlineStr"', b' t="str"')
+MAX_CELL_CHARS = 32_767
+_PIECE = 4 << 20  # bytes classified at once: big enough for numpy, small enough for the cache
+_MAX_PIECE = 64 << 20  # a row (or shared string) longer than this is left to the streaming reader
+_PAD = 64  # zero bytes after each piece, so that look-ahead never leaves the buffer
+
+# kinds of the tags outside the elements read here
+_OTHER, _ROW, _ROW_END, _IGNORED = range(4)
+
+_SPACE, _LT, _GT, _SLASH, _QUOTE, _EQ, _AMP = 32, 60, 62, 47, 34, 61, 38
+_PRESERVE_TAG = b'<t xml:space="preserve">'
+_ENCODING = re.compile(rb'^\s*<\?xml[^>]*?encoding\s*=\s*["\']([A-Za-z0-9._-]+)["\']')
+_KINDS = {b'inlineStr"': "inlineStr", b's"': "s", b'n"': "n", b'str"': "str", b'b"': "b", b'e"': "e", b'd"': "d"}
+_NUMBER = 0  # no t attribute
+_KIND_NAMES = ["n", *_KINDS.values()]
+_KIND_CODE = {kind: code for code, kind in enumerate(_KIND_NAMES) if code}
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
 
 
 class _Book(Protocol):
@@ -62,279 +77,577 @@ def _no_dtd(*_: Any) -> None:
     raise _NotPlain
 
 
-def _chunks(book: _Book, part: str) -> Iterator[bytes]:
-    """The part's bytes, cut after the last ``<`` of each chunk so that no tag start is split; each is
-    also fed to expat without element handlers (well-formedness at C speed)."""
-    parser = expat.ParserCreate()
-    parser.StartDoctypeDeclHandler = _no_dtd
-    parser.EntityDeclHandler = _no_dtd
-    carry = b""
-    try:
-        for chunk in book.stream(part):
-            parser.Parse(chunk, False)
-            data = carry + chunk
-            cut = data.rfind(b"<")
-            if cut <= 0:
-                carry = data
-                continue
-            carry = data[cut:]
-            yield data[:cut]
-        parser.Parse(b"", True)
-    except (expat.ExpatError, LookupError, ValueError, UnicodeError):
-        raise _NotPlain from None
-    if carry:
-        yield carry
-
-
-def _common(data: bytes) -> None:
-    for needle in _ANYWHERE:
-        if needle in data:
-            raise _NotPlain
-    if data.count(_MAIN_NS) != data.count(_DEFAULT_MAIN_NS):
-        raise _NotPlain
-    buf, lt, b1, b2 = _text_tags(data)
-    t_plain, t_attrs = (b1 == 116) & (b2 == 62), (b1 == 116) & (b2 == 32)
-    _texts(buf, lt, np.append(lt, len(data)), np.flatnonzero(t_plain), np.flatnonzero(t_attrs))
-
-
-def _scan_strings(book: _Book, part: str | None) -> None:
-    if part is None or not book.has(part):
-        return
-    limits = book.limits
-    size = count = elements = 0
-    for data in _chunks(book, part):
-        _common(data)
-        size += len(data)
-        count += data.count(b"<si>") + data.count(b"<si ")
-        elements += data.count(b"<")
-        # characters ≤ bytes, so under these bounds the streaming reader's limits cannot trip
-        if size > limits.max_xlsx_shared_string_chars or count > limits.max_xlsx_shared_strings \
-                or elements > 16 * limits.max_xlsx_shared_strings:
-            raise _NotPlain
-
-
-_WHITESPACE = np.zeros(256, dtype=bool)
-_WHITESPACE[[9, 10, 13, 32]] = True
-_PRESERVE = np.frombuffer(b'<t xml:space="preserve">', dtype=np.uint8)
-_SHEET_BYTES = (b"_x", b"&#", b't="e"', b't="d"', b't="b"', b"t='")
-
-
-def _at(buf: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
-    """The ``width`` bytes at each position, as rows."""
-    return buf[pos[:, None] + np.arange(width)]
-
-
-def _numbers(buf: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """The decimal numbers of 1-7 digits that end in ``"`` at each position."""
-    digits = _at(buf, pos, 8).astype(np.int64)
-    quote = digits == 34
-    length = np.argmax(quote, axis=1)
-    valid = quote.any(axis=1) & (length >= 1)
-    value = np.zeros(len(pos), dtype=np.int64)
-    for k in range(7):
-        inside = k < length
-        d = digits[:, k] - 48
-        valid &= ~inside | ((d >= 0) & (d <= 9))
-        value = np.where(inside, value * 10 + d, value)
-    if not valid.all():
-        raise _NotPlain
-    return value
-
-
-class _SheetScan:
-    """The sheet's tags classified with numpy by the bytes after each ``<``: no Python call per element."""
-
-    def __init__(self, limits: IntakeLimits) -> None:
-        self.limits = limits
-        self.cells = self.others = 0
-        self.row = 0  # the current (last seen) row number
-        self.column = 0  # the last cell's column in that row (1-based)
-        self.last_column = 1
-        self.numbers = False
-
-    def chunk(self, data: bytes) -> None:
-        for needle in _SHEET_BYTES:
-            if needle in data:
+def _pieces(book: _Book, part: str, cut: bytes) -> Iterator[bytes]:
+    """The part's bytes in pieces of about ``_PIECE`` that each end just before a ``cut`` (a row, a
+    shared string)."""
+    pending: list[bytes] = []
+    size = 0
+    first = True
+    for chunk in book.stream(part):
+        if first:
+            _utf8_declared(chunk)
+            first = False
+        pending.append(chunk)
+        size += len(chunk)
+        if size < _PIECE:
+            continue
+        data = b"".join(pending)
+        at = data.rfind(cut)
+        if at <= 0:
+            if size > _MAX_PIECE:
                 raise _NotPlain
-        if data.count(_MAIN_NS) != data.count(_DEFAULT_MAIN_NS):
-            raise _NotPlain
-        n = len(data)
-        buf = np.frombuffer(data + bytes(32), dtype=np.uint8)
-        lt = np.flatnonzero(buf[:n] == 60)
-        b1, b2, b3, b4 = (buf[lt + k] for k in (1, 2, 3, 4))
-        closing, decl = b1 == 47, b1 == 63
-        cell = (b1 == 99) & (b2 == 32)
-        value = (b1 == 118) & (b2 == 62)
-        t_plain, t_attrs = (b1 == 116) & (b2 == 62), (b1 == 116) & (b2 == 32)
-        inline = (b1 == 105) & (b2 == 115) & (b3 == 62)
-        row = (b1 == 114) & (b2 == 111) & (b3 == 119) & ((b4 == 32) | (b4 == 62) | (b4 == 47))
-        if ((b1 == 33)  # comments, CDATA, DTD
-                | ((b1 == 99) & ((b2 == 62) | (b2 == 47)))  # a cell without its reference
-                | ((b1 == 102) & ((b2 == 62) | (b2 == 32) | (b2 == 47)))  # a formula
-                | ((b1 == 114) & (b2 == 80) & (b3 == 104))).any():  # a phonetic run
-            raise _NotPlain
-        starts = int((~closing & ~decl).sum())
-        known = cell | value | t_plain | t_attrs | inline | row
-        self.others += starts - int(known.sum())
-        ends = np.append(lt, n)  # each tag's text runs to the next "<"
-        self._rows_and_cells(buf, lt[row], lt[cell])
-        _texts(buf, lt, ends, np.flatnonzero(t_plain), np.flatnonzero(t_attrs))
-        typed = sum(data.count(t) for t in _TEXT_TYPES)
-        if int(cell.sum()) != typed:
-            self.numbers = True  # untyped or t="n": the streaming reader shows values over 40 characters as written
-            v = np.flatnonzero(value)
-            if (ends[v + 1] - (lt[v] + 3) > 40).any():
-                raise _NotPlain
-        if self.cells > self.limits.max_xlsx_cells or self.others > self.limits.max_xlsx_cells:
-            raise _NotPlain
-
-    def _rows_and_cells(self, buf: np.ndarray, rows: np.ndarray, cells: np.ndarray) -> None:
-        if len(rows):
-            if not (_at(buf, rows + 4, 4) == np.frombuffer(b' r="', dtype=np.uint8)).all():
-                raise _NotPlain
-            numbers = _numbers(buf, rows + 8)
-            if numbers[0] <= self.row or (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
-                raise _NotPlain
-        else:
-            numbers = np.zeros(0, dtype=np.int64)
-        self.cells += len(cells)
-        if len(cells):
-            if not (_at(buf, cells + 3, 3) == np.frombuffer(b'r="', dtype=np.uint8)).all():
-                raise _NotPlain
-            letters = _at(buf, cells + 6, 3)
-            is_letter = (letters >= 65) & (letters <= 90)
-            two = is_letter[:, 0] & is_letter[:, 1]
-            if not is_letter[:, 0].all() or (two & is_letter[:, 2]).any():
-                raise _NotPlain  # no column letter, or three (beyond ZZ)
-            first = letters[:, 0].astype(np.int64) - 64
-            column = np.where(two, 26 * first + letters[:, 1].astype(np.int64) - 64, first)
-            ref_row = _numbers(buf, cells + 7 + two)
-            owner = np.searchsorted(rows, cells) - 1  # the <row> each cell lies in
-            row_of = np.where(owner >= 0, numbers[np.maximum(owner, 0)] if len(numbers) else 0, self.row)
-            if (ref_row != row_of).any():
-                raise _NotPlain  # a reference outside its row: the streaming reader refuses it
-            previous = np.concatenate(([self.row], row_of[:-1]))
-            previous_column = np.concatenate(([self.column], column[:-1]))
-            if ((row_of == previous) & (column <= previous_column)).any():
-                raise _NotPlain  # cells out of order or twice within a row
-            self.column = int(column[-1])
-            self.last_column = max(self.last_column, int(column.max()))
-        if len(numbers):
-            last_row = int(numbers[-1])
-            if len(cells) == 0 or rows[-1] > cells[-1]:
-                self.column = 0
-            self.row = last_row
+            pending = [data]
+            continue
+        yield data[:at]
+        pending, size = [data[at:]], len(data) - at
+    if pending:
+        yield b"".join(pending)
 
 
-def _texts(buf: np.ndarray, lt: np.ndarray, ends: np.ndarray, plain: np.ndarray, attrs: np.ndarray) -> None:
-    """Text at an end of whitespace: calamine trims it unless preserved, and drops blank text even then.
-    ``plain`` and ``attrs`` index ``lt`` (the positions of ``<``) at ``<t>`` and ``<t ...>``."""
-    if len(attrs):
-        if not (_at(buf, lt[attrs], len(_PRESERVE)) == _PRESERVE).all():
-            raise _NotPlain
-        start, end = lt[attrs] + len(_PRESERVE), ends[attrs + 1]
-        some = start < end
-        for i in np.flatnonzero(some & _WHITESPACE[buf[start]]):
-            if _WHITESPACE[buf[start[i]: end[i]]].all():
-                raise _NotPlain
-    if len(plain):
-        start, end = lt[plain] + 3, ends[plain + 1]
-        some = start < end
-        if (some & (_WHITESPACE[buf[start]] | _WHITESPACE[buf[np.maximum(end - 1, 0)]])).any():
-            raise _NotPlain
+class _Skeleton:
+    """Well-formedness at C speed. The elements read here (cells, shared strings) are checked byte by
+    byte against their one form, and the text everywhere against the XML rules (characters, entities,
+    UTF-8); expat (no handlers, no DTD) reads what is left: the skeleton around them, rows and their
+    attributes, every other element. A piece is well-formed when both agree."""
 
+    def __init__(self) -> None:
+        self.parser = expat.ParserCreate("utf-8")
+        self.parser.StartDoctypeDeclHandler = _no_dtd
+        self.parser.EntityDeclHandler = _no_dtd
 
-def _text_tags(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(bytes, positions of ``<``, the first two bytes after each) of a chunk, padded for look-ahead."""
-    buf = np.frombuffer(data + bytes(32), dtype=np.uint8)
-    lt = np.flatnonzero(buf[: len(data)] == 60)
-    return buf, lt, buf[lt + 1], buf[lt + 2]
-
-
-def _scan_sheet(book: _Book, part: str) -> bool:
-    """Whether the sheet holds number cells, when it is plain (see the module docstring)."""
-    scan = _SheetScan(book.limits)
-    for data in _chunks(book, part):
-        scan.chunk(data)
-    if scan.row * scan.last_column > book.limits.max_xlsx_cells:
-        raise _NotPlain
-    return scan.numbers
-
-
-def _text(value: Any) -> str:
-    """A calamine value as the streaming reader writes it (numbers in their shortest form)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        if abs(value) >= _EXACT_BELOW:
-            raise _NotPlain
-        return str(value)
-    if isinstance(value, float):
-        if not abs(value) < _EXACT_BELOW:  # also NaN
-            raise _NotPlain
-        return str(int(value)) if value.is_integer() else repr(value)
-    raise _NotPlain  # dates, times, durations: the streaming reader applies the styles itself
-
-
-def _column(values: tuple[Any, ...], numbers: bool) -> pa.Array:
-    try:
-        column = pa.array(values, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        return pa.array([_text(v) for v in values], pa.string())
-    return _checked(column, numbers)
-
-
-def _checked(column: pa.Array, numbers: bool) -> pa.Array:
-    if numbers and (pc.any(pc.not_equal(column, pc.utf8_trim_whitespace(column))).as_py()
-                    or pc.any(pc.match_substring(column, "_")).as_py()):
-        # text calamine could not parse as a number may be a number cell that Python parses (" 1",
-        # "1_000"): only the streaming reader knows which cell it was
-        raise _NotPlain
-    return column
-
-
-def _columns(body: list[list[Any]], row_width: int, width: int, numbers: bool) -> list[pa.Array]:
-    """Column-wise: all rows in one Arrow list array (each calamine row is ``row_width`` long), then
-    each column taken out of its values; rows with other values than text go through ``_text``."""
-    try:
-        values = pa.array(body, pa.list_(pa.string())).flatten()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        columns = list(zip(*body, strict=True))[:width] if body else [()] * width
-        return [_column(c, numbers) for c in columns]
-    starts = np.arange(len(body), dtype=np.int64) * row_width
-    return [_checked(values.take(pa.array(starts + j)), numbers) for j in range(width)]
-
-
-def read_plain(data: bytes, book: _Book, sheet_name: str, sheet_part: str, strings_part: str | None,
-               has_date_styles: bool, sheet_names: list[str]) -> pa.Table | None:
-    """The sheet's table of strings, or None when the streaming reader must decide."""
-    if has_date_styles or sheet_names.count(sheet_name) != 1:
-        return None
-    try:
-        _scan_strings(book, strings_part)
-        numbers = _scan_sheet(book, sheet_part)
-        import python_calamine
-
-        workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    def feed(self, tags: _Tags, starts: np.ndarray, stops: np.ndarray) -> None:
+        """Feed the piece without the spans ``starts``..``stops`` (sorted, apart), checked already."""
+        keep_starts = np.concatenate(([0], stops))
+        keep_stops = np.concatenate((starts, [tags.n]))
         try:
-            rows = workbook.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-        finally:
-            workbook.close()
-        if not rows:
-            return None
-        first = [_text(v) for v in rows[0]]
-        while first and first[-1] == "":  # an empty cell is no cell; one of spaces is (and is stripped)
-            first.pop()
-        names = check_header([v.strip() for v in first])
-        width = len(names)
-        end = len(rows)
-        while end > 1 and all(v == "" for v in rows[end - 1]):
-            end -= 1  # trailing empty rows are dropped, empty rows inside the data stay
-        body = rows[1:end]
-        if body and len(rows[0]) > width and any(v != "" for row in body for v in row[width:]):
-            return None  # a value beyond the header: the streaming reader reports it
-        return pa.table(_columns(body, len(rows[0]), width, numbers), names=names)
+            self.parser.Parse(tags.gather(keep_starts, keep_stops), False)
+        except expat.ExpatError:
+            raise _NotPlain from None
+
+    def close(self) -> None:
+        try:
+            self.parser.Parse(b"", True)
+        except expat.ExpatError:
+            raise _NotPlain from None
+
+
+_ENTITY_NAMES = [np.frombuffer(name, dtype=np.uint8) for name in (b"amp;", b"lt;", b"gt;", b"quot;", b"apos;")]
+
+
+def _text_rules(data: bytes, buf: np.ndarray, n: int) -> np.ndarray:
+    """Where the piece's entities start, after checking what XML requires of its characters: valid
+    UTF-8 without U+FFFE or U+FFFF, no control character but tab and line feed (a carriage return,
+    which XML turns into a line feed, is left to the streaming reader, as are character references),
+    ``&`` only in a predefined entity, no ``]]>``."""
+    head = buf[:n]
+    controls = np.count_nonzero(head < 32)
+    if controls and controls != np.count_nonzero(head == 9) + np.count_nonzero(head == 10):
+        raise _NotPlain
+    text = pa.Array.from_buffers(pa.string(), 1, [None, pa.py_buffer(np.array([0, n], dtype=np.int32)),
+                                                  pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        raise _NotPlain from None
+    ef = np.flatnonzero(head == 0xEF)
+    if len(ef) and ((buf[ef + 1] == 0xBF) & (buf[ef + 2] >= 0xBE)).any():
+        raise _NotPlain
+    bracket = np.flatnonzero(head == 93)
+    if len(bracket) and ((buf[bracket + 1] == 93) & (buf[bracket + 2] == _GT)).any():
+        raise _NotPlain
+    amp = np.flatnonzero(head == _AMP)
+    if len(amp) == 0:
+        return amp
+    window = buf[amp[:, None] + np.arange(1, 6)]
+    known = np.zeros(len(amp), dtype=bool)
+    for name in _ENTITY_NAMES:
+        known |= (window[:, : len(name)] == name).all(axis=1)
+    if not known.all():
+        raise _NotPlain
+    return amp
+
+
+def _utf8_declared(head: bytes) -> None:
+    """The bytes are UTF-8 only when the part starts with ``<`` (after a UTF-8 BOM) and declares no
+    other encoding: expat would read a UTF-16 or GB18030 part, but the values are cut from the bytes."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if not head.startswith(b"<"):
+        raise _NotPlain
+    declared = _ENCODING.match(head[:200])
+    if declared and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        raise _NotPlain
+
+
+def _word(text: bytes) -> tuple[int, int]:
+    """(value, mask) of up to 8 bytes read as one little-endian integer."""
+    return int.from_bytes(text, "little"), (1 << (8 * len(text))) - 1
+
+
+def _byte(words: np.ndarray, k: int) -> np.ndarray:
+    """The ``k``-th byte of each 8-byte word."""
+    return ((words >> np.uint64(8 * k)) & np.uint64(0xFF)).astype(np.uint8)
+
+
+def _equals(words: np.ndarray, text: bytes) -> np.ndarray:
+    value, mask = _word(text)
+    return (words & np.uint64(mask)) == np.uint64(value)
+
+
+class _Tags:
+    """One piece's tags: positions of ``<`` and the 8 bytes from each (``w``: one little-endian
+    integer per tag, so that a tag's form is one comparison)."""
+
+    def __init__(self, data: bytes) -> None:
+        n = len(data)
+        buf = np.frombuffer(data + bytes(_PAD), dtype=np.uint8)
+        self.buf, self.n = buf, n
+        self.words = np.ndarray((len(buf) - 8,), "<u8", buf, 0, (1,))
+        self.amp = _text_rules(data, buf, n)
+        lt = np.flatnonzero(buf[:n] == _LT)
+        self.lt = lt
+        self.ends = np.append(lt, n)  # each tag's text runs to the next "<"
+        w = self.words[lt]
+        self.w = np.append(w, np.zeros(8, dtype=np.uint64))  # look-ahead past the last tag is no tag
+        self.first = _byte(w, 1)
+        if (self.first == 33).any():
+            raise _NotPlain  # a comment, CDATA or a declaration
+        self.data = data
+
+    def count(self) -> int:
+        return len(self.lt)
+
+    def named(self, word: bytes) -> np.ndarray:
+        """The tags that open an element named ``word``, in any form."""
+        return _equals(self.w[: len(self.lt)], b"<" + word) & _is_terminator(_byte(self.w[: len(self.lt)], len(word) + 1))
+
+    def covered_outside(self, starts: np.ndarray, lengths: np.ndarray, names: dict[bytes, tuple[Any, int]],
+                        ) -> tuple[np.ndarray, np.ndarray, int]:
+        """The tags outside the elements read here (each ``lengths`` tags from ``starts``), classified
+        by ``names`` (name → (kind of its start tag, kind of its end tag), or ``_Refuse``): (their
+        indexes, their kinds, how many start tags are of no known name)."""
+        free = np.ones(len(self.lt), dtype=bool)
+        for k in range(int(lengths.max()) if len(lengths) else 0):
+            free[starts[lengths > k] + k] = False
+        outside = np.flatnonzero(free)
+        w = self.w[outside]
+        first = self.first[outside]
+        closing = first == _SLASH
+        kinds = np.full(len(outside), _OTHER, dtype=np.int8)
+        kinds[first == 63] = _IGNORED  # a processing instruction
+        for word, (start_kind, end_kind) in names.items():
+            size = len(word)
+            after_open, after_close = _byte(w, size + 1), _byte(w, size + 2)
+            opening = _equals(w, b"<" + word) & _is_terminator(after_open)
+            closed = _equals(w, b"</" + word) & _is_terminator(after_close)
+            if start_kind is _Refuse:
+                if opening.any() or closed.any():
+                    raise _NotPlain  # a formula, rich text, or one of the elements read here outside its place
+                continue
+            if not ((after_close[closed] == _GT).all() and (after_open[opening] == _SPACE).all()):
+                raise _NotPlain  # "</row >", "<row>": legal, and not the forms read here
+            kinds[closed] = end_kind
+            kinds[opening] = start_kind
+        other = kinds == _OTHER
+        _no_prefixes(self.data, self.buf, self.lt[outside[other]] + 1 + closing[other])
+        return outside, kinds, int(np.count_nonzero(other & ~closing))
+
+    def gather(self, starts: np.ndarray, stops: np.ndarray) -> bytes:
+        """The bytes between each start and stop, one after the other."""
+        lengths = stops - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return b""
+        offsets = np.cumsum(lengths) - lengths
+        index = np.repeat(starts - offsets, lengths) + np.arange(total)
+        return self.buf[index].tobytes()
+
+    def text(self, tag: np.ndarray, skip: int, *, cells: bool = True) -> pa.Array:
+        """The text after each tag (indexes into the tags, in order) as one string array, its first
+        ``skip`` bytes (the tag itself) left out, entities decoded. The piece is checked UTF-8 and
+        each text runs to a ``<``, so Arrow takes the values straight from the piece's bytes: one
+        array whose items are text, gap, text, gap, …, of which the texts are taken."""
+        starts, stops = self.lt[tag] + skip, self.ends[tag + 1]
+        if cells and len(tag) and (stops - starts).max() > MAX_CELL_CHARS:
+            raise _NotPlain  # the streaming reader reports a cell over 32,767 characters
+        if len(tag) == 0:
+            return pa.array([], pa.string())
+        bounds = np.empty(2 * len(tag), dtype=np.int32)
+        bounds[0::2], bounds[1::2] = starts, stops
+        pieces = pa.StringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), pa.py_buffer(self.buf))
+        values = pieces.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int32)))
+        if self.amp is not None and len(self.amp):
+            escaped = np.flatnonzero(np.searchsorted(self.amp, starts) < np.searchsorted(self.amp, stops))
+            if len(escaped):
+                decoded = values.take(pa.array(escaped))
+                for entity, char in _ENTITIES:
+                    decoded = pc.replace_substring(decoded, entity, char)
+                mask = np.zeros(len(values), dtype=bool)
+                mask[escaped] = True
+                values = _merge([values.filter(pa.array(~mask)), decoded], [~mask, mask])
+        return values
+
+    def form(self, at: np.ndarray, text: bytes) -> np.ndarray:
+        """Whether the tags at ``at`` (indexes, possibly past the last) start with ``text`` (≤ 8 bytes)."""
+        return _equals(self.w[np.minimum(at, len(self.w) - 1)], text)
+
+
+def _is_terminator(byte: np.ndarray) -> np.ndarray:
+    return (byte == _SPACE) | (byte == _GT) | (byte == _SLASH) | (byte == 9) | (byte == 10)
+
+
+_NAME = re.compile(rb"[^\s/>]{0,200}")
+
+
+def _no_prefixes(data: bytes, buf: np.ndarray, starts: np.ndarray) -> None:
+    """No element name among ``starts`` has a prefix: the streaming reader strips it (``x:c`` is a
+    cell there), this reader would not."""
+    window = buf[starts[:, None] + np.arange(32)]
+    terminator = _is_terminator(window)
+    colon = window == 58
+    found = terminator.any(axis=1)
+    length = terminator.argmax(axis=1)
+    if (colon.any(axis=1) & (colon.argmax(axis=1) < np.where(found, length, 32))).any():
+        raise _NotPlain
+    long = starts[~found]
+    if len(long) > 1000:
+        raise _NotPlain
+    for start in long.tolist():
+        name = _NAME.match(data, start)
+        if name is None or len(name.group()) >= 200 or b":" in name.group():
+            raise _NotPlain
+
+
+class _Refuse:
+    """Marks element names whose presence leaves the workbook to the streaming reader."""
+
+
+# outside the cells (shared strings) only these names may appear, besides names the reader ignores
+_SHEET_OUTSIDE: dict[bytes, tuple[Any, int]] = {
+    b"row": (_ROW, _ROW_END),
+    **{name: (_Refuse, 0) for name in (b"c", b"v", b"is", b"t", b"f", b"rPh")},
+}
+_STRINGS_OUTSIDE: dict[bytes, tuple[Any, int]] = {name: (_Refuse, 0) for name in (b"si", b"t", b"r", b"rPh")}
+
+
+def _t_forms(tags: _Tags, t: np.ndarray) -> np.ndarray:
+    """Whether each tag at ``t`` is ``<t>`` or ``<t xml:space="preserve">``."""
+    ok = tags.form(t, b"<t>")
+    preserved = np.flatnonzero(~ok & tags.form(t, _PRESERVE_TAG[:8]))
+    if len(preserved):
+        at = tags.lt[t[preserved]]
+        full = _equals(tags.words[at + 8], _PRESERVE_TAG[8:16]) & _equals(tags.words[at + 16], _PRESERVE_TAG[16:])
+        ok[preserved] = full
+    return ok
+
+
+def _t_texts(tags: _Tags, t: np.ndarray, *, cells: bool = True) -> pa.Array:
+    """The text of each ``<t>`` or ``<t xml:space="preserve">`` tag (indexes into the tags; forms checked)."""
+    plain = tags.buf[tags.lt[t] + 2] == _GT
+    if plain.all():
+        return tags.text(t, 3, cells=cells)
+    return _merge([tags.text(t[plain], 3, cells=cells), tags.text(t[~plain], len(_PRESERVE_TAG), cells=cells)],
+                  [plain, ~plain])
+
+
+def _merge(parts: list[pa.Array], masks: list[np.ndarray]) -> pa.Array:
+    """One array from parts that each hold the values where their mask is true, in order."""
+    index = np.empty(len(masks[0]), dtype=np.int64)
+    size = 0
+    for part, mask in zip(parts, masks, strict=True):
+        index[mask] = size + np.arange(len(part))
+        size += len(part)
+    return pa.concat_arrays(parts).take(pa.array(index))
+
+
+def _shared_strings(book: _Book, part: str | None) -> pa.Array:
+    """The shared strings when each is ``<si><t>text</t></si>``."""
+    if part is None or not book.has(part):
+        return pa.array([], pa.string())
+    limits = book.limits
+    strings: list[pa.Array] = []
+    count = chars = others = 0
+    skeleton = _Skeleton()
+    for data in _pieces(book, part, b"<si>"):
+        tags = _Tags(data)
+        si = np.flatnonzero(tags.form(np.arange(tags.count()), b"<si>"))
+        if not (_t_forms(tags, si + 1) & tags.form(si + 2, b"</t>") & tags.form(si + 3, b"</si>")).all():
+            raise _NotPlain  # rich text, phonetic properties, an empty item
+        _, _, other = tags.covered_outside(si, np.full(len(si), 4), _STRINGS_OUTSIDE)
+        count += len(si)
+        chars += len(data)
+        others += other
+        # characters ≤ bytes, so under these bounds the streaming reader's limits cannot trip
+        if count > limits.max_xlsx_shared_strings or chars > limits.max_xlsx_shared_string_chars \
+                or others > 16 * limits.max_xlsx_shared_strings:
+            raise _NotPlain
+        strings.append(_t_texts(tags, si + 1, cells=False))
+        skeleton.feed(tags, tags.lt[si], tags.lt[si + 3] + 5)  # up to after "</si>"
+    skeleton.close()
+    return pa.concat_arrays(strings) if strings else pa.array([], pa.string())
+
+
+def _numbers(tags: _Tags, positions: np.ndarray, digits: int) -> tuple[np.ndarray, np.ndarray]:
+    """(value, length) of the decimal numbers of 1 to ``digits`` (≤ 7) digits that end in ``"`` at
+    each position; anything else is not plain."""
+    words = tags.words[positions]
+    value = np.zeros(len(positions), dtype=np.int64)
+    length = np.zeros(len(positions), dtype=np.int64)
+    done = np.zeros(len(positions), dtype=bool)
+    valid = np.ones(len(positions), dtype=bool)
+    for k in range(digits + 1):
+        byte = _byte(words, k)
+        quote = ~done & (byte == _QUOTE)
+        length[quote] = k
+        done |= quote
+        active = ~done
+        if k == digits:
+            valid &= ~active
+            break
+        digit = byte.astype(np.int64) - 48
+        valid &= ~active | ((digit >= 0) & (digit <= 9))
+        value = np.where(active, value * 10 + digit, value)
+    if not (valid & (length >= 1)).all():
+        raise _NotPlain
+    return value, length
+
+
+class _Sheet:
+    """The table being built, piece by piece: whole rows at a time, in Arrow chunks per column."""
+
+    def __init__(self, limits: IntakeLimits, strings: pa.Array, date_styles: list[bool], date1904: bool) -> None:
+        self.limits = limits
+        self.strings = strings
+        self.date_styles = np.array([*date_styles, False], dtype=bool)  # the last one: any style beyond
+        self.date1904 = date1904
+        self.names: list[str] | None = None
+        self.width = 0
+        self.row = 0  # the last sheet row seen
+        self.emitted = 0  # data rows in ``columns``
+        self.cells = 0
+        self.others = 0
+        self.columns: list[list[pa.Array]] = []
+        self.skeleton = _Skeleton()
+
+    def piece(self, tags: _Tags) -> None:
+        lt = tags.lt
+        cells = np.flatnonzero(tags.named(b"c"))
+        self.cells += len(cells)
+        if self.cells > self.limits.max_xlsx_cells:
+            raise _NotPlain
+        column, kind_code, style, self_closed, tag_end, reference_row = _references(tags, lt[cells])
+        # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>
+        with_v = ~self_closed & tags.form(cells + 1, b"<v>") & tags.form(cells + 2, b"</v>") \
+            & tags.form(cells + 3, b"</c>")
+        inline = ~self_closed & tags.form(cells + 1, b"<is>") & _t_forms(tags, cells + 2) \
+            & tags.form(cells + 3, b"</t>") & tags.form(cells + 4, b"</is>") & tags.form(cells + 5, b"</c>")
+        empty = ~self_closed & tags.form(cells + 1, b"</c>")
+        if not (self_closed | with_v | inline | empty).all():
+            raise _NotPlain
+        size = np.where(with_v, 4, np.where(inline, 6, np.where(empty, 2, 1)))
+        outside, kinds, others = tags.covered_outside(cells, size, _SHEET_OUTSIDE)
+        self.others += others
+        if self.others > self.limits.max_xlsx_cells:
+            raise _NotPlain
+        # rows: <row r="N" ...>, strictly increasing from 1, each closed before the next opens
+        rows, row_ends = outside[kinds == _ROW], outside[kinds == _ROW_END]
+        if len(rows) != len(row_ends) or (rows > row_ends).any() or (row_ends[:-1] > rows[1:]).any():
+            raise _NotPlain
+        span_end = np.where(self_closed, tag_end + 2, lt[np.minimum(cells + size - 1, len(lt) - 1)] + 4)
+        self.skeleton.feed(tags, lt[cells], span_end)  # up to after "/>" or "</c>"
+        if len(rows) == 0:
+            if len(cells):
+                raise _NotPlain
+            return
+        if not _equals(tags.words[lt[rows]], b'<row r="').all():
+            raise _NotPlain
+        numbers, _ = _numbers(tags, lt[rows] + 8, 7)
+        first_ok = numbers[0] == 1 if self.row == 0 else numbers[0] > self.row
+        if not first_ok or (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
+            raise _NotPlain
+        self.row = int(numbers[-1])
+        owner = np.searchsorted(rows, cells) - 1
+        if (owner < 0).any() or (cells > row_ends[np.maximum(owner, 0)]).any():
+            raise _NotPlain  # a cell outside any row
+        row_of = numbers[owner]
+        if (reference_row != row_of).any():
+            raise _NotPlain  # the streaming reader compares each reference with its row
+        if ((np.diff(row_of) == 0) & (np.diff(column) <= 0)).any():
+            raise _NotPlain  # out of order, or twice
+        valued = np.flatnonzero(with_v | inline)
+        in_line = inline[valued]
+        at = cells[valued]
+        if in_line.all():
+            raw = _t_texts(tags, at + 2)
+        elif not in_line.any():
+            raw = tags.text(at + 1, 3)
+        else:
+            raw = _merge([tags.text(at[~in_line] + 1, 3), _t_texts(tags, at[in_line] + 2)], [~in_line, in_line])
+        values = self._values(raw, kind_code[valued], style[valued])
+        self._rows(row_of[valued], column[valued], values)
+        if (self.row - 1) * max(self.width, 1) > self.limits.max_xlsx_cells:
+            raise _NotPlain  # the streaming reader counts rows × columns, empty rows too
+
+    def _values(self, raw: pa.Array, kind_code: np.ndarray, style: np.ndarray) -> pa.Array:
+        """Each cell's text: strings as they are, shared strings by index, numbers already in shortest
+        form as they are, every other cell by ``cell_text``."""
+        number = (kind_code == _NUMBER) | (kind_code == _KIND_CODE["n"])
+        date = number & self.date_styles[np.minimum(style, len(self.date_styles) - 1)]
+        shared = kind_code == _KIND_CODE["s"]
+        exact = (kind_code == _KIND_CODE["str"]) | (kind_code == _KIND_CODE["inlineStr"]) | shared
+        plain_number = number & ~date
+        if plain_number.any():
+            exact |= plain_number & _shortest(raw)
+        parts = [raw]
+        index = np.arange(len(raw), dtype=np.int64)
+        size = len(raw)
+        if shared.any():
+            where = np.flatnonzero(shared)
+            indexes = raw.take(pa.array(where))
+            if not pc.all(pc.match_substring_regex(indexes, r"^[0-9]{1,9}$")).as_py():
+                raise _NotPlain  # the streaming reader reports the bad index where it is
+            position = pc.cast(indexes, pa.int64()).to_numpy()
+            if (position >= len(self.strings)).any():
+                raise _NotPlain
+            parts.append(self.strings.take(pa.array(position)))
+            index[where] = size + np.arange(len(where))
+            size += len(where)
+        slow = np.flatnonzero(~exact)
+        if len(slow):
+            texts = [cell_text(_KIND_NAMES[code], value, bool(is_date), self.date1904)
+                     for code, value, is_date in zip(kind_code[slow].tolist(), raw.take(pa.array(slow)).to_pylist(),
+                                                     date[slow].tolist(), strict=True)]
+            parts.append(pa.array(texts, pa.string()))
+            index[slow] = size + np.arange(len(slow))
+        if len(parts) == 1:
+            return raw
+        return pa.concat_arrays(parts).take(pa.array(index))
+
+    def _rows(self, row_of: np.ndarray, column: np.ndarray, values: pa.Array) -> None:
+        """Place the values: row 1 is the header; data rows up to the last one with a value (empty
+        rows inside the data stay rows, trailing ones wait for a value after them)."""
+        present = pc.not_equal(values, "").to_numpy(zero_copy_only=False)  # an empty text is no cell
+        if not present.all():
+            row_of, column, values = row_of[present], column[present], values.filter(pa.array(present))
+        if self.names is None:
+            header = row_of == 1
+            cells = dict(zip(column[header].tolist(), values.filter(pa.array(header)).to_pylist(), strict=True))
+            width = max(cells) + 1 if cells else 0
+            self.names = check_header([cells.get(i, "").strip() for i in range(width)])
+            self.width = len(self.names)
+            self.columns = [[] for _ in range(self.width)]
+            row_of, column, values = row_of[~header], column[~header], values.filter(pa.array(~header))
+        if len(row_of) == 0:
+            return
+        if (column >= self.width).any():
+            raise _NotPlain  # the streaming reader reports the value beyond the header
+        last = int(row_of[-1]) - 1  # data rows up to here
+        if last * self.width > self.limits.max_xlsx_cells:
+            raise _NotPlain
+        count = last - self.emitted
+        position = row_of - 2 - self.emitted
+        padded = pa.concat_arrays([values, pa.array([""], pa.string())])
+        order = np.argsort(column, kind="stable")
+        bounds = np.searchsorted(column[order], np.arange(self.width + 1))
+        for j in range(self.width):
+            mine = order[bounds[j]: bounds[j + 1]]
+            take = np.full(count, len(values), dtype=np.int64)
+            take[position[mine]] = mine
+            self.columns[j].append(padded.take(pa.array(take)))
+        self.emitted = last
+
+    def table(self) -> pa.Table:
+        self.skeleton.close()
+        if self.names is None:
+            raise _NotPlain  # an empty sheet: the streaming reader says so
+        arrays = [pa.chunked_array(chunks, pa.string()) for chunks in self.columns]
+        return pa.table(arrays, names=self.names)
+
+
+_INTEGER = r"^(0|-?[1-9][0-9]{0,17})$"
+
+
+def _shortest(raw: pa.Array) -> np.ndarray:
+    """Number text that Python writes back unchanged: integers of up to 18 digits; decimals with a
+    non-zero last digit, at most 15 digits in all (a double keeps 15), in the fixed notation ``repr``
+    uses (0.0001 and up)."""
+    integer = pc.match_substring_regex(raw, _INTEGER)
+    decimal = pc.and_(pc.match_substring_regex(raw, r"^-?([1-9][0-9]*|0)\.[0-9]*[1-9]$"),
+                      pc.invert(pc.match_substring_regex(raw, r"^-?0\.0000")))
+    digits = pc.subtract(pc.utf8_length(raw), pc.add(pc.cast(pc.starts_with(raw, "-"), pa.int32()), 1))
+    short = pc.and_(decimal, pc.less_equal(digits, 15))
+    return pc.or_(integer, short).to_numpy(zero_copy_only=False)
+
+
+def _references(tags: _Tags, at: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(column, kind code, style, closed at once, where the tag ends) of each cell
+    ``<c r="REF" [s="N"] [t="KIND"]>`` or ``…/>``."""
+    buf, words = tags.buf, tags.words
+    if not _equals(words[at], b'<c r="').all():
+        raise _NotPlain
+    letters = words[at + 6]
+    l0, l1, l2 = _byte(letters, 0), _byte(letters, 1), _byte(letters, 2)
+    first_letter = (l0 >= 65) & (l0 <= 90)
+    two = (l1 >= 65) & (l1 <= 90)
+    if not first_letter.all() or (two & (l2 >= 65) & (l2 <= 90)).any():
+        raise _NotPlain  # no column letter, or three (beyond ZZ: left to the streaming reader)
+    first = l0.astype(np.int64) - 64
+    column = np.where(two, 26 * first + l1.astype(np.int64) - 64, first) - 1
+    digits_at = at + 7 + two
+    if (buf[digits_at] == 48).any():
+        raise _NotPlain  # "A01": the streaming reader compares the text with the row's number
+    ref_row, length = _numbers(tags, digits_at, 7)
+    p = digits_at + length + 1  # after the reference's closing quote
+    style = np.zeros(len(at), dtype=np.int64)
+    has_style = _equals(words[p], b' s="')
+    if has_style.any():
+        value, size = _numbers(tags, p[has_style] + 4, 5)
+        style[has_style] = value
+        p[has_style] += 5 + size
+    kind_code = np.full(len(at), _NUMBER, dtype=np.int8)
+    has_type = _equals(words[p], b' t="')
+    if has_type.any():
+        typed = p[has_type] + 4
+        code = np.full(len(typed), -1, dtype=np.int8)
+        after = typed.copy()
+        left = np.arange(len(typed))  # the cells whose type is not known yet
+        for word, kind in _KINDS.items():
+            match = _equals(words[typed[left]], word[:8])
+            if len(word) > 8:
+                match &= _equals(words[typed[left] + 8], word[8:])
+            found = left[match]
+            code[found] = _KIND_CODE[kind]
+            after[found] = typed[found] + len(word)
+            left = left[~match]
+            if len(left) == 0:
+                break
+        if len(left):
+            raise _NotPlain
+        kind_code[has_type] = code
+        p[has_type] = after
+    end = buf[p]
+    self_closed = (end == _SLASH) & (buf[p + 1] == _GT)
+    if not ((end == _GT) | self_closed).all():
+        raise _NotPlain  # another attribute, another order, spaces around "="
+    return column, kind_code, style, self_closed, p, ref_row
+
+
+def read_plain(book: _Book, sheet_part: str, strings_part: str | None, date_styles: list[bool],
+               date1904: bool) -> pa.Table | None:
+    """The sheet's table of strings, or None when the streaming reader must decide."""
+    try:
+        strings = _shared_strings(book, strings_part)
+        sheet = _Sheet(book.limits, strings, date_styles, date1904)
+        # the next piece's bytes are checked on the other core while this one is placed (numpy and
+        # Arrow release the GIL in their loops)
+        with ThreadPoolExecutor(1, thread_name_prefix="xlsx-tags") as pool:
+            ahead = None
+            for data in _pieces(book, sheet_part, b"<row "):
+                classified = pool.submit(_Tags, data)
+                if ahead is not None:
+                    sheet.piece(ahead.result())
+                ahead = classified
+            if ahead is not None:
+                sheet.piece(ahead.result())
+        return sheet.table()
     except Exception:  # anything unexpected: the streaming reader decides, exactly
         return None

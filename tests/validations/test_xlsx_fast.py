@@ -1,17 +1,20 @@
-"""The calamine fast path (connectors.intake.xlsx_fast) against the streaming reader on the same bytes:
-a plain workbook must give the very same table (FMT-005 then judges the same text), and a workbook the
-fast path cannot read exactly must go to the streaming reader."""
+"""The column-wise reader of plain sheets (connectors.intake.xlsx_fast) against the streaming reader on
+the same bytes: every workbook must give the very same table or the very same error (FMT-005 and
+FMT-003 then judge the same text), and a workbook outside the forms the fast reader knows must go to
+the streaming reader."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import io
+import random
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from connectors.intake import xlsx
+from connectors.intake import xlsx, xlsx_fast
 from connectors.intake.limits import IntakeLimits
 from tests.hostile import MAIN, workbook, zip_members
 
@@ -28,8 +31,16 @@ def _book(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
+def _outcome(data: bytes) -> object:
+    try:
+        table, formulas = xlsx.read_xlsx(data, LIMITS)
+    except xlsx.XlsxError as exc:
+        return ("error", exc.rule_id, exc.message_en, exc.row, exc.column)
+    return ("table", table.column_names, table.to_pydict(), formulas)
+
+
 def _both(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object, bool]:
-    """(fast-path result, streaming result, whether the fast path answered)."""
+    """(outcome with the fast reader, outcome of the streaming reader alone, whether the fast one answered)."""
     answered: list[bool] = []
     real = xlsx.read_plain
 
@@ -39,106 +50,156 @@ def _both(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object,
         return table
 
     monkeypatch.setattr(xlsx, "read_plain", spy)
-    fast = xlsx.read_xlsx(data, LIMITS)
+    fast = _outcome(data)
     monkeypatch.setattr(xlsx, "read_plain", lambda *args: None)
-    slow = xlsx.read_xlsx(data, LIMITS)
+    slow = _outcome(data)
+    monkeypatch.undo()
     return fast, slow, bool(answered and answered[0])
+
+
+def _sheet(body: str, sst: list[str] | None = None) -> bytes:
+    sheet = f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><sheetData>{body}</sheetData></worksheet>'
+    strings = None
+    if sst is not None:
+        strings = (f'<?xml version="1.0"?><sst xmlns="{MAIN}">' + "".join(f"<si>{s}</si>" for s in sst)
+                   + "</sst>").encode()
+    return zip_members(workbook([("s", "visible", sheet.encode())], strings))
+
+
+HEADER_ROW = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="inlineStr"><is><t>b</t></is></c></row>'
 
 
 HEADER = ["guarantee_id", "loan_amount", "fee_rate", "party_name"]
 
 
-def test_plain_text_and_numbers_give_the_same_table(monkeypatch):
+def test_openpyxl_workbook_with_numbers_dates_and_booleans_is_read_alike(monkeypatch):
     rows = [HEADER,
             ["G1", "1000.00", 0.008, "张三"],
             ["G2", 12345678901234, 1.0, "0111"],
             [None, None, None, None],  # an empty row inside the data stays a row
             ["G3", -0.0, 3.14159, "a&b<c>"],
-            ["G4", 100000, 1e-7, "x"],
+            ["G4", 100000, 1e-7, " padded "],
+            ["G5", dt.date(2026, 10, 31), True, "   "],  # a date-formatted cell, a boolean, spaces only
+            ["G6", 12345678901234567, 0.1 + 0.2, dt.datetime(2026, 1, 2, 3, 4, 5)],
             [None, None, None, None]]  # trailing: dropped
     fast, slow, answered = _both(_book(rows), monkeypatch)
-    assert answered
-    assert fast[0].equals(slow[0]) and fast[1] == slow[1] == []
-    assert fast[0].column("fee_rate").to_pylist() == ["0.008", "1", "", "3.14159", "1e-07"]
-    assert fast[0].num_rows == 5
+    assert answered and fast == slow
+    columns = fast[2]
+    assert columns["fee_rate"][:6] == ["0.008", "1", "", "3.14159", "1e-07", "true"]
+    assert columns["loan_amount"][3:7] == ["0", "100000", "2026-10-31", "1.234567890123457e+16"]
+    assert columns["party_name"][3:7] == ["a&b<c>", " padded ", "   ", "2026-01-02T03:04:05"]
+    assert len(columns["guarantee_id"]) == 7
 
 
-@pytest.mark.parametrize("padded", ["x y", " x y "])  # calamine trims unpreserved whitespace: streaming reader
-def test_inline_strings_of_the_hostile_corpus_give_the_same_table(monkeypatch, padded):
-    rows = [["a", "b", "c"], ["1", "", padded], ["", "", ""], ["2", "z", ""]]
-    cells = "".join(
-        f'<row r="{r + 1}">' + "".join(
-            f'<c r="{chr(65 + c)}{r + 1}" t="inlineStr"><is><t>{v}</t></is></c>' for c, v in enumerate(row) if v)
-        + "</row>" for r, row in enumerate(rows))
-    sheet = f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>{cells}</sheetData></worksheet>'.encode()
+@pytest.mark.parametrize("value", ["1_000", " 7 ", "+5", "007", "1.50", "1e3", "-0", "0.00001", "1E+20",
+                                   "123456789012345678901", "12.3456789012345678", "nan", "0x1F", "١٢"])
+def test_numbers_written_otherwise_give_the_streaming_readers_text(monkeypatch, value):
+    body = HEADER_ROW + f'<row r="2"><c r="A2"><v>{value}</v></c><c r="B2" t="n"><v>{value}</v></c></row>'
+    fast, slow, answered = _both(_sheet(body), monkeypatch)
+    assert answered and fast == slow
+
+
+@pytest.mark.parametrize("strings", [
+    ["<t>a</t>", '<t xml:space="preserve">x </t>', "<t>y</t>"],
+    ["<t>a</t>", "<t> x </t>", "<t>&lt;&amp;&gt;&quot;&apos;</t>"],
+    ["<t>a</t>", "<t></t>", "<t>重庆</t>"],
+])
+def test_plain_shared_strings_are_read_alike(monkeypatch, strings):
+    body = ('<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>'
+            '<row r="3"><c r="A3" t="s"><v>2</v></c></row>')
+    fast, slow, answered = _both(_sheet(body, strings), monkeypatch)
+    assert answered and fast == slow
+
+
+@pytest.mark.parametrize(("body", "sst"), [
+    ('<row r="2"><c r="A2"><f>1+1</f><v>2</v></c></row>', None),  # a formula: FMT-005 needs the cell
+    ('<row r="2"><c r="A2" t="s"><v>0</v></c></row>', ["<r><t>x</t></r><r><t>z</t></r>"]),  # rich text
+    ('<row r="2"><c r="A2" t="s"><v>0</v></c></row>', ['<t>x</t><rPh sb="0" eb="1"><t>y</t></rPh>']),
+    ('<row r="2"><x:c r="A2" xmlns:x="urn:x"><x:v>1</x:v></x:c></row>', None),  # a prefixed cell
+    ('<row r="2"><!-- note --><c r="A2"><v>1</v></c></row>', None),
+    ('<row r="2"><c r="A2" t="inlineStr"><is><t>a&#65;</t></is></c></row>', None),  # a character reference
+    ('<row r="2"><c r="A2" t="inlineStr"><is><t>a\r\nb</t></is></c></row>', None),  # XML turns CR LF into LF
+    ('<row r="2"><c r="A2" t="s" s="0"><v>0</v></c></row>', ["<t>x</t>"]),  # attributes in another order
+    ('<row r="2"><c r="A2" t = "s"><v>0</v></c></row>', ["<t>x</t>"]),
+    ("<row r=\"2\"><c r=\"A2\" t='s'><v>0</v></c></row>", ["<t>x</t>"]),
+    ('<row r="2"><c r="A2" cm="1"><v>1</v></c></row>', None),  # an attribute Excel adds for dynamic arrays
+    ('<row r="2"><c r="B2"><v>1</v></c><c r="A2"><v>2</v></c></row>', None),  # out of order
+    ('<row r="2"><c r="A5"><v>1</v></c></row>', None),  # a reference outside its row
+    ('<row r="2"><c r="A02"><v>1</v></c></row>', None),
+    ('<row r="2"><c r="ZZZ2"><v>1</v></c></row>', None),
+    ('<row r="2"><c r="C2"><v>1</v></c></row>', None),  # a value beyond the header
+    ('<row r="2"></row><c r="A3"><v>1</v></c>', None),  # a cell outside any row
+    ('<row r="2"><v>1</v><c r="A2"><v>2</v></c></row>', None),  # a value outside any cell
+    ('<row r="2"><c r="A2" t="s"><v>7</v></c></row>', ["<t>x</t>"]),  # no such shared string
+    ('<row r="2"><c r="A2" t="s"><v>-1</v></c></row>', ["<t>x</t>"]),
+    ('<row r="2"><c r="A2"><v>1</c></v></row>', None),  # malformed inside a cell
+    ('<row r="2" spans=1:2><c r="A2"><v>1</v></c></row>', None),  # malformed around the cells
+    ('<row r="2"><c r="A2" t="inlineStr"><is><t>a&nbsp;b</t></is></c></row>', None),  # an undeclared entity
+    ('<row r="2"><c r="A2" t="inlineStr"><is><t>a\x01b</t></is></c></row>', None),  # a control character
+    ('<row r="2"><c r="A2" t="inlineStr"><is><t>a]]>b</t></is></c></row>', None),
+    ('<row r="2"><c r="A2" t="e"><v>#N/A</v></c><c r="B2" t="b"><v>1</v></c></row>', None),
+    ('<row r="2"><c r="A2" t="d"><v>2026-10-31T00:00:00</v></c></row>', None),
+    ('<row r="2"><c r="A2"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>', None),  # a row twice
+    ('<row r="3"><c r="A3"><v>1</v></c></row><row r="1048577"></row>', None),
+])
+def test_every_other_workbook_gives_the_streaming_readers_outcome(monkeypatch, body, sst):
+    fast, slow, answered = _both(_sheet(HEADER_ROW + body, sst), monkeypatch)
+    assert fast == slow
+    plain = body.endswith(('t="b"><v>1</v></c></row>', 't="d"><v>2026-10-31T00:00:00</v></c></row>'))
+    assert answered == plain  # error, boolean and date cells are read here through cell_text
+
+
+def test_invalid_utf8_in_a_value_is_the_streaming_readers_finding(monkeypatch):
+    sheet = (f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><sheetData>'.encode() + HEADER_ROW.encode()
+             + b'<row r="2"><c r="A2" t="inlineStr"><is><t>\xff\xfe</t></is></c></row></sheetData></worksheet>')
     fast, slow, answered = _both(zip_members(workbook([("s", "visible", sheet)])), monkeypatch)
-    assert answered == (padded == padded.strip()) and fast[0].equals(slow[0])
-    assert fast[0].column("b").to_pylist() == ["", "", "z"]
+    assert not answered and fast == slow and fast[0] == "error"
 
 
-@pytest.mark.parametrize("value", [
-    "=1+1",  # a formula: calamine sees only its cached value (FMT-005 needs the cell)
-    dt.date(2026, 10, 31),  # a date format: the streaming reader applies the styles
-    True,  # booleans
-    "   ",  # text of spaces only: calamine trims it away
-    12345678901234567,  # beyond a double's exact integers
-])
-def test_what_calamine_cannot_tell_goes_to_the_streaming_reader(monkeypatch, value):
-    fast, slow, answered = _both(_book([HEADER, ["G1", value, 0.5, "x"]]), monkeypatch)
-    assert not answered
-    assert fast[0].equals(slow[0]) and fast[1] == slow[1]
+def test_a_sheet_over_several_pieces_is_read_alike(monkeypatch):
+    monkeypatch.setattr(xlsx_fast, "_PIECE", 512)  # a piece of whole rows every ~512 bytes
+    rng = random.Random(7)
+    rows = [HEADER_ROW]
+    for r in range(2, 400):
+        if rng.random() < 0.1:
+            continue  # a gap: empty rows inside the data
+        cells = f'<c r="A{r}" t="inlineStr"><is><t>G{r}&amp;x</t></is></c>'
+        if rng.random() < 0.7:
+            cells += f'<c r="B{r}"><v>{rng.randint(0, 10**6) / 100}</v></c>'
+        rows.append(f'<row r="{r}">{cells}</row>')
+    rows.append('<row r="500"></row><row r="501"><c r="A501"/></row>')  # trailing empty rows: dropped
+    data = _sheet("".join(rows))
+    fast, slow, answered = _both(data, monkeypatch)
+    assert answered and fast == slow
+    assert len(fast[2]["a"]) == 398
 
 
-def test_padded_text_beside_number_cells_goes_to_the_streaming_reader(monkeypatch):
-    # calamine gives an unparsable number cell as text: padded text could be one (" 1" reads as 1)
-    fast, slow, answered = _both(_book([HEADER, ["G1", 5, 0.5, " 张三 "]]), monkeypatch)
-    assert not answered and fast[0].equals(slow[0])
+_TEXTS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from(
+    " &<>\"'\t\n_x000D_"), max_size=12)
+_NUMBERS = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats(allow_nan=False, allow_infinity=False).map(repr),
+                     st.from_regex(r"[ +-]?[0-9]{1,6}(\.[0-9]{0,6})?([eE][+-]?[0-9]{1,3})? ?", fullmatch=True))
 
 
-def test_a_number_cell_python_parses_but_calamine_does_not(monkeypatch):
-    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'
-             '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>'
-             '<row r="2"><c r="A2"><v>1_000</v></c></row></sheetData></worksheet>').encode()
-    fast, slow, answered = _both(zip_members(workbook([("s", "visible", sheet)])), monkeypatch)
-    assert not answered and fast[0].equals(slow[0])
-    assert fast[0].column("a").to_pylist() == ["1000"]
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def test_value_beyond_the_header_is_the_streaming_readers_finding(monkeypatch):
-    data = _book([["a", "b"], ["1", "2", "3"]])
-    with pytest.raises(xlsx.XlsxError, match="row 1 has a value beyond the header"):
-        xlsx.read_xlsx(data, LIMITS)
-
-
-@pytest.mark.parametrize("cells", [
-    '<c r="A5" t="inlineStr"><is><t>x</t></is></c>',  # a reference outside its row
-    '<c r="B2" t="inlineStr"><is><t>x</t></is></c><c r="A2" t="inlineStr"><is><t>y</t></is></c>',  # out of order
-    '<c r="ZZZ2" t="inlineStr"><is><t>x</t></is></c>',  # three letters: the dense rectangle would be a bomb
-])
-def test_cells_calamine_would_place_elsewhere_go_to_the_streaming_reader(monkeypatch, cells):
-    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'
-             '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c><c r="B1" t="inlineStr"><is><t>b</t></is></c>'
-             f'</row><row r="2">{cells}</row></sheetData></worksheet>').encode()
-    data = zip_members(workbook([("s", "visible", sheet)]))
-    answered: list[object] = []
-    real = xlsx.read_plain
-    monkeypatch.setattr(xlsx, "read_plain", lambda *args: answered.append(real(*args)) or answered[-1])
-    with contextlib.suppress(xlsx.XlsxError):  # the streaming reader's finding, tested in tests/hostile.py
-        xlsx.read_xlsx(data, LIMITS)
-    assert answered == [None]
-
-
-@pytest.mark.parametrize(("strings", "fast_path"), [
-    (['<t>a</t>', '<t xml:space="preserve">x </t>', "<t>y</t>"], True),  # preserved: calamine keeps it
-    (['<t>a</t>', "<t>x </t>", "<t>y</t>"], False),  # unpreserved: calamine trims it
-    (['<t>a</t>', '<t xml:space="preserve">  </t>', "<t>y</t>"], False),  # blank: calamine drops it
-    (['<t>a</t>', "<r><t>x</t></r><r><t>z</t></r>", "<t>y</t>"], True),  # rich text runs
-])
-def test_shared_strings_give_the_same_table(monkeypatch, strings, fast_path):
-    sst = (f'<?xml version="1.0"?><sst xmlns="{MAIN}">' + "".join(f"<si>{s}</si>" for s in strings)
-           + "</sst>").encode()
-    sheet = (f'<?xml version="1.0"?><worksheet xmlns="{MAIN}"><sheetData>'
-             '<row r="1"><c r="A1" t="s"><v>0</v></c></row><row r="2"><c r="A2" t="s"><v>1</v></c></row>'
-             '<row r="3"><c r="A3" t="s"><v>2</v></c></row></sheetData></worksheet>').encode()
-    fast, slow, answered = _both(zip_members(workbook([("s", "visible", sheet)], sst)), monkeypatch)
-    assert answered == fast_path and fast[0].equals(slow[0])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["inlineStr", "n", "", "str", "s", "b"]), _TEXTS, _NUMBERS), min_size=1,
+                max_size=30))
+def test_generated_cells_are_read_alike(monkeypatch, cells):
+    """Property: on generated text and number cells of every type, both readers agree exactly."""
+    strings, rows = [], [HEADER_ROW]
+    for r, (kind, text, number) in enumerate(cells, start=2):
+        if kind == "inlineStr":
+            cell = f'<c r="A{r}" t="inlineStr"><is><t xml:space="preserve">{_escape(text)}</t></is></c>'
+        elif kind == "s":
+            strings.append(f'<t xml:space="preserve">{_escape(text)}</t>')
+            cell = f'<c r="A{r}" t="s"><v>{len(strings) - 1}</v></c>'
+        elif kind == "str":
+            cell = f'<c r="A{r}" t="str"><v>{_escape(text)}</v></c>'
+        else:
+            cell = f'<c r="A{r}"{f" t={chr(34)}{kind}{chr(34)}" if kind else ""}><v>{number}</v></c>'
+        rows.append(f'<row r="{r}">{cell}<c r="B{r}"><v>{number}</v></c></row>')
+    fast, slow, answered = _both(_sheet("".join(rows), strings or None), monkeypatch)
+    assert answered and fast == slow
