@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -60,6 +61,8 @@ def main() -> None:
     parser.add_argument("--skip-xlsx", action="store_true")
     args = parser.parse_args()
     python, danbao = sys.executable, str(Path(sys.executable).with_name("danbao"))
+    # template 1.1 has 37 columns: 300,000 rows are 11.1 M cells, over the default XLSX cell limit (10 M)
+    os.environ.setdefault("DANBAO_MAX_XLSX_CELLS", str(max(10_000_000, 40 * args.xlsx_rows)))
     gx_script = str(Path(__file__).with_name("gx_baseline.py"))
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
