@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from connectors.publish import pboc
@@ -168,6 +169,10 @@ def test_state_round_trip_and_revert() -> None:
     base = pboc.plan(None, guarantees(guarantee("A"), guarantee("B")), AREA, SEP_END).state
     nxt = pboc.plan(base, guarantees(guarantee("A", outstanding_balance="1.00"), guarantee("B"), guarantee("C")), AREA, OCT_END)
     assert pboc.state_from_parquet(pboc.state_to_parquet(nxt.state)).equals(nxt.state)
+    sink = pa.BufferOutputStream()  # a state written LZ4-compressed still reads
+    with pa.ipc.new_file(sink, pboc.STATE_SCHEMA, options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
+        writer.write_table(nxt.state)
+    assert pboc.state_from_parquet(sink.getvalue().to_pybytes()).equals(nxt.state)
     accepted = pboc.revert(nxt.state, base, [AREA + "A", AREA + "C"])  # both rejected: A as it was, C unknown
     assert accepted.equals(base)
     again = pboc.plan(accepted, guarantees(guarantee("A", outstanding_balance="1.00"), guarantee("B"), guarantee("C")),
