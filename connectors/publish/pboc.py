@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -258,9 +258,10 @@ def _source(guarantees: pa.Table) -> dict[str, pa.Array]:
     """A filing's typed ``guarantees`` as the state's source columns (cast where the type differs) and
     its row numbers."""
     n = guarantees.num_rows
+    present = dict(zip(guarantees.column_names, guarantees.columns, strict=True))
     columns = {}
     for f in SOURCE_SCHEMA:
-        values = flat(guarantees[f.name]) if f.name in guarantees.column_names else pa.nulls(n, f.type)
+        values = flat(present[f.name]) if f.name in present else pa.nulls(n, f.type)
         try:
             columns[f.name] = values if values.type == f.type else pc.cast(values, f.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -373,9 +374,10 @@ def plan(previous_state: pa.Table | None, guarantees: pa.Table, area_code: str, 
     code = np.select([is_new, closed_now, balance, five], [NEW, CLOSED, LIABILITY_CHANGED, FIVE_CATEGORY_CHANGED],
                      OTHER_CHANGE)
     sent = np.flatnonzero(as_record | as_correction)
-    sent_at = at.take(pa.array(sent))
+    sent_index = pa.array(sent)
+    sent_at = at.take(sent_index)
     if len(sent):
-        touched = _keyed({name: values.take(pa.array(sent)) for name, values in cur.items()}, area_code)
+        touched = _keyed({name: values.take(sent_index) for name, values in cur.items()}, area_code)
         t_new, t_five, t_record = is_new[sent], five[sent], as_record[sent]
         touched["five_cate_adj_date"] = pc.if_else(pa.array(t_new | t_five), report, pc.take(prev["five_cate_adj_date"], sent_at))
         touched["first_report_date"] = pc.if_else(pa.array(t_new), report, pc.take(prev["first_report_date"], sent_at))
@@ -631,41 +633,69 @@ def _xml(*parts: Part) -> pa.Array:
     return pc.binary_join_element_wise(*pieces, "")
 
 
-def _values(rows: pa.Table, area_code: str) -> dict[str, pa.Array]:
-    """Every item's text for the rows to render (column-wise)."""
+class _Lazy(Mapping[str, pa.Array]):
+    """Items computed on first use: a small feed renders only the segments its records carry, and an
+    item's kernels are what it costs."""
+
+    def __init__(self, makers: dict[str, Callable[[], pa.Array]]) -> None:
+        self._makers, self._made = makers, {}
+
+    def __getitem__(self, name: str) -> pa.Array:
+        if name not in self._made:
+            self._made[name] = self._makers[name]()
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
+def _values(rows: pa.Table, area_code: str) -> Mapping[str, pa.Array]:
+    """Every item's text for the rows to render (column-wise), each computed when first used."""
     g = {name: rows[name].combine_chunks() for name in (*SOURCE_SCHEMA.names, "account_code", "record_type",
                                                          "five_cate_adj_date")}
-    financing = pc.is_in(g["business_type"], value_set=pa.array(sorted(FINANCING_BUSINESS_TYPES)))
     status = g["status"]
-    exposure = pc.cast(multiply(narrow(g["outstanding_balance"]), narrow(pc.fill_null(g["liability_share"], 0))),
-                       pa.decimal128(38, 2), safe=False) if len(status) else pa.array([], pa.decimal128(38, 2))
-    return {
-        "InfRecType": g["record_type"],
-        "AcctType": pc.if_else(financing, ACCOUNT_TYPE[True], ACCOUNT_TYPE[False]),
-        "AcctCode": _text(g["account_code"], "account code", 60),
-        "Name": _text(g["party_name"], "party_name", 80),
-        "IDType": pc.if_else(pc.equal(g["record_type"], ENTERPRISE), ID_TYPE[ENTERPRISE], ID_TYPE[PERSON]),
-        "IDNum": _text(g["party_id"], "party_id", 40),
-        "MngmtOrgCode": pa.repeat(pa.scalar(area_code), len(status)),
-        "BusiLines": _lookup(g["business_type"], BUSINESS_LINE, "business_type"),
-        "BusiDtilLines": _lookup(g["business_type"], DETAIL_LINE, "business_type"),
-        "OpenDate": _iso(g["start_date"], "start_date"),
-        "GuarAmt": _yuan(g["guaranteed_amount"], "guaranteed_amount"),
-        "Cy": pa.repeat(pa.scalar("CNY"), len(status)),
-        "DueDate": _iso(g["maturity_date"], "maturity_date"),
-        "GuarMode": _lookup(g["counter_guarantee"], GUARANTEE_MODE, "counter_guarantee"),
-        "CtrctTxtCode": _text(g["contract_no"], "contract_no", 60, required=False),
-        "AcctStatus": pc.if_else(pc.equal(status, "active"), "1", "2"),
-        "LoanAmt": _yuan(g["outstanding_balance"], "outstanding_balance"),
-        "FiveCate": _text(g["five_category"], "five_category", 1),
-        "FiveCateAdjDate": _iso(g["five_cate_adj_date"], "five_cate_adj_date"),
-        "RiEx": _yuan(exposure, "exposure"),
-        "CompAdvFlag": pc.if_else(pc.fill_null(pc.equal(status, "compensated"), False), "1", "0"),
-        "CloseDate": pc.if_else(pc.equal(status, "active"), "", pc.fill_null(pc.cast(g["closed_date"], pa.string()), "")),
-    }
+
+    def exposure() -> pa.Array:
+        if not len(status):
+            return pa.array([], pa.decimal128(38, 2))
+        share = narrow(pc.fill_null(g["liability_share"], 0))
+        return pc.cast(multiply(narrow(g["outstanding_balance"]), share), pa.decimal128(38, 2), safe=False)
+
+    def account_type() -> pa.Array:
+        financing = pc.is_in(g["business_type"], value_set=pa.array(sorted(FINANCING_BUSINESS_TYPES)))
+        return pc.if_else(financing, ACCOUNT_TYPE[True], ACCOUNT_TYPE[False])
+
+    return _Lazy({
+        "InfRecType": lambda: g["record_type"],
+        "AcctType": account_type,
+        "AcctCode": lambda: _text(g["account_code"], "account code", 60),
+        "Name": lambda: _text(g["party_name"], "party_name", 80),
+        "IDType": lambda: pc.if_else(pc.equal(g["record_type"], ENTERPRISE), ID_TYPE[ENTERPRISE], ID_TYPE[PERSON]),
+        "IDNum": lambda: _text(g["party_id"], "party_id", 40),
+        "MngmtOrgCode": lambda: pa.repeat(pa.scalar(area_code), len(status)),
+        "BusiLines": lambda: _lookup(g["business_type"], BUSINESS_LINE, "business_type"),
+        "BusiDtilLines": lambda: _lookup(g["business_type"], DETAIL_LINE, "business_type"),
+        "OpenDate": lambda: _iso(g["start_date"], "start_date"),
+        "GuarAmt": lambda: _yuan(g["guaranteed_amount"], "guaranteed_amount"),
+        "Cy": lambda: pa.repeat(pa.scalar("CNY"), len(status)),
+        "DueDate": lambda: _iso(g["maturity_date"], "maturity_date"),
+        "GuarMode": lambda: _lookup(g["counter_guarantee"], GUARANTEE_MODE, "counter_guarantee"),
+        "CtrctTxtCode": lambda: _text(g["contract_no"], "contract_no", 60, required=False),
+        "AcctStatus": lambda: pc.if_else(pc.equal(status, "active"), "1", "2"),
+        "LoanAmt": lambda: _yuan(g["outstanding_balance"], "outstanding_balance"),
+        "FiveCate": lambda: _text(g["five_category"], "five_category", 1),
+        "FiveCateAdjDate": lambda: _iso(g["five_cate_adj_date"], "five_cate_adj_date"),
+        "RiEx": lambda: _yuan(exposure(), "exposure"),
+        "CompAdvFlag": lambda: pc.if_else(pc.fill_null(pc.equal(status, "compensated"), False), "1", "0"),
+        "CloseDate": lambda: pc.if_else(pc.equal(status, "active"), "",
+                                        pc.fill_null(pc.cast(g["closed_date"], pa.string()), "")),
+    })
 
 
-def _segments(v: dict[str, pa.Array], record_type: str | dict[str, Tag], rpt_date: pa.Array | str,
+def _segments(v: Mapping[str, pa.Array], record_type: str | dict[str, Tag], rpt_date: pa.Array | str,
               code: pa.Array | str,
               wanted: Sequence[str] = ("base", "basic", "liability", "base_correction")) -> dict[str, pa.Array]:
     """The ``wanted`` segments' text, each in one join. ``record_type``: 440 or 230, or the tags that
@@ -712,12 +742,13 @@ def render_records(records: pa.Table, area_code: str) -> pa.Array:
     else:
         tags = _tags(enterprise)
         root = tags["root"]
-    v = _values(records, area_code)
-    s = _segments(v, tags, f"{records['last_report_date'][0].as_py():%Y-%m-%d}",
-                  records["report_date_code"].combine_chunks(), ("base", "basic", "liability"))
     with_basic, with_liability = records["with_basic"].combine_chunks(), records["with_liability"].combine_chunks()
-    basic = s["basic"] if with_basic.false_count == 0 else pc.if_else(with_basic, s["basic"], "")
-    liability = s["liability"] if with_liability.false_count == 0 else pc.if_else(with_liability, s["liability"], "")
+    wanted = ("base", *(["basic"] if with_basic.true_count else []), *(["liability"] if with_liability.true_count else []))
+    s = _segments(_values(records, area_code), tags, f"{records['last_report_date'][0].as_py():%Y-%m-%d}",
+                  records["report_date_code"].combine_chunks(), wanted)
+    basic = "" if not with_basic.true_count else s["basic"] if with_basic.false_count == 0 else pc.if_else(with_basic, s["basic"], "")
+    liability = ("" if not with_liability.true_count else s["liability"] if with_liability.false_count == 0
+                 else pc.if_else(with_liability, s["liability"], ""))
     # base, basic, liability: the same order for 440 and 230 when only these are sent
     if isinstance(root, str):
         return _xml(f"<{root}>", s["base"], basic, liability, f"</{root}>")
