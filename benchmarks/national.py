@@ -4,11 +4,13 @@ published as datasets and queued for delivery.
 
     .venv/bin/python benchmarks/national.py [--guarantors 4000] [--rows 2500] [--workers 2]
                                             [--layout batch|per_submission] [--batch-size 50]
-                                            [--engine in_process|celery]
+                                            [--engine in_process|celery] [--process-per-run]
 
 The coordinator evaluates the intake sensor (as the daemon would) and hands its run requests to
 ``--workers`` processes, each executing runs with Dagster's in-process executor on the shared
-PostgreSQL instance. With ``--engine celery`` it starts ``--workers`` dagster-celery workers (the
+PostgreSQL instance; with ``--process-per-run`` each run gets a process of its own, as Dagster's
+default run launcher starts one per run (what comparing ``--layout per_submission`` with batches needs:
+the per-run cost is mostly that process's start). With ``--engine celery`` it starts ``--workers`` dagster-celery workers (the
 machine's RabbitMQ, ``--broker``; ``deploy/celery.yaml``) on a queue of their own, and the run processes
 execute ``filing_batch_job_celery``, whose one step per batch goes to the workers through the broker,
 as a deployment's run launcher and workers would; the workers' start-up is outside the clock. It prints figures and ends with one JSON line:
@@ -43,6 +45,9 @@ def main() -> int:
     parser.add_argument("--layout", choices=("batch", "per_submission"), default="batch")
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--engine", choices=("in_process", "celery"), default="in_process")
+    parser.add_argument("--process-per-run", action="store_true",
+                        help="start a process for each run, as Dagster's default run launcher does (otherwise each "
+                             "worker process executes its runs one after another)")
     parser.add_argument("--broker", default=os.environ.get("DANBAO_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//"))
     parser.add_argument("--pg-url", default=os.environ.get("DANBAO_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--work", help="keep the working folder here (default: a temporary one, removed)")
@@ -51,6 +56,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.role == "worker":
         return _worker(args)
+    if args.role == "run":
+        return _one_run(args)
     work = Path(args.work or tempfile.mkdtemp(prefix="danbao-national-"))
     work.mkdir(parents=True, exist_ok=True)
     databases = _create_databases(args)
@@ -112,7 +119,8 @@ def _measure(args, work: Path, databases: list[str], env: dict, celery: list) ->
         spec = work / f"requests-{rounds}.json"
         spec.write_text(json.dumps([_request_json(r) for r in requests]))
         procs = [subprocess.Popen([sys.executable, __file__, "--role", "worker", "--work", str(work),
-                                   "--index", str(i), "--workers", str(args.workers), "--engine", args.engine], env=env,
+                                   "--index", str(i), "--workers", str(args.workers), "--engine", args.engine,
+                                   *(["--process-per-run"] if args.process_per_run else [])], env=env,
                                   stdout=subprocess.DEVNULL)
                  for i in range(args.workers)]
         for i, proc in enumerate(procs):
@@ -129,7 +137,7 @@ def _measure(args, work: Path, databases: list[str], env: dict, celery: list) ->
     filings = summary["submissions"]
     report = {
         "guarantors": args.guarantors, "rows": args.rows, "layout": args.layout, "engine": args.engine,
-        "workers": args.workers,
+        "workers": args.workers, "process_per_run": args.process_per_run,
         "batch_size": args.batch_size if args.layout == "batch" else 1,
         "wall_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1),
         "filings_per_min": round(filings / wall_s * 60, 1),
@@ -166,28 +174,51 @@ def _request_json(request) -> dict:
 
 
 def _worker(args) -> int:
-    from dagster import AssetKey, RunRequest
 
     from pipelines.definitions import build_defs
     from pipelines.local import local_instance
     from pipelines.runner import InProcessRunner
 
     work = Path(args.work)
-    spec = sorted(work.glob("requests-*.json"), key=lambda p: int(p.stem.split("-")[1]))[-1]
-    requests = json.loads(spec.read_text())[args.index :: args.workers]
-    if args.engine == "celery":
-        outcomes = _run_celery(requests)
+    requests = _requests(work)
+    mine = list(range(len(requests)))[args.index :: args.workers]
+    if args.process_per_run:  # a process per run: imports, instance, code location and plan paid by each
+        outcomes = [subprocess.run([sys.executable, __file__, "--role", "run", "--work", str(work), "--index", str(i),
+                                    "--engine", args.engine], stdout=subprocess.DEVNULL).returncode == 0 for i in mine]
+    elif args.engine == "celery":
+        outcomes = _run_celery([requests[i] for i in mine])
     else:
         runner = InProcessRunner(build_defs(), local_instance(), log_level="CRITICAL")
-        outcomes = [r.success for r in runner.launch([
-            RunRequest(job_name=r["job_name"], partition_key=r["partition_key"], tags=r["tags"],
-                       run_config=r["run_config"],
-                       asset_selection=[AssetKey(a) for a in r["asset_selection"]] if r["asset_selection"] else None)
-            for r in requests])]
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+        outcomes = [r.success for r in runner.launch([_run_request(requests[i]) for i in mine])]
+    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     (work / f"worker-{args.index}.json").write_text(json.dumps({
-        "runs": len(outcomes), "failed": sum(not ok for ok in outcomes), "peak_rss_mb": usage.ru_maxrss / 1024}))
+        "runs": len(outcomes), "failed": sum(not ok for ok in outcomes), "peak_rss_mb": peak / 1024}))
     return 0
+
+
+def _requests(work: Path) -> list[dict]:
+    spec = sorted(work.glob("requests-*.json"), key=lambda p: int(p.stem.split("-")[1]))[-1]
+    return json.loads(spec.read_text())
+
+
+def _run_request(r: dict):
+    from dagster import AssetKey, RunRequest
+
+    return RunRequest(job_name=r["job_name"], partition_key=r["partition_key"], tags=r["tags"], run_config=r["run_config"],
+                      asset_selection=[AssetKey(a) for a in r["asset_selection"]] if r["asset_selection"] else None)
+
+
+def _one_run(args) -> int:
+    """One run in a process of its own, as a run launcher's run process executes it."""
+    from pipelines.definitions import build_defs
+    from pipelines.local import local_instance
+    from pipelines.runner import InProcessRunner
+
+    request = _requests(Path(args.work))[args.index]
+    if args.engine == "celery":
+        return 0 if all(_run_celery([request])) else 1
+    runner = InProcessRunner(build_defs(), local_instance(), log_level="CRITICAL")
+    return 0 if all(r.success for r in runner.launch([_run_request(request)])) else 1
 
 
 def _run_celery(requests: list[dict]) -> list[bool]:
