@@ -15,8 +15,12 @@ import pyarrow.compute as pc
 
 
 class Codes:
-    """Per column: int64 codes 0..k-1 in order of first appearance, and k for a null; the dictionary
-    of the k distinct values. A mask over the rows is then a lookup in a table of k + 1 booleans."""
+    """Per column: codes 0..k-1 in order of first appearance, and k for a null; the dictionary of the k
+    distinct values. A mask over the rows is then a lookup in a table of k + 1 booleans.
+
+    The codes are kept in the smallest unsigned type that holds k (one byte a row for a code list, four
+    for a million party ids, where int64 took eight for every column for the whole check): callers that
+    do arithmetic on codes widen them first."""
 
     def __init__(self, table: pa.Table) -> None:
         self._table = table
@@ -29,8 +33,10 @@ class Codes:
             array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
             encoded = pc.dictionary_encode(array)
             dictionary = encoded.dictionary
-            indices = pc.fill_null(encoded.indices, len(dictionary)).to_numpy(zero_copy_only=False)
-            self._encoded[column] = (np.asarray(indices, dtype=np.int64), dictionary)
+            k = len(dictionary)
+            indices = encoded.indices if encoded.indices.null_count == 0 else pc.fill_null(encoded.indices, k)
+            dtype = np.uint8 if k < 1 << 8 else np.uint16 if k < 1 << 16 else np.uint32
+            self._encoded[column] = (indices.to_numpy(zero_copy_only=False).astype(dtype, copy=False), dictionary)
         return self._encoded[column]
 
     def indices(self, column: str) -> np.ndarray:

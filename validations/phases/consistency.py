@@ -173,8 +173,8 @@ def _party_groups(g: ParsedFile, findings: Findings) -> None:
     parties, groups = g.text["party_id"], g.text["related_group_id"]
     if len(parties) == 0:
         return
-    party = g.codes.indices("party_id")  # the dictionary codes phase 4 groups parties by
-    group = g.codes.indices("related_group_id")  # an empty one is the null code
+    party = g.codes.indices("party_id").astype(np.int64)  # the dictionary codes phase 4 groups parties by
+    group = g.codes.indices("related_group_id").astype(np.int64)  # an empty one is the null code
     named = ~g.codes.is_null("related_group_id")
     pairs = np.unique(party[named] * (int(group.max()) + 1) + group[named])
     per_party = np.bincount(pairs // (int(group.max()) + 1), minlength=int(party.max()) + 1)
