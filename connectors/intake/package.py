@@ -17,6 +17,9 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
+import pyarrow as pa
+
+from connectors.arrow_sources import read_file_buffer
 from connectors.intake.limits import IntakeLimits
 from connectors.intake.readers import ReadError, format_of, read_table
 from connectors.intake.receive import MAX_MANIFEST_BYTES, ManifestError, parse_manifest
@@ -49,7 +52,7 @@ class _Hash:
 
     _INLINE = 1 << 20
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | pa.Buffer) -> None:
         self._result: str | None = None
         self._thread: threading.Thread | None = None
         if len(data) < self._INLINE:
@@ -58,7 +61,7 @@ class _Hash:
             self._thread = threading.Thread(target=self._run, args=(data,), daemon=True)
             self._thread.start()
 
-    def _run(self, data: bytes) -> None:
+    def _run(self, data: bytes | pa.Buffer) -> None:
         self._result = hashlib.sha256(data).hexdigest()
 
     def hexdigest(self) -> str:
@@ -79,9 +82,13 @@ class _Source:
     def names(self) -> list[str]:
         raise NotImplementedError
 
-    def read(self, name: str, max_bytes: int | None = None) -> bytes | None:
-        """The member's bytes (at most ``max_bytes``, when given), None when there is no such member."""
+    def read(self, name: str, max_bytes: int | None = None) -> bytes | pa.Buffer | None:
+        """The member's bytes (at most ``max_bytes``, when given, and then always ``bytes``), None when
+        there is no such member."""
         raise NotImplementedError
+
+
+_ARROW_READ = 1 << 20  # a member this large is read into Arrow memory, a smaller one into bytes
 
 
 class _FolderSource(_Source):
@@ -118,7 +125,7 @@ class _FolderSource(_Source):
                 self.sizes[relative] = st.st_size
         if errors:
             raise _Limit("报送包文件夹无法完整读取", "part of the package folder cannot be read", "FMT-003")
-        self._held: dict[str, bytes] = {}  # files read for the folder digest, until the parse takes them
+        self._held: dict[str, bytes | pa.Buffer] = {}  # files read for the folder digest, until the parse takes them
         self.hashes: dict[str, _Hash] = {}
 
     def hold(self, name: str) -> None:
@@ -133,7 +140,7 @@ class _FolderSource(_Source):
     def names(self) -> list[str]:
         return sorted(self.sizes)
 
-    def read(self, name: str, max_bytes: int | None = None) -> bytes | None:
+    def read(self, name: str, max_bytes: int | None = None) -> bytes | pa.Buffer | None:
         key = _member_key(name)
         size = self.sizes.get(key)
         if size is None:
@@ -142,8 +149,16 @@ class _FolderSource(_Source):
             raise _Limit("文件超过大小限制", f"{name} is larger than {self.limits.max_package_bytes} bytes")
         held = getattr(self, "_held", {})
         if key in held:
-            return held.pop(key) if max_bytes is None else held[key][:max_bytes]
+            if max_bytes is None:
+                return held.pop(key)
+            head = held[key][:max_bytes]
+            return head.to_pybytes() if isinstance(head, pa.Buffer) else head
         try:
+            if max_bytes is None and size >= _ARROW_READ:
+                # straight into Arrow memory: the CSV reader parses it without a copy
+                buffer = read_file_buffer(self.root / key, size)
+                if buffer is not None:
+                    return buffer
             with open(self.root / key, "rb") as handle:
                 return handle.read(-1 if max_bytes is None else max_bytes)
         except OSError as exc:

@@ -35,13 +35,18 @@ def format_of(path: str) -> str | None:
     return None
 
 
-def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, str | None, list[tuple[int, str]]]:
+Data = bytes | pa.Buffer  # a file's bytes; a large folder member arrives in Arrow memory (no copy to parse)
+
+
+def read_table(data: Data, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, str | None, list[tuple[int, str]]]:
     """(table of strings, CSV encoding, formula cells as (row, column)) for one file's bytes."""
-    if len(data) < 4096 and not data.strip(b" \t\r\n" + UTF8_BOM):  # a big file is not empty
+    if len(data) < 4096 and not _head(data, 4096).strip(b" \t\r\n" + UTF8_BOM):  # a big file is not empty
         raise ReadError("文件为空", "the file is empty")
     if fmt == "csv":
         table, encoding = read_csv(data, limits)
         return table, encoding, []
+    if isinstance(data, pa.Buffer):  # the XLSX and Parquet readers take bytes (compressed: small beside CSV)
+        data = data.to_pybytes()
     if fmt == "xlsx":
         table, formulas = read_xlsx(data, limits)
         return table, None, formulas
@@ -52,13 +57,15 @@ def read_table(data: bytes, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, s
 
 # --- CSV -------------------------------------------------------------------------------------------
 
-def read_csv(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, str]:
-    if b"\x00" in data:
+def read_csv(data: Data, limits: IntakeLimits) -> tuple[pa.Table, str]:
+    nul = _find_byte(data, 0)
+    if nul >= 0:
         raise ReadError("文件含二进制内容，不是文本", "binary content (NUL bytes), not CSV text",
-                        row=_line_index(data, data.find(b"\x00")))
+                        row=_line_index(data, nul))
     encoding = "utf-8"
-    if data.startswith(UTF8_BOM):
-        encoding, data = "utf-8-sig", data[len(UTF8_BOM):]
+    if _head(data, len(UTF8_BOM)) == UTF8_BOM:
+        encoding = "utf-8-sig"
+        data = data.slice(len(UTF8_BOM)) if isinstance(data, pa.Buffer) else data[len(UTF8_BOM):]
     _refuse_cr_only(data, limits)
     try:
         table = _parse_csv(data, limits)
@@ -68,7 +75,7 @@ def read_csv(data: bytes, limits: IntakeLimits) -> tuple[pa.Table, str]:
             raise ReadError("带 BOM 的 UTF-8 文件含无效字节", "UTF-8 file with BOM holds invalid bytes",
                             row=_line_index(data, position)) from None
         return _parse_csv(_transcode_gb18030(data, position), limits), "gb18030"
-    if b"\xc3" in data:  # text decoded from UTF-8 read as Latin-1 always holds U+00C2..U+00F4 (C3 xx)
+    if _find_byte(data, 0xC3) >= 0:  # text decoded from UTF-8 read as Latin-1 always holds U+00C2..U+00F4 (C3 xx)
         _refuse_mojibake(table)
     return table, encoding
 
@@ -89,33 +96,66 @@ class _NotUtf8(Exception):
     pass
 
 
-def _line_index(data: bytes, position: int) -> int | None:
+_SCAN = 8 << 20  # bytes compared per step when scanning a buffer with numpy
+
+
+def _find_byte(data: Data, value: int) -> int:
+    """The first offset of a byte value, -1 if absent: ``bytes.find``, or numpy over a buffer in steps
+    (one scratch array, so a scan of hundreds of megabytes allocates 8 MB)."""
+    if not isinstance(data, pa.Buffer):
+        return data.find(bytes((value,)))
+    view = np.frombuffer(data, dtype=np.uint8)
+    scratch = np.empty(min(len(view), _SCAN), dtype=bool)
+    for start in range(0, len(view), _SCAN):
+        part = view[start : start + _SCAN]
+        hits = scratch[: len(part)]
+        np.equal(part, value, out=hits)
+        if hits.any():
+            return start + int(np.argmax(hits))
+    return -1
+
+
+def _head(data: Data, n: int) -> bytes:
+    """The first ``n`` bytes as ``bytes``."""
+    return data.slice(0, min(n, len(data))).to_pybytes() if isinstance(data, pa.Buffer) else data[:n]
+
+
+def _line_index(data: Data, position: int) -> int | None:
     """The 0-based physical line of a byte offset, which is the data row for a line after the header
     (None for the header line itself)."""
+    if isinstance(data, pa.Buffer):
+        before = np.frombuffer(data, dtype=np.uint8, count=min(max(position, 0), len(data)))
+        return int(np.count_nonzero(before == 0x0A)) or None
     return data.count(b"\n", 0, max(position, 0)) or None
 
 
-def _first_invalid_utf8(data: bytes) -> int:
+def _decode(data: Data, encoding: str) -> str:
+    return str(memoryview(data), encoding) if isinstance(data, pa.Buffer) else data.decode(encoding)
+
+
+def _first_invalid_utf8(data: Data) -> int:
     try:
-        data.decode("utf-8")
+        _decode(data, "utf-8")
     except UnicodeDecodeError as exc:
         return exc.start
     return -1
 
 
-def _utf8_ok(data: bytes) -> bool:
+def _utf8_ok(data: Data) -> bool:
     """Whether the bytes are UTF-8, checked by Arrow without copying them into a Python string."""
     offsets = pa.array([0, len(data)], pa.int64()).buffers()[1]
+    source = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
     try:
-        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)]).cast(pa.large_string())
+        pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, source]).cast(pa.large_string())
     except pa.ArrowInvalid:
         return False
     return True
 
 
-def _refuse_cr_only(data: bytes, limits: IntakeLimits) -> None:
+def _refuse_cr_only(data: Data, limits: IntakeLimits) -> None:
     """FMT-003 for lines ending in a bare CR (classic Mac OS): the header line, read up to the first LF,
     holds a CR that no LF follows."""
+    data = _head(data, limits.max_line_bytes + 2)  # what is looked at: the header line and one byte more
     end = data.find(b"\n", 0, limits.max_line_bytes + 1)
     head_end = min(len(data), limits.max_line_bytes + 1) if end < 0 else end
     cr = data.find(b"\r", 0, head_end)
@@ -126,11 +166,11 @@ def _refuse_cr_only(data: bytes, limits: IntakeLimits) -> None:
         cr = data.find(b"\r", cr + 1, head_end)
 
 
-def _transcode_gb18030(data: bytes, utf8_error: int) -> bytes:
+def _transcode_gb18030(data: Data, utf8_error: int) -> bytes:
     """The bytes as UTF-8 when they are plausible GB18030/GBK, else FMT-003 ("unknown encoding")."""
     utf8_line = (_line_index(data, utf8_error) or 0) + 1
     try:
-        text = data.decode("gb18030")
+        text = _decode(data, "gb18030")
     except UnicodeDecodeError as exc:
         raise ReadError(
             "无法识别的编码（应为 UTF-8 或 GB18030/GBK）",
@@ -162,7 +202,7 @@ def _transcode_gb18030(data: bytes, utf8_error: int) -> bytes:
     return utf8
 
 
-def _check_line_length(data: bytes, max_line: int) -> None:
+def _check_line_length(data: Data, max_line: int) -> None:
     """FMT-007 for a line longer than the limit, located with numpy (used when Arrow met a line longer
     than its block, which the limit keeps above ``max_line``)."""
     if len(data) <= max_line:
@@ -181,7 +221,8 @@ def _check_line_length(data: bytes, max_line: int) -> None:
         )
 
 
-def _parse_header(data: bytes) -> list[str]:
+def _parse_header(data: Data, max_line: int) -> list[str]:
+    data = _head(data, max_line + 1)  # a longer header line was refused before
     end = data.find(b"\n")
     try:
         line = (data if end < 0 else data[:end]).decode("utf-8").rstrip("\r")
@@ -194,11 +235,11 @@ def _parse_header(data: bytes) -> list[str]:
     return check_header(names)
 
 
-def _parse_csv(data: bytes, limits: IntakeLimits) -> pa.Table:
-    header_end = data.find(b"\n")
+def _parse_csv(data: Data, limits: IntakeLimits) -> pa.Table:
+    header_end = _head(data, limits.max_line_bytes + 1).find(b"\n")
     if (len(data) if header_end < 0 else header_end) > limits.max_line_bytes:
         raise ReadError("表头行过长", f"the header line is longer than {limits.max_line_bytes} bytes", rule_id="FMT-007")
-    names = _parse_header(data)
+    names = _parse_header(data, limits.max_line_bytes)
     try:
         table = _arrow_csv(data, len(names), limits, use_threads=True)
     except _Straddling:
@@ -248,7 +289,7 @@ def _check_row_lengths(table: pa.Table, max_line: int) -> None:
 
 
 def _arrow_csv(
-    data: bytes, width: int, limits: IntakeLimits, *, use_threads: bool,
+    data: Data, width: int, limits: IntakeLimits, *, use_threads: bool,
     bad_rows: list[tuple[int | None, int, int]] | None = None,
 ) -> pa.Table:
     """Arrow's parse of the rows after the header, every column as text. Without ``bad_rows`` a row
