@@ -55,7 +55,7 @@ def true(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return raw_bits(values) & valid(values)
 
 
-def _fixed(a: pa.Array) -> np.ndarray | None:
+def fixed(a: pa.Array) -> np.ndarray | None:
     """The values of a fixed-width array as numpy (one row per value; a 128-bit decimal as two int64
     words), or ``None`` for another type. Null slots hold whatever the buffer holds."""
     dtype = _FIXED.get(a.type)
@@ -153,10 +153,10 @@ def replace_at(
         differs = len(at) > 0 and bool(unequal_at(new, prev, at).any())
     if len(at) == 0 or not differs:
         return prev
-    data = _fixed(prev)
-    if data is not None and _fixed(new) is not None:
+    data = fixed(prev)
+    if data is not None and fixed(new) is not None:
         out = data.copy()
-        out[at] = _fixed(new)
+        out[at] = fixed(new)
         is_valid = valid(prev)
         is_valid[at] = valid(new)
         bitmap = None if is_valid.all() else pa.py_buffer(np.packbits(is_valid, bitorder="little"))

@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connectors.arrow_sources import owned_buffer, read_parquet
-from connectors.publish.columnwise import Positions, flat, replace_at, true, valid
+from connectors.publish.columnwise import Positions, fixed, flat, replace_at, true, valid
 from schemas.codes import FINANCING_BUSINESS_TYPES
 from validations.context import BEIJING
 from validations.exact import multiply, narrow
@@ -346,8 +346,7 @@ def plan(previous_state: pa.Table | None, guarantees: pa.Table, area_code: str, 
     else:
         at = pc.index_in(pc.binary_join_element_wise(area_code, cur["guarantee_id"], ""),
                          value_set=flat(prev["account_code"]))
-    # the masks are numpy booleans: a few microseconds per operation where an Arrow call costs a hundred,
-    # which is what an incremental feed of a few changed rows would otherwise pay dozens of times
+    # the decisions are numpy masks over the filing's rows; Arrow does the gathers and comparisons
     is_new = ~valid(at)
     old = ~is_new
     at_np = at.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) if len(at) else np.zeros(0, np.int64)
@@ -367,7 +366,7 @@ def plan(previous_state: pa.Table | None, guarantees: pa.Table, area_code: str, 
     any_change = seg["base"] | seg["basic"] | seg["liability"]
     was_active = true(pc.equal(prev["status"], "active"))[at_np]
     was_closed = old & ~was_active
-    reported_now = old & (_fixed_values(prev["last_report_date"])[at_np] == report_day) & valid(prev["last_report_date"])[at_np]
+    reported_now = old & (fixed(flat(prev["last_report_date"]))[at_np] == report_day) & valid(prev["last_report_date"])[at_np]
     as_correction = any_change & (was_closed | reported_now)
     as_record = is_new | (any_change & ~as_correction)
     closed_now = old & was_active & ~true(pc.equal(cur["status"], "active"))
@@ -401,7 +400,7 @@ def plan(previous_state: pa.Table | None, guarantees: pa.Table, area_code: str, 
                         with_liability=pa.array([], pa.bool_()))
         corrections = _with(empty_state(), segment=pa.array([], pa.string()))
     # accounts first reported with this report date that the filing no longer holds: deleted whole
-    ours = (_fixed_values(prev["first_report_date"]) == report_day) & valid(prev["first_report_date"])
+    ours = (fixed(flat(prev["first_report_date"])) == report_day) & valid(prev["first_report_date"])
     if ours.any():  # only when this report date was fed before (a corrected filing)
         still = np.zeros(prev.num_rows, dtype=bool)
         still[at_np[old]] = True
@@ -415,12 +414,6 @@ def plan(previous_state: pa.Table | None, guarantees: pa.Table, area_code: str, 
                      last_report_date=bool(t_record.any()))
     state = _next_state(prev, touched_table, sent_at, deletions, known)
     return _finish(Plan(_sorted(records), _sorted(corrections, "segment"), _sorted(deletions), state, report_date))
-
-
-def _fixed_values(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A date column's day numbers (null slots hold whatever they hold: callers mask them)."""
-    a = flat(values)
-    return np.frombuffer(a.buffers()[1], dtype=np.int32)[a.offset : a.offset + len(a)] if len(a) else np.zeros(0, np.int32)
 
 
 def _next_state(prev: pa.Table, touched: pa.Table, touched_at: pa.Array, deletions: pa.Table,
@@ -463,10 +456,6 @@ def _all_new(cur: pa.Table, report_date: dt.date) -> Plan:
                     with_liability=pa.repeat(pa.scalar(True), n))
     corrections = _with(empty_state(), segment=pa.array([], pa.string()))
     return _finish(Plan(records, corrections, empty_state(), state, report_date))
-
-
-def _correction_schema() -> pa.Schema:
-    return STATE_SCHEMA.append(pa.field("segment", pa.string()))
 
 
 def _finish(p: Plan) -> Plan:
