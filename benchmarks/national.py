@@ -174,7 +174,6 @@ def _request_json(request) -> dict:
 
 
 def _worker(args) -> int:
-
     from pipelines.definitions import build_defs
     from pipelines.local import local_instance
     from pipelines.runner import InProcessRunner
