@@ -12,6 +12,7 @@ from schemas.codes import ID_TYPE_FOR_CATEGORY
 from schemas.template import ColumnType
 from validations.checksums import party_ids_valid
 from validations.findings import Findings
+from validations.fingerprints import all_different
 from validations.parse import ParsedFile
 from validations.phases.common import flag
 
@@ -111,7 +112,7 @@ def _unique(parsed: ParsedFile, column: str, findings: Findings) -> None:
     values = parsed.text[column]
     if len(values) == 0:
         return
-    if parsed.codes.distinct(column) == len(values):  # the usual case: nothing repeats, nothing is empty
+    if all_different(parsed.typed[column]):  # the usual case, proven without a hash table of the values
         return
     codes = parsed.codes.indices(column)
     _, first = np.unique(codes, return_index=True)
