@@ -7,7 +7,7 @@ and phase 4 (the masks of code columns, the per-party sums, the households) read
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -56,6 +56,14 @@ class Codes:
     def is_null(self, column: str) -> np.ndarray:
         indices, dictionary = self.encoded(column)
         return indices == len(dictionary)
+
+    def where(self, column: str, test: Callable[[pa.Array], pa.Array], null: bool = False) -> np.ndarray:
+        """Rows whose value passes ``test``, a column-wise predicate run on the dictionary (a few
+        distinct values instead of every row); a null row is ``null``."""
+        indices, dictionary = self.encoded(column)
+        lookup = np.full(len(dictionary) + 1, null, dtype=bool)
+        lookup[:-1] = np.asarray(pc.fill_null(test(dictionary), False).to_numpy(zero_copy_only=False), dtype=bool)
+        return lookup[indices]
 
     def distinct(self, column: str) -> int:
         """How many distinct non-null values the column holds."""

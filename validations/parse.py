@@ -10,7 +10,7 @@ not 12.34). Each column's dictionary codes are computed once, on demand, and sha
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,6 +58,21 @@ class ParsedFile:
     @property
     def num_rows(self) -> int:
         return self.typed.num_rows
+
+    def empty(self, name: str) -> np.ndarray:
+        """Rows where the column's cell is empty. Read from the typed table's validity, which is exact
+        once phase 1 has passed (no cell failed to parse, so a null is an empty cell)."""
+        return np.asarray(pc.is_null(self.typed[name]).to_numpy(zero_copy_only=False), dtype=bool)
+
+    def text_in(self, name: str, values: Iterable[str]) -> np.ndarray:
+        """Rows whose text is one of ``values`` ("" for an empty cell): through the shared dictionary
+        codes for text and code columns, on the text otherwise."""
+        wanted = sorted(set(values))
+        if self.spec.column(name).type in (ColumnType.STRING, ColumnType.CODE):
+            hit = self.codes.is_in(name, wanted)
+            return hit | self.codes.is_null(name) if "" in wanted else hit
+        found = pc.is_in(self.text[name], value_set=pa.array(wanted, pa.string()))
+        return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 class TextView(Mapping[str, pa.ChunkedArray]):

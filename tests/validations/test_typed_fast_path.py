@@ -4,12 +4,15 @@ expressions, and Arrow's own trim): same typed values, same FMT-005 findings, on
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import get_template
+from schemas.codes import ID_TYPE_FOR_CATEGORY
 from validations.findings import Findings
 from validations.parse import _parse_column, _trimmed
 
@@ -66,6 +69,12 @@ FILE_COLUMNS = ("guarantee_id", "party_id", "related_group_id", "party_category"
 _code_cells = st.sampled_from(["", " ", "micro", " micro", "micro\u3000", "MICRO", "active", "commercial",
                                "policy", "farmer", "x", "\u00a0small", "张"])
 _id_cells = st.sampled_from(["", " ", "G1", "G1 ", "G2", "\u3000G1", "g1", "张三", "P0001", "\t"])
+_drawn = {
+    "party_id_type": st.sampled_from(["", "USCC", "RIC", " RIC", "uscc", "x"]),
+    "industry_code": st.sampled_from(["", "0111", "9799", "9801", "0011", "011", "01110", "01a1", " 0111", "１２３４"]),
+    "district_code": st.sampled_from(["", "500113", "50011", "5001130", "50011x", "500113 "]),
+    "business_type": st.sampled_from(["", "loan", "housing_loan", "bond", "other", "LOAN"]),
+}
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -83,12 +92,15 @@ def test_one_table_text_view_and_codes_match_the_text(data: st.DataObject, rows:
             raw[column.name] = data.draw(st.lists(_id_cells, min_size=rows, max_size=rows))
         elif column.name in ("party_category", "account_type", "status"):
             raw[column.name] = data.draw(st.lists(_code_cells, min_size=rows, max_size=rows))
+        elif column.name in _drawn:
+            raw[column.name] = data.draw(st.lists(_drawn[column.name], min_size=rows, max_size=rows))
         elif column.name in FILE_COLUMNS:
             raw[column.name] = data.draw(st.lists(_cells, min_size=rows, max_size=rows))
         else:
             raw[column.name] = [GOOD.get(column.type.value, "1")] * rows
     table = pa.table({name: pa.array(values, pa.string()) for name, values in raw.items()})
-    parsed = parse_file(SPEC, table, Findings())
+    parse_findings = Findings()
+    parsed = parse_file(SPEC, table, parse_findings)
     assert parsed is not None
     for column in SPEC.columns:
         unicode = column.type.value == "string"
@@ -114,3 +126,28 @@ def test_one_table_text_view_and_codes_match_the_text(data: st.DataObject, rows:
     want_006 = [(i + 1, v) for i, v in enumerate(ids) if v != "" and v in ids[:i]]
     got_006 = sorted((f["row"], f["value"]) for f in found if f["rule_id"] == "SCH-006")
     assert got_006 == want_006
+    # SCH-001 from the typed validity (exact where no cell failed to parse: phase 2 runs only then),
+    # SCH-004 and SCH-007 from the codes, against the plain reading of the text
+    unparsable = {f["column"] for f in parse_findings.to_table().to_pylist() if f["rule_id"] == "FMT-005"}
+    text = {c.name: parsed.text[c.name].to_pylist() for c in SPEC.columns}
+    want_001 = sorted(
+        (c.name, i + 1) for c in SPEC.columns if c.name not in unparsable for i, v in enumerate(text[c.name])
+        for applies in ([True] if c.required else []) + [text[k.column][i] in k.values for k in c.required_when]
+        if v == "" and applies
+    )
+    got_001 = sorted((f["column"], f["row"]) for f in found if f["rule_id"] == "SCH-001" and f["column"] not in unparsable)
+    assert got_001 == want_001
+    want_004 = sorted(
+        i + 1 for i, (category, id_type) in enumerate(zip(text["party_category"], text["party_id_type"], strict=True))
+        if category in ID_TYPE_FOR_CATEGORY and id_type not in (ID_TYPE_FOR_CATEGORY[category], "")
+    )
+    assert sorted(f["row"] for f in found if f["rule_id"] == "SCH-004") == want_004
+
+    def industry_ok(v: str) -> bool:
+        return re.fullmatch(r"[0-9]{4}", v) is not None and 1 <= int(v[:2]) <= 97
+
+    want_007 = sorted(
+        [("industry_code", i + 1) for i, v in enumerate(text["industry_code"]) if v and not industry_ok(v)]
+        + [("district_code", i + 1) for i, v in enumerate(text["district_code"]) if v and not re.fullmatch(r"[0-9]{6}", v)]
+    )
+    assert sorted((f["column"], f["row"]) for f in found if f["rule_id"] == "SCH-007") == want_007

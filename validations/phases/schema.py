@@ -34,15 +34,16 @@ def check_schema(files: dict[str, ParsedFile], findings: Findings, period_end: d
 
 def _required(parsed: ParsedFile, findings: Findings) -> None:
     """SCH-001: empty required values, and the template's row-dependent requirements."""
-    text = parsed.text
     for column in parsed.spec.columns:
-        empty = pc.equal(text[column.name], "")
+        if not (column.required or column.required_when):
+            continue
+        empty = parsed.empty(column.name)
         if column.required:
-            flag(findings, "SCH-001", parsed.spec.name, column.name, empty, None,
+            flag(findings, "SCH-001", parsed.spec.name, column.name, pa.array(empty), None,
                  f"{column.name}（{column.zh}）必填", f"{column.name} is required")
         for condition in column.required_when:
-            applies = pc.is_in(text[condition.column], pa.array(sorted(condition.values)))
-            flag(findings, "SCH-001", parsed.spec.name, column.name, pc.and_(applies, empty), None,
+            applies = parsed.text_in(condition.column, condition.values)
+            flag(findings, "SCH-001", parsed.spec.name, column.name, pa.array(applies & empty), None,
                  f"{condition.description_zh}{column.name}（{column.zh}）必填",
                  f"{column.name} is required {condition.description_en}")
 
@@ -96,14 +97,11 @@ def _party_ids(g: ParsedFile, findings: Findings, period_end: dt.date) -> None:
 
 def _id_type_fits_category(g: ParsedFile, findings: Findings) -> None:
     """SCH-004: farmer needs RIC; micro, small, medium and large need USCC."""
-    categories, types = g.text["party_category"], g.text["party_id_type"]
+    types = g.text["party_id_type"]
     for id_type in sorted(set(ID_TYPE_FOR_CATEGORY.values())):
         needing = sorted(c for c, t in ID_TYPE_FOR_CATEGORY.items() if t == id_type)
-        bad = pc.and_(
-            pc.is_in(categories, pa.array(needing)),
-            pc.and_(pc.not_equal(types, id_type), pc.not_equal(types, "")),
-        )
-        flag(findings, "SCH-004", "guarantees", "party_id_type", bad, types,
+        bad = g.text_in("party_category", needing) & ~g.text_in("party_id_type", (id_type, ""))
+        flag(findings, "SCH-004", "guarantees", "party_id_type", pa.array(bad), types,
              f"{'/'.join(needing)} 类被担保人的证件类型应为 {id_type}", f"{'/'.join(needing)} parties need {id_type}")
 
 
@@ -124,17 +122,17 @@ def _unique(parsed: ParsedFile, column: str, findings: Findings) -> None:
 
 
 def _classification_codes(g: ParsedFile, findings: Findings) -> None:
-    """SCH-007: industry_code is four digits in a GB/T 4754-2017 division 01–97; district_code six digits."""
-    industry = g.text["industry_code"]
-    division = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pc.match_substring_regex(industry, r"^[0-9]{4}$"),
-                                                          industry, None), 0, 2), pa.int32())
-    bad_industry = pc.and_(
-        pc.not_equal(industry, ""),
-        pc.invert(pc.fill_null(pc.and_(pc.greater_equal(division, 1), pc.less_equal(division, 97)), False)),
-    )
-    flag(findings, "SCH-007", "guarantees", "industry_code", bad_industry, industry,
+    """SCH-007: industry_code is four digits in a GB/T 4754-2017 division 01–97; district_code six digits.
+    Each test runs once per distinct code (the shared dictionary codes), not once per row."""
+    bad_industry = g.codes.where("industry_code", _not_an_industry_class)
+    flag(findings, "SCH-007", "guarantees", "industry_code", pa.array(bad_industry), g.text["industry_code"],
          "应为 GB/T 4754-2017 门类 01–97 内的四位行业小类代码", "must be a four-digit GB/T 4754-2017 class in divisions 01–97")
-    district = g.text["district_code"]
-    bad_district = pc.and_(pc.not_equal(district, ""), pc.invert(pc.match_substring_regex(district, r"^[0-9]{6}$")))
-    flag(findings, "SCH-007", "guarantees", "district_code", bad_district, district,
+    bad_district = g.codes.where("district_code", lambda codes: pc.invert(pc.match_substring_regex(codes, r"^[0-9]{6}$")))
+    flag(findings, "SCH-007", "guarantees", "district_code", pa.array(bad_district), g.text["district_code"],
          "应为六位数字行政区划代码（GB/T 2260）", "must be a six-digit GB/T 2260 code")
+
+
+def _not_an_industry_class(codes: pa.Array) -> pa.Array:
+    division = pc.cast(pc.utf8_slice_codeunits(pc.if_else(pc.match_substring_regex(codes, r"^[0-9]{4}$"),
+                                                          codes, None), 0, 2), pa.int32())
+    return pc.invert(pc.fill_null(pc.and_(pc.greater_equal(division, 1), pc.less_equal(division, 97)), False))
