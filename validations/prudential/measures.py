@@ -179,7 +179,7 @@ class Financials:
 class Measures:
     rows: Rows
     financials: Financials
-    weight: pa.Array  # per row, an exact decimal; 0 where not counted
+    weighted: pa.Array  # per row, exposure × its weight, exact; 0 where not counted (the measured liability)
     fee_weighted: pa.Array  # per row, exposure × fee_rate, exact (the weighted fee rates' numerators)
     parties: pa.Table  # party_id, exposure, household_balance (exact decimals), in_district, in_district_sma
     groups: pa.Table  # group_id (or the party_id of a party without group), is_group, exposure
@@ -245,15 +245,16 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
 
     weight, weight_class = _weights(rows, within("household_limit_small_micro"), within("household_limit_farmer"), ref)
     non_financing = rows.active & ~rows.financing
+    weighted = multiply(exposure, weight)
     return Measures(
         rows=rows,
         financials=Financials.of(financials),
-        weight=weight,
+        weighted=weighted,
         fee_weighted=multiply(exposure, rows.fee_rate_decimal),
         parties=parties,
         groups=_groups(table, parties),
         financing_exposure=total(exposure, counted),
-        measured_financing_liability=total(multiply(exposure, weight), counted),
+        measured_financing_liability=total(weighted, counted),
         non_financing_exposure=total(exposure, non_financing),
         weight_class=weight_class,
     )

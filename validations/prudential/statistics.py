@@ -210,9 +210,8 @@ def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | Non
 
 
 def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
-    rows, weights = m.rows, m.weight
+    rows, weighted = m.rows, m.weighted
     classes = m.weight_class if m.weight_class is not None else np.full(len(rows), len(WEIGHT_CLASSES))
-    weighted = multiply(rows.exposure, weights)
     parties = rows.codes.indices("party_id")  # the dictionary codes phases 3 and 4 share
     lines = []
     for index, name in enumerate(WEIGHT_CLASSES):
@@ -296,7 +295,7 @@ def _banks(m: Measures, compensations: pa.Table | None, payouts: _Payouts) -> di
 
 def _split(m: Measures, payouts: _Payouts) -> dict[str, Any]:
     rows = m.rows
-    weighted = multiply(rows.exposure, m.weight)
+    weighted = m.weighted
     fee_weighted = m.fee_weighted
     lines = []
     for code in ACCOUNT_TYPES:
