@@ -56,8 +56,21 @@ def _matrix(ids: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 def party_ids_valid(ids: pa.Array | pa.ChunkedArray, is_uscc: np.ndarray, is_ric: np.ndarray,
                     latest_birth: np.datetime64 | None = None) -> np.ndarray:
     """Boolean mask over ``ids``: each USCC row checked as a USCC, each RIC row as a RIC (SCH-003); rows of
-    neither type are True (their type is SCH-002's business). The byte matrix is built once."""
-    ids = _flat(ids)
+    neither type are True (their type is SCH-002's business). Checked a window of rows at a time, so
+    that the byte matrix and its integer copies stay a few megabytes whatever the filing's size."""
+    ok = np.ones(len(ids), dtype=bool)
+    for start in range(0, len(ids), _WINDOW):
+        stop = min(start + _WINDOW, len(ids))
+        ok[start:stop] = _party_ids_window(_flat(ids.slice(start, stop - start)), is_uscc[start:stop],
+                                           is_ric[start:stop], latest_birth)
+    return ok
+
+
+_WINDOW = 1 << 16  # rows: an (n, 18) matrix and its int16/int32 copies, ≈ 8 MB
+
+
+def _party_ids_window(ids: pa.Array, is_uscc: np.ndarray, is_ric: np.ndarray,
+                      latest_birth: np.datetime64 | None) -> np.ndarray:
     fits, m = _matrix(ids)
     ok = np.ones(len(ids), dtype=bool)
     ok[(is_uscc | is_ric) & ~fits] = False
@@ -125,5 +138,5 @@ def _birth_dates_valid(digits: np.ndarray, latest: np.datetime64 | None) -> np.n
 
 def _flat(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(ids, pa.ChunkedArray):
-        return ids.combine_chunks() if ids.num_chunks else pa.array([], pa.string())
+        return ids.combine_chunks() if ids.num_chunks else pa.array([], ids.type)
     return ids

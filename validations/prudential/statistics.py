@@ -184,46 +184,84 @@ def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | Non
     needed = ("business_type", "status", "outstanding_balance")
     if previous is not None and not all(name in previous.column_names for name in needed):
         previous = None  # a baseline without its balances cannot open the flows
+    # every line's counts and exact sums at once, by each row's business type
+    kinds = len(BUSINESS_TYPES)
+    business = _slots(g["business_type"], BUSINESS_TYPES)
+    ended = {status: closed & _codes(g, "status", status) for status in ("released", "compensated")}
+    counts = {"new": _counts(business, new, kinds), "closing": _counts(business, active, kinds),
+              **{status: _counts(business, rows, kinds) for status, rows in ended.items()}}
+    sums = {"new": _sums(g["guaranteed_amount"], new, business, kinds),
+            "closing": _sums(g["outstanding_balance"], active, business, kinds),
+            **{status: _sums(g["guaranteed_amount"], rows, business, kinds) for status, rows in ended.items()}}
+    if previous is not None:
+        before = _codes(previous, "status", "active")
+        previous_business = _slots(previous["business_type"], BUSINESS_TYPES)
+        counts["opening"] = _counts(previous_business, before, kinds)
+        sums["opening"] = _sums(previous["outstanding_balance"], before, previous_business, kinds)
     lines = []
-    for business in BUSINESS_TYPES:
-        of = _codes(g, "business_type", business)
-        line: dict[str, Any] = {"business_type": business}
+    for index, kind in enumerate(BUSINESS_TYPES):
+        line: dict[str, Any] = {"business_type": kind}
         if previous is None:
             line["opening_count"] = line["opening_balance"] = None
         else:
-            before = _codes(previous, "business_type", business) & _codes(previous, "status", "active")
-            line["opening_count"] = int(before.sum())
-            line["opening_balance"] = amount_float(_amount(previous, "outstanding_balance", before))
-        line["new_count"] = int((of & new).sum())
-        line["new_amount"] = amount_float(_amount(g, "guaranteed_amount", of & new))
+            line["opening_count"] = counts["opening"][index]
+            line["opening_balance"] = amount_float(sums["opening"][index])
+        line["new_count"] = counts["new"][index]
+        line["new_amount"] = amount_float(sums["new"][index])
         for status in ("released", "compensated"):
-            ended = of & closed & _codes(g, "status", status)
-            line[f"{status}_count"] = int(ended.sum())
-            line[f"{status}_amount"] = amount_float(_amount(g, "guaranteed_amount", ended))
-        compensated = of & closed & _codes(g, "status", "compensated")
+            line[f"{status}_count"] = counts[status][index]
+            line[f"{status}_amount"] = amount_float(sums[status][index])
+        compensated = ended["compensated"] & (business == index)
         line["compensation_paid"] = amount_float(payouts.total(compensated)) if payouts.any else 0.0
-        line["closing_count"] = int((of & active).sum())
-        line["closing_balance"] = amount_float(_amount(g, "outstanding_balance", of & active))
+        line["closing_count"] = counts["closing"][index]
+        line["closing_balance"] = amount_float(sums["closing"][index])
         lines.append(line)
     reasons = {} if previous is not None else {"opening_count": NO_PREVIOUS, "opening_balance": NO_PREVIOUS}
     return {"by_business_type": lines, "null_reasons": reasons}
 
 
+def _slots(values: pa.ChunkedArray, names: tuple[str, ...]) -> np.ndarray:
+    """Each row's position in ``names`` (``len(names)`` for any other value or none): one probe of a
+    few names per row."""
+    found = pc.fill_null(pc.index_in(values, value_set=pa.array(names, pa.string())), len(names))
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _counts(slots: np.ndarray, where: np.ndarray, count: int) -> list[int]:
+    """How many rows in ``where`` each of the ``count`` slots has."""
+    return np.bincount(slots[where], minlength=count + 1)[:count].tolist()
+
+
+def _sums(values: pa.ChunkedArray | pa.Array, where: np.ndarray, slots: np.ndarray, count: int) -> list[Fraction]:
+    """Exact sums of a decimal column over the rows in ``where``, per slot (nulls as zero): the rows
+    are picked once and summed by ``exact.sums_by``, not filtered once per slot."""
+    rows = np.flatnonzero(where & (slots < count))
+    picked = zero_filled(as_decimal(values, AMOUNT) if not pa.types.is_decimal(values.type) else values)
+    picked = picked.take(pa.array(rows, pa.int64()))
+    return [Fraction(v) for v in sums_by(picked, slots[rows], count).to_pylist()]
+
+
 def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
-    rows, weighted = m.rows, m.weighted
-    classes = m.weight_class if m.weight_class is not None else np.full(len(rows), len(WEIGHT_CLASSES))
-    parties = rows.codes.indices("party_id")  # the dictionary codes phases 3 and 4 share
+    rows = m.rows
+    kinds = len(WEIGHT_CLASSES)
+    classes = m.weight_class if m.weight_class is not None else np.full(len(rows), kinds)
+    counted = rows.counted & (classes < kinds)
+    parties = rows.codes.indices("party_id").astype(np.int64)  # the dictionary codes phases 3 and 4 share
+    # the distinct (class, party) pairs give each class's households in one sort
+    pairs = np.unique(classes[counted] * (int(parties.max(initial=0)) + 1) + parties[counted])
+    households = np.bincount(pairs // (int(parties.max(initial=0)) + 1), minlength=kinds)[:kinds].tolist()
+    counts = _counts(classes, counted, kinds)
+    exposures = _sums(rows.exposure, counted, classes, kinds)
+    measured = _sums(m.weighted, counted, classes, kinds)
     lines = []
     for index, name in enumerate(WEIGHT_CLASSES):
-        where = rows.counted & (classes == index)
-        weight = ref.decimal(f"weight_{name}")
         lines.append({
             "weight_class": name,
-            "weight": float(weight),
-            "count": int(where.sum()),
-            "households": len(np.unique(parties[where])),
-            "exposure": amount_float(total(rows.exposure, where)),
-            "measured_liability": amount_float(total(weighted, where)),
+            "weight": float(ref.decimal(f"weight_{name}")),
+            "count": counts[index],
+            "households": households[index],
+            "exposure": amount_float(exposures[index]),
+            "measured_liability": amount_float(measured[index]),
         })  # fmt: skip
     return {"by_weight_class": lines, "measured_financing_liability": amount_float(m.measured_financing_liability),
             "null_reasons": {}}
