@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from validations.catalog import rule
 from validations.context import Institution, Period
+from validations.distinct import distinct
 from validations.exact import RATIO_SCALE, fen, unscaled
 from validations.findings import Findings
 from validations.parse import ParsedFile
@@ -176,7 +177,7 @@ def _party_groups(g: ParsedFile, findings: Findings) -> None:
     party = g.codes.indices("party_id").astype(np.int64)  # the dictionary codes phase 4 groups parties by
     group = g.codes.indices("related_group_id").astype(np.int64)  # an empty one is the null code
     named = ~g.codes.is_null("related_group_id")
-    pairs = np.unique(party[named] * (int(group.max()) + 1) + group[named])
+    pairs = distinct(party[named] * (int(group.max()) + 1) + group[named])
     per_party = np.bincount(pairs // (int(group.max()) + 1), minlength=int(party.max()) + 1)
     several = per_party[party] >= 2
     if not several.any():

@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from schemas.codes import ACCOUNT_TYPES, BUSINESS_TYPES, NON_PERFORMING
 from validations.context import Period
+from validations.distinct import distinct
 from validations.exact import (
     AMOUNT,
     RATIO,
@@ -248,7 +249,7 @@ def _breakdown(m: Measures, ref: ReferenceValues) -> dict[str, Any]:
     counted = rows.counted & (classes < kinds)
     parties = rows.codes.indices("party_id").astype(np.int64)  # the dictionary codes phases 3 and 4 share
     # the distinct (class, party) pairs give each class's households in one sort
-    pairs = np.unique(classes[counted] * (int(parties.max(initial=0)) + 1) + parties[counted])
+    pairs = distinct(classes[counted] * (int(parties.max(initial=0)) + 1) + parties[counted])
     households = np.bincount(pairs // (int(parties.max(initial=0)) + 1), minlength=kinds)[:kinds].tolist()
     counts = _counts(classes, counted, kinds)
     exposures = _sums(rows.exposure, counted, classes, kinds)
@@ -275,7 +276,7 @@ def _banks(m: Measures, compensations: pa.Table | None, payouts: _Payouts) -> di
     is_1_1 = "bank_risk_share" in g.column_names
     with_delays = bool(payouts.delays)
     codes, dictionary = rows.codes.encoded("lender_code")
-    present = np.unique(codes[has_lender])
+    present = distinct(codes[has_lender])
     lenders = sorted((dictionary[int(c)].as_py(), int(c)) for c in present)  # the code lists of a few lenders, by code
     if is_1_1:
         bank_share = narrow(zero_filled(as_decimal(g["bank_risk_share"], RATIO)))
