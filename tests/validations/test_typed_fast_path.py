@@ -151,3 +151,19 @@ def test_one_table_text_view_and_codes_match_the_text(data: st.DataObject, rows:
         + [("district_code", i + 1) for i, v in enumerate(text["district_code"]) if v and not re.fullmatch(r"[0-9]{6}", v)]
     )
     assert sorted((f["column"], f["row"]) for f in found if f["rule_id"] == "SCH-007") == want_007
+
+
+def test_needs_trim_at_the_byte_range_edges() -> None:
+    """A chunk with no byte at or below 0x20 (nor, for free text, at or above 0x80) needs no trim; one
+    with such a byte is judged value by value: a space inside a value is not one to trim."""
+    from validations.parse import _needs_trim
+
+    def needs(values: list[str], unicode: bool) -> bool:
+        return _needs_trim(pa.chunked_array([pa.array(values, pa.string())]), unicode)
+
+    assert not needs(["a!", "!b", "~"], unicode=False)  # 0x21 and 0x7E: nothing to look at
+    assert not needs(["a b", "c\td"], unicode=False)  # whitespace inside values only
+    assert needs(["ab", "c "], unicode=False) and needs(["\x0bab"], unicode=False)
+    assert not needs(["张三", "李四"], unicode=True)  # ideographs at both ends
+    assert needs(["张三", "\u3000李四"], unicode=True) and needs(["李四\u00a0"], unicode=True)
+    assert not needs(["", "", "x"], unicode=True)
