@@ -7,7 +7,9 @@ and phase 4 (the masks of code columns, the per-party sums, the households) read
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -25,19 +27,32 @@ class Codes:
     def __init__(self, table: pa.Table) -> None:
         self._table = table
         self._encoded: dict[str, tuple[np.ndarray, pa.Array]] = {}
+        self._pending: dict[str, Future[tuple[np.ndarray, pa.Array]]] = {}
 
     def encoded(self, column: str) -> tuple[np.ndarray, pa.Array]:
         """(codes per row, dictionary); a null row's code is ``len(dictionary)``."""
         if column not in self._encoded:
-            values = self._table[column]
-            array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-            encoded = pc.dictionary_encode(array)
-            dictionary = encoded.dictionary
-            k = len(dictionary)
-            indices = encoded.indices if encoded.indices.null_count == 0 else pc.fill_null(encoded.indices, k)
-            dtype = np.uint8 if k < 1 << 8 else np.uint16 if k < 1 << 16 else np.uint32
-            self._encoded[column] = (indices.to_numpy(zero_copy_only=False).astype(dtype, copy=False), dictionary)
+            pending = self._pending.pop(column, None)
+            self._encoded[column] = pending.result() if pending is not None else self._encode(column)
         return self._encoded[column]
+
+    def prefetch(self, columns: Iterable[str]) -> None:
+        """Start encoding ``columns`` on a background thread, so that a later phase finds them done:
+        hashing a million party ids takes as long as a whole phase, and Arrow does it without the GIL
+        while this thread checks other rules."""
+        for column in columns:
+            if column not in self._encoded and column not in self._pending:
+                self._pending[column] = _background().submit(self._encode, column)
+
+    def _encode(self, column: str) -> tuple[np.ndarray, pa.Array]:
+        values = self._table[column]
+        array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        encoded = pc.dictionary_encode(array)
+        dictionary = encoded.dictionary
+        k = len(dictionary)
+        indices = encoded.indices if encoded.indices.null_count == 0 else pc.fill_null(encoded.indices, k)
+        dtype = np.uint8 if k < 1 << 8 else np.uint16 if k < 1 << 16 else np.uint32
+        return indices.to_numpy(zero_copy_only=False).astype(dtype, copy=False), dictionary
 
     def indices(self, column: str) -> np.ndarray:
         return self.encoded(column)[0]
@@ -68,3 +83,16 @@ class Codes:
     def distinct(self, column: str) -> int:
         """How many distinct non-null values the column holds."""
         return len(self.encoded(column)[1])
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _background() -> ThreadPoolExecutor:
+    """One worker thread for the whole process, started on first use."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codes")
+        return _executor
