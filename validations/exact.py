@@ -102,25 +102,40 @@ def decimal_array(values: list[Decimal] | tuple[Decimal, ...]) -> pa.Array:
 def narrow(values: Values) -> pa.Array:
     """Lossless cast to the smallest scale that holds every value, and the precision that needs: a
     column of ``0.4`` and ``0.25`` read as decimal128(38, 18) becomes decimal128(3, 2), so that its
-    products with amounts stay within 38 digits. The scale comes from the trailing zeros of the gcd of
-    the unscaled integers (one numpy pass); values too large for int64 fall back to a bisection over
-    Arrow's checked rescaling (a cast that would drop a digit raises)."""
+    products with amounts stay within 38 digits. When the unscaled integers fit an int64 (rates and
+    shares do), the common trailing zeros are found by a bisection of divisibility tests and the
+    integers divided in numpy, instead of a gcd over every value and Arrow's 128-bit rescaling; other
+    values fall back to a bisection over Arrow's checked rescaling (a cast that would drop a digit
+    raises)."""
     array = flat(values)
     if len(array) == array.null_count:
         return pc.cast(array, pa.decimal128(1, 0))
     digits = _integer_digits(array)
     try:
-        common = int(np.gcd.reduce(unscaled(array)))
+        ints = unscaled(array)
     except (pa.ArrowInvalid, OverflowError):
         scale = _scale_by_casts(array, digits)
         return pc.cast(array, _decimal_type(digits + scale, scale))
-    scale = array.type.scale
-    while scale > 0 and common % 10 == 0 and common != 0:
-        common //= 10
-        scale -= 1
-    if common == 0:  # every value is zero
-        scale = 0
-    return pc.cast(array, _decimal_type(digits + scale, scale))
+    dropped = _common_trailing_zeros(ints, array.type.scale)
+    scale = array.type.scale - dropped
+    target = _decimal_type(digits + scale, scale)
+    if not pa.types.is_decimal128(target):
+        return pc.cast(array, target)
+    whole = pc.cast(pa.array(ints // 10**dropped, pa.int64()), pa.decimal128(19, 0))
+    validity = pc.is_valid(array).buffers()[1] if array.null_count else None
+    return pa.Array.from_buffers(target, len(array), [validity, whole.buffers()[1]], array.null_count)
+
+
+def _common_trailing_zeros(ints: np.ndarray, most: int) -> int:
+    """The largest k ≤ ``most`` such that 10^k divides every value (zeros divide by anything)."""
+    low, high = 0, most  # divisibility by 10^k holds for every k up to the answer, and for none above
+    while low < high:
+        middle = (low + high + 1) // 2
+        if (ints % 10**middle).any():
+            high = middle - 1
+        else:
+            low = middle
+    return low
 
 
 def _scale_by_casts(array: pa.Array, digits: int) -> int:

@@ -1,0 +1,37 @@
+"""``exact.narrow``: the smallest scale that holds every value exactly, against Fractions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from validations.exact import RATIO, narrow
+
+ratios = st.decimals(min_value=Decimal("-99"), max_value=Decimal("99"), places=18, allow_nan=False,
+                     allow_infinity=False)
+rounded = st.builds(lambda d, places: round(d, places), ratios, st.integers(0, 18))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(rounded, st.none()), min_size=1, max_size=40))
+def test_narrow_keeps_every_value_at_the_smallest_scale(values: list[Decimal | None]) -> None:
+    array = pa.array(values, RATIO)
+    got = narrow(array)
+    assert got.to_pylist() == [None if v is None else Decimal(v) for v in values]  # equal values, same nulls
+    filled = [Fraction(v) for v in values if v is not None]
+    if not filled:
+        assert got.type == pa.decimal128(1, 0)
+        return
+    scale = next(s for s in range(19) if all((f * 10**s).denominator == 1 for f in filled))
+    digits = max(len(str(abs(int(f)))) for f in filled)
+    assert got.type == pa.decimal128(max(digits + scale, 1), scale)
+    got.validate(full=True)
+
+
+def test_values_past_an_int64_take_the_checked_casts() -> None:
+    array = pa.array([Decimal("12345678901234567890.5"), Decimal("1")], RATIO)
+    assert narrow(array).type == pa.decimal128(21, 1)
