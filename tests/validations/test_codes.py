@@ -22,3 +22,19 @@ def test_codes_take_the_smallest_type_and_the_null_code_stays_apart(distinct: in
     assert codes.distinct("c") == distinct
     wanted = codes.is_in("c", [f"v{distinct - 1}", "absent"])
     assert np.flatnonzero(wanted).tolist() == [i for i, v in enumerate(values) if v == f"v{distinct - 1}"]
+
+
+def test_prefetched_codes_are_the_codes() -> None:
+    """Codes encoded on the background thread are those encoded on demand; asking twice, or for a
+    column being prefetched, gives the same arrays."""
+    values = pa.chunked_array([pa.array(["b", "a", None, "b"]), pa.array(["c", "a"])])
+    table = pa.table({"c": values, "d": pa.array(["x"] * 6)})
+    direct = Codes(table)
+    prefetched = Codes(table)
+    prefetched.prefetch(["c", "d", "c"])
+    for column in ("c", "d"):
+        got, want = prefetched.encoded(column), direct.encoded(column)
+        assert np.array_equal(got[0], want[0]) and got[1].equals(want[1])
+    assert prefetched.encoded("c")[0].tolist() == [0, 1, 3, 0, 2, 1]
+    prefetched.prefetch(["c"])  # already done: nothing to start
+    assert prefetched.indices("c") is prefetched.indices("c")
