@@ -121,9 +121,14 @@ def narrow(values: Values) -> pa.Array:
     target = _decimal_type(digits + scale, scale)
     if not pa.types.is_decimal128(target):
         return pc.cast(array, target)
-    whole = pc.cast(pa.array(ints // 10**dropped, pa.int64()), pa.decimal128(19, 0))
+    if dropped:
+        ints = ints // 10**dropped  # exact: 10^dropped divides every value
+    # decimal128's 16 little-endian bytes: the int64, then its sign extended
+    words = np.empty((len(ints), 2), dtype=np.int64)
+    words[:, 0] = ints
+    np.right_shift(ints, 63, out=words[:, 1])
     validity = pc.is_valid(array).buffers()[1] if array.null_count else None
-    return pa.Array.from_buffers(target, len(array), [validity, whole.buffers()[1]], array.null_count)
+    return pa.Array.from_buffers(target, len(array), [validity, pa.py_buffer(words)], array.null_count)
 
 
 def _common_trailing_zeros(ints: np.ndarray, most: int) -> int:

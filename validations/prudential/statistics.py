@@ -43,6 +43,7 @@ from validations.exact import (
     ratio,
     sums_by,
     total,
+    unscaled,
     zero_filled,
 )
 from validations.prudential.measures import WEIGHT_CLASSES, Measures, day_numbers, epoch_days, mask
@@ -147,10 +148,12 @@ class _Payouts:
 
     def __init__(self, g: pa.Table, compensations: pa.Table | None) -> None:
         self.any = compensations is not None and compensations.num_rows > 0
-        self.totals: list[Fraction] = []
-        self._numerators: list[int] = []  # the totals over one common denominator, summed as integers
+        self.count = 0  # slots: the distinct compensated guarantee ids
+        self._numerators: list[int] = []  # each slot's total over one common denominator, summed as integers
         self._denominator = 1
-        self.delays: list[list[int]] = []
+        self.has_delays = False
+        self._payout_slots = np.zeros(0, dtype=np.int64)  # per payout: its slot and its delay in days
+        self._payout_delays = np.zeros(0, dtype=np.int64)
         self._rows = np.zeros(0, dtype=np.int64)  # rows of g with a payout
         self._slots = np.zeros(0, dtype=np.int64)  # their slots
         if not self.any:
@@ -160,18 +163,26 @@ class _Payouts:
                             "paid": as_decimal(compensations["amount_paid"], AMOUNT)}).group_by("guarantee_id").aggregate(
             [("paid", "sum")])
         keys = grouped["guarantee_id"].combine_chunks()
-        self.totals = [Fraction(v) for v in grouped["paid_sum"].to_pylist()]
-        self._denominator = math.lcm(1, *(t.denominator for t in self.totals))
-        self._numerators = [int(t * self._denominator) for t in self.totals]
+        self.count = len(keys)
+        self._numerators, self._denominator = _over_one_denominator(grouped["paid_sum"].combine_chunks())
         if "bank_claim_date" in compensations.column_names:
-            delay = day_numbers(compensations["compensation_date"]) - day_numbers(compensations["bank_claim_date"])
-            slot_of_payout = pc.index_in(compensations["guarantee_id"], value_set=keys).to_numpy(zero_copy_only=False)
-            self.delays = [[] for _ in range(len(keys))]
-            for slot, days in zip(slot_of_payout.tolist(), delay.tolist(), strict=True):  # one per payout
-                self.delays[slot].append(days)
+            self.has_delays = True
+            self._payout_delays = (day_numbers(compensations["compensation_date"])
+                                   - day_numbers(compensations["bank_claim_date"]))
+            self._payout_slots = np.asarray(pc.index_in(compensations["guarantee_id"], value_set=keys)
+                                            .to_numpy(zero_copy_only=False), dtype=np.int64)
         slot = pc.index_in(g["guarantee_id"], value_set=keys)
         self._rows = np.flatnonzero(mask(pc.is_valid(slot)))
         self._slots = np.asarray(pc.fill_null(slot, 0).to_numpy(zero_copy_only=False), dtype=np.int64)[self._rows]
+
+    def delays_of(self, slots: list[int]) -> tuple[int | None, float | None]:
+        """(max, mean) of the delays of every payout of the slots (a slot named twice counts twice);
+        (None, None) without any."""
+        times = np.bincount(np.asarray(slots, dtype=np.int64), minlength=self.count)[self._payout_slots]
+        if not times.any():
+            return None, None
+        waits = self._payout_delays
+        return int(waits[times > 0].max()), int((waits * times).sum()) / int(times.sum())
 
     def slots(self, where: np.ndarray) -> list[int]:
         """The slot of every row in ``where`` that has a payout, in row order."""
@@ -185,6 +196,17 @@ class _Payouts:
         """Σ of the slots' totals, exactly: integer numerators over their common denominator (a
         Fraction addition per payout costs microseconds, thousands of times per section)."""
         return Fraction(sum(self._numerators[s] for s in slots), self._denominator)
+
+
+def _over_one_denominator(sums: pa.Array) -> tuple[list[int], int]:
+    """Exact decimal sums as integer numerators over one denominator: the unscaled integers over
+    10^scale (one cast), or, for sums past an int64, each as a Fraction."""
+    try:
+        return unscaled(sums).tolist(), 10**sums.type.scale
+    except (pa.ArrowInvalid, OverflowError):
+        fractions = [Fraction(v or 0) for v in sums.to_pylist()]
+        denominator = math.lcm(1, *(f.denominator for f in fractions))
+        return [int(f * denominator) for f in fractions], denominator
 
 
 def _flows(g: pa.Table, compensations: pa.Table | None, previous: pa.Table | None, period: Period,
@@ -284,7 +306,6 @@ def _banks(m: Measures, compensations: pa.Table | None, payouts: _Payouts) -> di
     lender = g["lender_code"]
     has_lender = mask(pc.and_(pc.is_valid(lender), pc.not_equal(lender, ""))) & rows.financing
     is_1_1 = "bank_risk_share" in g.column_names
-    with_delays = bool(payouts.delays)
     codes, dictionary = rows.codes.encoded("lender_code")
     present = distinct(codes[has_lender])
     lenders = sorted((dictionary[int(c)].as_py(), int(c)) for c in present)  # the code lists of a few lenders, by code
@@ -325,9 +346,9 @@ def _banks(m: Measures, compensations: pa.Table | None, payouts: _Payouts) -> di
             line["bank_exposure"] = amount_float(bank_exposures[number])
             line["bank_margin_amount"] = amount_float(margins[number])
             line["reguaranteed_count"] = int((counted & reguaranteed).sum())
-            waits = [d for s in slots for d in payouts.delays[s]] if with_delays else []
-            line["payout_delay_days_max"] = max(waits) if waits else None
-            line["payout_delay_days_mean"] = (sum(waits) / len(waits)) if waits else None
+            most, mean = payouts.delays_of(slots) if payouts.has_delays else (None, None)
+            line["payout_delay_days_max"] = most
+            line["payout_delay_days_mean"] = mean
         else:
             for key in ("bank_risk_share", "bank_exposure", "bank_margin_amount", "reguaranteed_count",
                         "payout_delay_days_max", "payout_delay_days_mean"):
