@@ -6,6 +6,7 @@ present and valid) and uses the reference values in force on the period's last d
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ from validations.prudential.measures import Measures, Rows, measure
 from validations.prudential.reference import ReferenceData, ReferenceValues
 
 _DEFAULT: ReferenceData | None = None
+_SIDE_ROWS = 1 << 16  # below this, a thread costs more than it saves
 
 
 def default_reference() -> ReferenceData:
@@ -61,11 +63,21 @@ def evaluate(
     ref = (reference or default_reference()).as_of(period.end)
     rows = Rows.of(guarantees, institution, codes)
     m = measure(rows, financials, ref)
-    paid = subsidy.compute(rows, period, ref)
-    findings = Findings()
-    rules.check(m, paid, institution, period, ref, findings)
-    early_warning.check(m, compensations, previous_guarantees, institution, period, ref, findings)
-    values = indicators.compute(m, compensations, institution, period, ref, paid)
-    sections = statistics.compute(m, financials, compensations, previous_guarantees, period, ref)
+    # the statistical sections only read the measures: on a large filing they are computed on a second
+    # thread while this one checks the rules (Arrow and numpy release the GIL for most of both)
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statistics") if len(rows) >= _SIDE_ROWS else None
+    try:
+        pending = side.submit(statistics.compute, m, financials, compensations, previous_guarantees, period,
+                              ref) if side else None
+        paid = subsidy.compute(rows, period, ref)
+        findings = Findings()
+        rules.check(m, paid, institution, period, ref, findings)
+        early_warning.check(m, compensations, previous_guarantees, institution, period, ref, findings)
+        values = indicators.compute(m, compensations, institution, period, ref, paid)
+        sections = pending.result() if pending else statistics.compute(m, financials, compensations,
+                                                                         previous_guarantees, period, ref)
+    finally:
+        if side:
+            side.shutdown(wait=True)
     return Phase4Result(findings=findings, indicators=values, subsidies=paid.table, measures=m, reference=ref,
                         statistics=sections)
