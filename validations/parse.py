@@ -325,17 +325,36 @@ def _parse_numbers(
 
     Fast path: one Arrow cast of the whole column, which refuses a digit the type cannot hold (a third
     decimal of an amount, a 17th integer digit), NaN and inf, plus a literal scan that refuses exponents
-    (the cast would read ``1e3``); only a column that fails it pays for the regular expression that finds
-    the bad cells, and that expression accepts exactly what the cast can hold."""
+    (the cast would read ``1e3``). Arrow's cast is exact only while the value, brought to the target's
+    scale, fits 128 bits: pyarrow 26 casts 1 followed by 30 zeros to decimal128(38, 18) as a wrong
+    number instead of refusing it, 39 nines to a negative one, and ``1.5`` followed by 60 zeros to 0.00.
+    So the fast path is taken only when every value has at most 38 − scale bytes (hence digits); a
+    column that does not take it pays for the regular expression that finds the bad cells, which
+    accepts exactly what the types hold, and the values it accepts lose their leading and trailing
+    zeros before the cast, which leaves them small enough."""
     target = AMOUNT if kind == ColumnType.AMOUNT else RATIO
-    if not _has_exponent(candidates):
+    longest = _max_bytes(candidates)
+    exact = longest is not None and longest + target.scale <= _CAST_DIGITS
+    if exact and not _has_exponent(candidates):
         try:
             return pc.cast(candidates, target), pc.invert(empty)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     ok = pc.fill_null(pc.match_substring_regex(candidates, _AMOUNT if kind == ColumnType.AMOUNT else _DECIMAL), False)
-    typed = pc.cast(pc.if_else(ok, candidates, pa.scalar(None, pa.string())), target)
+    typed = pc.cast(_without_padding_zeros(pc.if_else(ok, candidates, pa.scalar(None, pa.string()))), target)
     return typed, ok
+
+
+_CAST_DIGITS = 38  # a value below 10^38 fits decimal128's 128 bits: Arrow's cast decides it exactly
+
+
+def _without_padding_zeros(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Numbers the regular expression accepted, without leading zeros or trailing decimal zeros
+    ("007.50" → "7.5", "-00.000" → "-0.", ".0" → ".0"), in forms Arrow's cast reads, so that none holds
+    more digits than its type."""
+    values = pc.replace_substring_regex(values, r"^([+-]?)0+([0-9])", r"\1\2")
+    values = pc.replace_substring_regex(values, r"(\.[0-9]*?)0+$", r"\1")
+    return pc.replace_substring_regex(values, r"^([+-]?)\.$", r"\1.0")
 
 
 def _parse_dates(candidates: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:

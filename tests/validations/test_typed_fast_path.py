@@ -5,9 +5,11 @@ expressions, and Arrow's own trim): same typed values, same FMT-005 findings, on
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +28,7 @@ _pieces = st.sampled_from([
     "", " ", "\t", "\u3000", "\u00a0", "\x1c", "0", "1", "9", "12", ".", "-", "+", "e", "E", "3", "00", "345",
     "NaN", "inf", "1e309", "12.345", "12.340", "0.020000000000000001", "2026-02-30", "2026-10-31", "是", "否",
     "yes", "T", "x", "99999999999999999", "1234567890123456", "张", "Ⅲ", "é", "\U0001F600", ",", "#N/A",
+    "0" * 30, "9" * 20,  # past 38 digits Arrow's decimal parse is not exact
 ])
 _cells = st.lists(_pieces, min_size=0, max_size=5).map("".join)
 
@@ -167,3 +170,29 @@ def test_needs_trim_at_the_byte_range_edges() -> None:
     assert not needs(["张三", "李四"], unicode=True)  # ideographs at both ends
     assert needs(["张三", "\u3000李四"], unicode=True) and needs(["李四\u00a0"], unicode=True)
     assert not needs(["", "", "x"], unicode=True)
+
+
+@pytest.mark.parametrize(("kind", "value", "expected"), [
+    ("amount", "1.5" + "0" * 60, Decimal("1.50")),  # Arrow's cast alone reads 0.00
+    ("amount", "0" * 60 + "1.5", Decimal("1.50")),
+    ("amount", "-" + "0" * 40 + ".5" + "0" * 40, Decimal("-0.50")),
+    ("decimal", "9" * 39, None),  # Arrow's cast alone reads a wrong negative number
+    ("decimal", "1" + "0" * 30, None),  # 31 integer digits: Arrow's cast alone reads a wrong number
+    ("decimal", "9" * 20, Decimal("9" * 20)),  # 20 integer digits: the most RATIO holds
+    ("decimal", "12345678901234569999999999999999912345678901234561234567890123456", None),
+    ("decimal", "-" + "9" * 40, None),
+    ("decimal", "0" * 50 + "12345678901234567890.123456789012345678" + "0" * 50,
+     Decimal("12345678901234567890.123456789012345678")),  # 20 + 18 digits: the most RATIO holds
+    ("decimal", "9" * 20 + "." + "9" * 18 + "0" * 10, Decimal("9" * 20 + "." + "9" * 18)),
+    ("amount", "9" * 16 + ".99", Decimal("9" * 16 + ".99")),
+    ("amount", "9" * 17, None),
+])
+def test_values_longer_than_arrows_exact_parse(kind: str, value: str, expected: Decimal | None) -> None:
+    """Arrow's string-to-decimal cast is exact only while the value at the target's scale fits 128 bits:
+    longer values, valid (padding zeros) or not, are decided by the regular expression, alone or beside
+    good cells."""
+    for values in ([value], [GOOD[kind], value, GOOD[kind]]):
+        typed, found = _parse(kind, values)
+        row = values.index(value)
+        assert typed[row] == expected
+        assert [r for r, _ in found] == ([] if expected is not None else [row + 1])
