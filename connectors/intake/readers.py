@@ -240,6 +240,8 @@ def _parse_csv(data: Data, limits: IntakeLimits) -> pa.Table:
     if (len(data) if header_end < 0 else header_end) > limits.max_line_bytes:
         raise ReadError("表头行过长", f"the header line is longer than {limits.max_line_bytes} bytes", rule_id="FMT-007")
     names = _parse_header(data, limits.max_line_bytes)
+    if not _utf8_ok(_leading_lines(data, _SNIFF_BYTES)):
+        raise _NotUtf8  # plainly not UTF-8 from its first lines: a whole parse need not fail to say so
     try:
         table = _arrow_csv(data, len(names), limits, use_threads=True)
     except _Straddling:
@@ -260,6 +262,18 @@ def _parse_csv(data: Data, limits: IntakeLimits) -> pa.Table:
         ) from None
     _check_row_lengths(table, limits.max_line_bytes)
     return table.rename_columns(names)
+
+
+_SNIFF_BYTES = 1 << 20  # the leading lines checked as UTF-8 before a parse: a GBK ledger shows itself there
+
+
+def _leading_lines(data: Data, n: int) -> bytes:
+    """The whole lines within the first ``n`` bytes (all of a shorter file; nothing when no line ends
+    there, so that a character cut at ``n`` is never judged)."""
+    if len(data) <= n:
+        return _head(data, n)
+    head = _head(data, n)
+    return head[: head.rfind(b"\n") + 1]
 
 
 class _Ragged(Exception):

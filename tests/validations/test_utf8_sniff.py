@@ -1,0 +1,55 @@
+"""A CSV whose first lines are not UTF-8 goes to the GB18030 reading without a whole UTF-8 parse
+failing first; what it reads as, or which finding it gets, is the same either way."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from connectors.intake import IntakeLimits, readers
+from connectors.intake.headers import ReadError
+
+HEADER = "guarantee_id,party_name,amount\n"
+
+
+def _read(data: bytes, monkeypatch: pytest.MonkeyPatch, sniff: bool) -> tuple[list, str] | tuple[str, str | None]:
+    if not sniff:
+        monkeypatch.setattr(readers, "_SNIFF_BYTES", 0)  # nothing leading is looked at: the parse decides
+    try:
+        table, encoding = readers.read_csv(pa.py_buffer(data), IntakeLimits())
+    except ReadError as exc:
+        return exc.rule_id, exc.row
+    finally:
+        monkeypatch.undo()
+    return table.to_pylist(), encoding
+
+
+CASES = {
+    "gbk from the first line": (HEADER + "G1,张三有限公司,1.00\n" * 3 + "G2,李四,2.00\n").encode("gb18030"),
+    "gbk after a megabyte of ascii": (HEADER + "G1,abc,1.00\n" * 100_000 + "G2,张三,2.00\n").encode("gb18030"),
+    "utf-8": (HEADER + "G1,张三有限公司,1.00\n" * 100_000).encode("utf-8"),
+    "neither": HEADER.encode() + b"G1,\xff\xfe\x80\x80,1.00\n" * 3,
+    "shift-jis": (HEADER + "G1,山田太郎株式会社,1.00\n" * 5).encode("shift_jis"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_sniff_changes_nothing_but_the_time(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = CASES[case]
+    assert _read(data, monkeypatch, sniff=True) == _read(data, monkeypatch, sniff=False)
+
+
+def test_leading_lines_never_cut_a_character() -> None:
+    text = ("G1,张三\n" * 200_000).encode("utf-8")
+    head = readers._leading_lines(pa.py_buffer(text), 1 << 20)
+    assert head.endswith(b"\n") and len(head) <= 1 << 20 and readers._utf8_ok(head)
+    assert readers._leading_lines(pa.py_buffer(b"x" * 100), 1 << 20) == b"x" * 100
+    assert readers._leading_lines(pa.py_buffer(b"x" * (2 << 20)), 1 << 20) == b""  # no line end: nothing judged
+
+
+def test_a_gbk_ledger_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    parses = []
+    real = readers._arrow_csv
+    monkeypatch.setattr(readers, "_arrow_csv", lambda *a, **k: parses.append(1) or real(*a, **k))
+    table, encoding = readers.read_csv(pa.py_buffer(CASES["gbk from the first line"]), IntakeLimits())
+    assert encoding == "gb18030" and table.num_rows == 4 and len(parses) == 1  # the UTF-8 text it became
