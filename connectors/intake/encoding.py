@@ -99,24 +99,29 @@ def first_implausible(text: str, utf8: bytes, chunk: int = 1 << 22) -> int:
     return -1
 
 
-def rare_ideographs(text: str, chunk: int = 1 << 22) -> tuple[int, int, int] | None:
-    """(ideographs outside GB2312, all ideographs, offset of the first outside one) when the text does
-    not read as Chinese (see the module's docstring), else None. Counted with numpy, in chunks."""
+def rare_ideographs(text: str, utf8: bytes, chunk: int = 1 << 24) -> tuple[int, int, int] | None:
+    """(ideographs outside GB2312, all ideographs, offset in ``text`` of the first outside one) when the
+    text does not read as Chinese (see the module's docstring), else None. Counted with numpy on the
+    text's UTF-8 bytes (``utf8``), where every ideograph of the range is three bytes led by E3..E9, in
+    chunks: no copy of the text four bytes a character."""
     lut = _gb2312_lut()
+    data = np.frombuffer(utf8, dtype=np.uint8)
     rare = total = 0
     first = -1
-    for start in range(0, len(text), chunk):
-        codes = np.frombuffer(text[start: start + chunk].encode("utf-32-le"), dtype=np.uint32)
+    for start in range(0, len(data), chunk):
+        part = data[start: start + chunk]
+        leads = start + np.flatnonzero((part >= 0xE3) & (part <= 0xE9))  # valid UTF-8: two bytes follow each
+        codes = ((data[leads].astype(np.int32) & 0x0F) << 12 | (data[leads + 1].astype(np.int32) & 0x3F) << 6
+                 | (data[leads + 2].astype(np.int32) & 0x3F))
         cjk = (codes >= _CJK[0]) & (codes < _CJK[1])
-        idx = codes[cjk] - _CJK[0]
-        outside = ~lut[idx]
-        total += int(idx.size)
-        n = int(outside.sum())
+        outside = ~lut[codes[cjk] - _CJK[0]]
+        total += int(np.count_nonzero(cjk))
+        n = int(np.count_nonzero(outside))
         if n and first < 0:
-            first = start + int(np.flatnonzero(cjk)[int(np.argmax(outside))])
+            first = int(leads[cjk][int(np.argmax(outside))])
         rare += n
     if rare >= RARE_MIN and 2 * rare > total:
-        return rare, total, first
+        return rare, total, int(np.count_nonzero((data[:first] & 0xC0) != 0x80))  # characters before it
     return None
 
 

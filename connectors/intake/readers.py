@@ -187,7 +187,7 @@ def _transcode_gb18030(data: Data, utf8_error: int) -> bytes:
             f"unknown encoding: read as GB18030 it yields implausible text ({text[odd]!r}, line {line + 1})",
             row=line or None,
         )
-    rare = rare_ideographs(text)
+    rare = rare_ideographs(text, utf8)
     if rare is not None:
         count, total, position = rare
         line = text.count("\n", 0, position)
