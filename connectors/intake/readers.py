@@ -134,10 +134,13 @@ def _decode(data: Data, encoding: str) -> str:
 
 
 def _first_invalid_utf8(data: Data) -> int:
-    try:
-        _decode(data, "utf-8")
-    except UnicodeDecodeError as exc:
-        return exc.start
+    """The offset of the first byte that is not UTF-8, -1 if none: the leading megabyte's whole lines
+    first (where a GBK ledger nearly always shows itself), then the rest."""
+    for part in (_leading_lines(data, _SNIFF_BYTES), data):
+        try:
+            _decode(part, "utf-8")
+        except UnicodeDecodeError as exc:
+            return exc.start
     return -1
 
 
