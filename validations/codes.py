@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+Encoded = tuple[np.ndarray, pa.Array]  # codes per row, dictionary
+
 
 class Codes:
     """Per column: codes 0..k-1 in order of first appearance, and k for a null; the dictionary of the k
@@ -44,15 +46,13 @@ class Codes:
             if column not in self._encoded and column not in self._pending:
                 self._pending[column] = _background().submit(self._encode, column)
 
+    def seed(self, column: str, encoded: tuple[np.ndarray, pa.Array]) -> None:
+        """The codes of ``column`` computed elsewhere by :func:`encode` (phase 1 encodes the code-list
+        columns on its threads, beside their parse)."""
+        self._encoded.setdefault(column, encoded)
+
     def _encode(self, column: str) -> tuple[np.ndarray, pa.Array]:
-        values = self._table[column]
-        array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-        encoded = pc.dictionary_encode(array)
-        dictionary = encoded.dictionary
-        k = len(dictionary)
-        indices = encoded.indices if encoded.indices.null_count == 0 else pc.fill_null(encoded.indices, k)
-        dtype = np.uint8 if k < 1 << 8 else np.uint16 if k < 1 << 16 else np.uint32
-        return indices.to_numpy(zero_copy_only=False).astype(dtype, copy=False), dictionary
+        return encode(self._table[column])
 
     def indices(self, column: str) -> np.ndarray:
         return self.encoded(column)[0]
@@ -83,6 +83,18 @@ class Codes:
     def distinct(self, column: str) -> int:
         """How many distinct non-null values the column holds."""
         return len(self.encoded(column)[1])
+
+
+def encode(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(codes per row in the smallest unsigned type, dictionary) of one column; null rows get
+    ``len(dictionary)``."""
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    encoded = pc.dictionary_encode(array)
+    dictionary = encoded.dictionary
+    k = len(dictionary)
+    indices = encoded.indices if encoded.indices.null_count == 0 else pc.fill_null(encoded.indices, k)
+    dtype = np.uint8 if k < 1 << 8 else np.uint16 if k < 1 << 16 else np.uint32
+    return indices.to_numpy(zero_copy_only=False).astype(dtype, copy=False), dictionary
 
 
 _executor: ThreadPoolExecutor | None = None

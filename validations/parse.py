@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from schemas.template import Column, ColumnType, FileSpec
 from validations.catalog import rule
-from validations.codes import Codes
+from validations.codes import Codes, Encoded, encode
 from validations.exact import AMOUNT, AMOUNT_INTEGER_DIGITS, RATIO, RATIO_INTEGER_DIGITS, RATIO_SCALE
 from validations.findings import Findings
 
@@ -141,25 +141,32 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile 
         return None
     n = raw.num_rows
 
-    def parse(column: Column) -> tuple[pa.ChunkedArray, pa.ChunkedArray, Findings]:
+    def parse(column: Column) -> tuple[pa.ChunkedArray, pa.ChunkedArray, Findings, Encoded | None]:
         filed = mapped.get(column.name)
         if filed is None:
             values = pa.chunked_array([pa.repeat(pa.scalar("", pa.string()), n)], pa.string())
         else:  # names may end in an ideographic space: free text is trimmed as Unicode
             values = _trimmed(filed, column.type == ColumnType.STRING)
         found = Findings()
-        return values, _parse_column(spec.name, column, values, found), found
+        typed = _parse_column(spec.name, column, values, found)
+        # a code list's column is encoded here, on the same thread: phases 2-4 all ask for its codes
+        return values, typed, found, encode(typed) if column.type == ColumnType.CODE else None
 
-    filed, typed_columns = {}, {}
-    for column, (values, typed, found) in zip(spec.columns, _each(parse, spec.columns, n), strict=True):
+    filed, typed_columns, encoded = {}, {}, {}
+    for column, (values, typed, found, codes) in zip(spec.columns, _each(parse, spec.columns, n), strict=True):
         if column.type not in (ColumnType.STRING, ColumnType.CODE):
             filed[column.name] = values
         typed_columns[column.name] = typed
+        if codes is not None:
+            encoded[column.name] = codes
         findings.extend_table(found.to_table())  # in the template's column order, whatever ran first
     if spec.exactly_one_row and n != 1:
         findings.add(rule("FMT-003").finding(f"{spec.name} 应恰好一行数据，实为 {n} 行",
                                              f"{spec.name} must hold exactly one data row, found {n}", file=spec.name))
-    return ParsedFile(spec, pa.table(typed_columns), frozenset(mapped), filed)
+    parsed = ParsedFile(spec, pa.table(typed_columns), frozenset(mapped), filed)
+    for name, codes in encoded.items():
+        parsed.codes.seed(name, codes)
+    return parsed
 
 
 _PARALLEL_ROWS = 1 << 16  # below this, threads cost more than they save
