@@ -28,10 +28,10 @@ class Codes:
 
     def __init__(self, table: pa.Table) -> None:
         self._table = table
-        self._encoded: dict[str, tuple[np.ndarray, pa.Array]] = {}
-        self._pending: dict[str, Future[tuple[np.ndarray, pa.Array]]] = {}
+        self._encoded: dict[str, Encoded] = {}
+        self._pending: dict[str, Future[Encoded]] = {}
 
-    def encoded(self, column: str) -> tuple[np.ndarray, pa.Array]:
+    def encoded(self, column: str) -> Encoded:
         """(codes per row, dictionary); a null row's code is ``len(dictionary)``."""
         if column not in self._encoded:
             pending = self._pending.pop(column, None)
@@ -46,12 +46,12 @@ class Codes:
             if column not in self._encoded and column not in self._pending:
                 self._pending[column] = _background().submit(self._encode, column)
 
-    def seed(self, column: str, encoded: tuple[np.ndarray, pa.Array]) -> None:
+    def seed(self, column: str, encoded: Encoded) -> None:
         """The codes of ``column`` computed elsewhere by :func:`encode` (phase 1 encodes the code-list
         columns on its threads, beside their parse)."""
         self._encoded.setdefault(column, encoded)
 
-    def _encode(self, column: str) -> tuple[np.ndarray, pa.Array]:
+    def _encode(self, column: str) -> Encoded:
         return encode(self._table[column])
 
     def indices(self, column: str) -> np.ndarray:
@@ -85,7 +85,7 @@ class Codes:
         return len(self.encoded(column)[1])
 
 
-def encode(values: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+def encode(values: pa.ChunkedArray | pa.Array) -> Encoded:
     """(codes per row in the smallest unsigned type, dictionary) of one column; null rows get
     ``len(dictionary)``."""
     array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values

@@ -5,7 +5,8 @@ One table per file: the typed table holds every template column; a value that do
 empty, is null there. Text and code columns are that table's own strings (an empty cell is null there
 and "" in the text view, over the same buffers). Only the columns of other types keep their filed text
 beside it (the reader's buffers, trimmed), because a finding reports the value as filed ("012.340",
-not 12.34). Each column's dictionary codes are computed once, on demand, and shared by the phases.
+not 12.34). Each column's dictionary codes are computed once and shared by the phases: a code list's
+here, beside its parse, the others on demand.
 """
 
 from __future__ import annotations
