@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from connectors.intake.encoding import _CJK, RARE_MIN, _gb2312_lut, rare_ideographs
 
-_chars = st.sampled_from(list("ab,\n1.张三李四有限公司") + ["嶳", "揷", "懢", "榊", "㐀", "鿿", "\u3000", "々", "ꀀ", "é", "😀"])
+_chars = st.sampled_from([*"ab,\n1.张三李四有限公司", "嶳", "揷", "懢", "榊", "㐀", "鿿", "\u3000", "々", "ꀀ", "é", "😀"])
 
 
 def _reference(text: str) -> tuple[int, int, int] | None:
