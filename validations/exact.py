@@ -121,8 +121,8 @@ def narrow(values: Values) -> pa.Array:
     target = _decimal_type(digits + scale, scale)
     if not pa.types.is_decimal128(target):
         return pc.cast(array, target)
-    if dropped:
-        ints = ints // 10**dropped  # exact: 10^dropped divides every value
+    if dropped:  # exact: 10^dropped divides every value (past 10^18, only zeros)
+        ints = ints // 10**dropped if dropped <= 18 else np.zeros_like(ints)
     # decimal128's 16 little-endian bytes: the int64, then its sign extended
     words = np.empty((len(ints), 2), dtype=np.int64)
     words[:, 0] = ints
@@ -133,7 +133,11 @@ def narrow(values: Values) -> pa.Array:
 
 def _common_trailing_zeros(ints: np.ndarray, most: int) -> int:
     """The largest k ≤ ``most`` such that 10^k divides every value (zeros divide by anything)."""
-    low, high = 0, most  # divisibility by 10^k holds for every k up to the answer, and for none above
+    if not ints.any():
+        return most
+    # a nonzero int64 has at most 18 trailing zeros; divisibility by 10^k holds for every k up to the
+    # answer, and for none above
+    low, high = 0, min(most, 18)
     while low < high:
         middle = (low + high + 1) // 2
         if (ints % 10**middle).any():

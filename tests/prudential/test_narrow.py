@@ -35,3 +35,12 @@ def test_narrow_keeps_every_value_at_the_smallest_scale(values: list[Decimal | N
 def test_values_past_an_int64_take_the_checked_casts() -> None:
     array = pa.array([Decimal("12345678901234567890.5"), Decimal("1")], RATIO)
     assert narrow(array).type == pa.decimal128(21, 1)
+
+
+def test_scales_past_eighteen() -> None:
+    """A decimal with more than 18 decimals whose integers fit an int64: zeros narrow to scale 0, other
+    values to their own trailing zeros (10^19 is past an int64 and is never tried)."""
+    assert narrow(pa.array([Decimal(0), None], pa.decimal256(40, 20))).type == pa.decimal128(1, 0)
+    small = pa.array([Decimal("0.00000000000000000005"), Decimal("0.0000000000000000001")], pa.decimal256(40, 20))
+    got = narrow(small)
+    assert got.type == pa.decimal128(21, 20) and got.to_pylist() == small.to_pylist()
