@@ -52,6 +52,9 @@ def version() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv[0] if argv else None).parse_args(argv)
+    from connectors.arrow_memory import use_returning_pool
+
+    use_returning_pool()  # before the command allocates its first Arrow buffer
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

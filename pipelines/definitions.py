@@ -17,6 +17,7 @@ from typing import Any
 
 from dagster import BetaWarning, Definitions
 
+from connectors.arrow_memory import use_returning_pool
 from pipelines.batch.jobs import filing_batch_job, filing_batch_job_celery
 from pipelines.intake.pull import pull_job, pull_schedule
 from pipelines.intake.triage import triage_job
@@ -63,4 +64,5 @@ def build_defs(resources: dict[str, Any] | None = None) -> Definitions:
     return defs
 
 
+use_returning_pool()  # a run worker loads this module before it allocates: Arrow's pool for the process
 defs = build_defs()

@@ -109,6 +109,8 @@ def validate(
         # PRU/NEG errors do not reject: they are findings about the guarantor, reported and graded
         phases.append(4)
         say("phase 4: prudential, negative list, policy, subsidy")
+        for file in parsed.values():  # phase 4 reads typed values only: the filed text can go
+            file.release_text()
         tables = _typed_tables(parsed)
         result = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"),
                           institution, period, reference, previous_guarantees, codes=parsed["guarantees"].codes)

@@ -18,9 +18,18 @@ from validations.findings import Findings
 class RawFile:
     name: str  # template file name: guarantees, financials, compensations
     path: str  # member path inside the package
-    table: pa.Table  # all columns pa.string(), header text as written
+    table: pa.Table | None  # all columns pa.string(), header text as written; None once the engine took it
     format: str  # csv, xlsx, parquet
     encoding: str | None = None  # for CSV: utf-8, utf-8-sig, gb18030
+
+    def take_table(self) -> pa.Table:
+        """The table, handed over: the rule engine parses it once and keeps only what its findings can
+        still report (a million-row ledger's text is ≈ 370 MB; the received bytes are the record). A
+        filing is read again to be checked again."""
+        if self.table is None:
+            raise ValueError(f"{self.name}: this filing's text was already taken by a check; read the package again")
+        table, self.table = self.table, None
+        return table
 
 
 @dataclass

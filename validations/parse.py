@@ -61,6 +61,13 @@ class ParsedFile:
         self.codes = Codes(self.typed)
         self.text = TextView(self)
 
+    def release_text(self) -> None:
+        """Let go of the filed text and the text views once phases 1–3 are done: what reports a value
+        as filed ends there (phase 4 reads the typed table), and on a million-row ledger the text of
+        the typed columns is a few hundred MB. Reading the text afterwards is an error."""
+        self.filed = {}
+        self.text = TextView(self, released=True)
+
     @property
     def num_rows(self) -> int:
         return self.typed.num_rows
@@ -85,11 +92,14 @@ class TextView(Mapping[str, pa.ChunkedArray]):
     """A parsed file's columns as trimmed text, "" where empty: what rules compare as text and what
     findings report. Text and code columns are views of the typed table's strings (no copy)."""
 
-    def __init__(self, parsed: ParsedFile) -> None:
+    def __init__(self, parsed: ParsedFile, *, released: bool = False) -> None:
         self._parsed = parsed
         self._cache: dict[str, pa.ChunkedArray] = {}
+        self._released = released
 
     def __getitem__(self, name: str) -> pa.ChunkedArray:
+        if self._released:
+            raise RuntimeError(f"{self._parsed.spec.name}.{name}: the filed text was released after phase 3")
         if name in self._parsed.filed:
             return self._parsed.filed[name]
         if name not in self._cache:

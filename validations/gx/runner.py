@@ -81,7 +81,7 @@ def package_frames(filing: RawFiling) -> dict[str, pd.DataFrame]:
     frames = {}
     for spec in template.files:
         raw = filing.files.get(spec.name)
-        parsed = parse_file(spec, raw.table, Findings()) if raw is not None else None
+        parsed = parse_file(spec, raw.take_table(), Findings()) if raw is not None else None
         if parsed is not None:
             frames[spec.name] = parsed_frame(parsed)
     return frames

@@ -39,7 +39,8 @@ def check_registry_and_period(
 
 
 def parse_files(filing: RawFiling, findings: Findings) -> dict[str, ParsedFile]:
-    """Header mapping and typed parse of every file that could be read."""
+    """Header mapping and typed parse of every file that could be read. Each file's text table is taken
+    from the filing (``RawFile.take_table``): the parsed file keeps the text its findings report."""
     if filing.template_version not in SUPPORTED_VERSIONS:
         return {}
     template = get_template(filing.template_version)
@@ -48,7 +49,7 @@ def parse_files(filing: RawFiling, findings: Findings) -> dict[str, ParsedFile]:
         raw = filing.files.get(spec.name)
         if raw is None:
             continue
-        result = parse_file(spec, raw.table, findings)
+        result = parse_file(spec, raw.take_table(), findings)
         if result is not None:
             parsed[spec.name] = result
     return parsed
