@@ -212,7 +212,15 @@ _IDEOGRAPH_LEAD[0xE4:0xEA] = True  # lead bytes of U+4000..U+9FFF: ideographs, n
 
 def _buffers(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """(offsets, data bytes) of a plain string chunk without nulls, else None (the generic path)."""
-    if chunk.type != pa.string() or chunk.null_count or chunk.offset:
+    if chunk.null_count:
+        return None
+    return _slots(chunk)
+
+
+def _slots(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offsets, data bytes) of a plain string chunk, null slots included (what they span is read as
+    if it were a value, which can only make a bound on the values larger), else None."""
+    if chunk.type != pa.string() or chunk.offset:
         return None
     buffers = chunk.buffers()
     offsets = np.frombuffer(buffers[1], dtype=np.int32, count=len(chunk) + 1)
@@ -278,10 +286,11 @@ def _null_where_empty(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Chun
 
 
 def _max_bytes(values: pa.ChunkedArray) -> int | None:
-    """The longest value in bytes, from the offsets (None when a chunk is not a plain string array)."""
+    """The longest value in bytes, from the offsets (None when a chunk is not a plain string array); a
+    bound, not less than the longest value, when null slots span bytes."""
     longest = 0
     for chunk in values.chunks:
-        parts = _buffers(chunk)
+        parts = _slots(chunk)
         if parts is None:
             return None
         if len(chunk):
@@ -290,9 +299,10 @@ def _max_bytes(values: pa.ChunkedArray) -> int | None:
 
 
 def _has_exponent(values: pa.ChunkedArray) -> bool:
-    """Whether any value holds an ``e`` or ``E`` (Arrow's decimal cast would read ``1e3``)."""
+    """Whether any value holds an ``e`` or ``E`` (Arrow's decimal cast would read ``1e3``); the bytes
+    of null slots are looked at too, which can only send a column to the slow path."""
     for chunk in values.chunks:
-        parts = _buffers(chunk)
+        parts = _slots(chunk)
         if parts is None:
             return bool(pc.any(pc.or_(pc.match_substring(chunk, "e"), pc.match_substring(chunk, "E"))).as_py())
         offsets, data = parts

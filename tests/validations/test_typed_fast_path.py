@@ -196,3 +196,23 @@ def test_values_longer_than_arrows_exact_parse(kind: str, value: str, expected: 
         row = values.index(value)
         assert typed[row] == expected
         assert [r for r, _ in found] == ([] if expected is not None else [row + 1])
+
+
+@pytest.mark.parametrize("kind", ["amount", "rate", "decimal"])
+def test_empty_cells_keep_a_column_on_the_cast(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An optional numeric column with empty cells (nulls beside the values) is typed by the one cast:
+    its longest value and its exponents are read from the offsets over the null slots too (which span no
+    bytes), where a column with nulls used to take the regular expression for every cell."""
+    values = [GOOD[kind], "", " ", "0012.0", ""]
+
+    def refused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the regular expression ran")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(pc, "match_substring_regex", refused)
+        typed, found = _parse(kind, values)
+    assert typed == [Decimal(GOOD[kind]), None, None, Decimal("12"), None] and found == []
+    for slow in ("1e3", "1" + "0" * 30):  # an exponent, or a value too long for an exact cast, beside empty cells
+        typed, found = _parse(kind, ["", slow, GOOD[kind]])
+        assert typed[0] is None and typed[2] == Decimal(GOOD[kind])
+        assert (typed[1] is None) == (found == [(2, slow)])
