@@ -104,6 +104,15 @@ def rare_ideographs(text: str, utf8: bytes, chunk: int = 1 << 24) -> tuple[int, 
     text does not read as Chinese (see the module's docstring), else None. Counted with numpy on the
     text's UTF-8 bytes (``utf8``), where every ideograph of the range is three bytes led by E3..E9, in
     chunks: no copy of the text four bytes a character."""
+    rare, total, first = count_ideographs(utf8, chunk)
+    if not reads_as_other_cjk(rare, total):
+        return None
+    return rare, total, characters_before(utf8, first)
+
+
+def count_ideographs(utf8: bytes | pa.Buffer, chunk: int = 1 << 24) -> tuple[int, int, int]:
+    """(ideographs outside GB2312, all ideographs, byte offset of the first outside one or -1) in valid
+    UTF-8: the counts of a text read in pieces add up."""
     lut = _gb2312_lut()
     data = np.frombuffer(utf8, dtype=np.uint8)
     rare = total = 0
@@ -120,9 +129,17 @@ def rare_ideographs(text: str, utf8: bytes, chunk: int = 1 << 24) -> tuple[int, 
         if n and first < 0:
             first = int(leads[cjk][int(np.argmax(outside))])
         rare += n
-    if rare >= RARE_MIN and 2 * rare > total:
-        return rare, total, int(np.count_nonzero((data[:first] & 0xC0) != 0x80))  # characters before it
-    return None
+    return rare, total, first
+
+
+def reads_as_other_cjk(rare: int, total: int) -> bool:
+    """The verdict of the GB2312 test (see the module's docstring) on the counts of a whole file."""
+    return rare >= RARE_MIN and 2 * rare > total
+
+
+def characters_before(utf8: bytes | pa.Buffer, position: int) -> int:
+    """How many characters the valid UTF-8 holds before a byte offset."""
+    return int(np.count_nonzero((np.frombuffer(utf8, dtype=np.uint8, count=position) & 0xC0) != 0x80))
 
 
 def repaired(text: str) -> str | None:

@@ -19,7 +19,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.arrow_sources import read_csv as read_arrow_csv
-from connectors.intake.encoding import Mojibake, first_implausible, rare_ideographs, refuse_mojibake
+from connectors.intake.encoding import (
+    Mojibake,
+    characters_before,
+    count_ideographs,
+    first_implausible,
+    reads_as_other_cjk,
+    refuse_mojibake,
+)
 from connectors.intake.headers import ReadError, check_header
 from connectors.intake.limits import IntakeLimits
 from connectors.intake.parquet import read_parquet
@@ -169,40 +176,74 @@ def _refuse_cr_only(data: Data, limits: IntakeLimits) -> None:
         cr = data.find(b"\r", cr + 1, head_end)
 
 
-def _transcode_gb18030(data: Data, utf8_error: int) -> bytes:
-    """The bytes as UTF-8 when they are plausible GB18030/GBK, else FMT-003 ("unknown encoding")."""
+_TRANSCODE_PIECE = 1 << 24  # GB18030 is decoded and checked a piece of whole lines at a time
+
+
+def _transcode_gb18030(data: Data, utf8_error: int) -> pa.Buffer:
+    """The bytes as UTF-8 when they are plausible GB18030/GBK, else FMT-003 ("unknown encoding").
+
+    Whole lines at a time (no GB18030 sequence holds the byte 0x0A): each piece is decoded, checked and
+    written into one buffer from Arrow's system allocator, sized for the most UTF-8 can take (1.5 × the
+    GB18030 bytes: a two-byte character becomes at most three; pages never written are never touched).
+    The file is never held as one Python string (four bytes a character for ideographs) nor as
+    UTF-8 bytes beside a copy for Arrow. The GB2312 test counts over the whole file."""
     utf8_line = (_line_index(data, utf8_error) or 0) + 1
-    try:
-        text = _decode(data, "gb18030")
-    except UnicodeDecodeError as exc:
+    out = pa.allocate_buffer(len(data) * 3 // 2 + 1, memory_pool=pa.system_memory_pool())
+    written = lines = rare = total = 0
+    first_rare: tuple[int, str] | None = None  # (line, the text there)
+    with memoryview(out).cast("B") as target:
+        for begin, end in _line_pieces(data, _TRANSCODE_PIECE):
+            try:
+                text = _decode(data[begin:end] if isinstance(data, bytes) else data.slice(begin, end - begin),
+                               "gb18030")
+            except UnicodeDecodeError as exc:
+                raise ReadError(
+                    "无法识别的编码（应为 UTF-8 或 GB18030/GBK）",
+                    f"unknown encoding (expected UTF-8 or GB18030/GBK): not UTF-8 (line {utf8_line}) "
+                    f"and not GB18030 (line {(_line_index(data, begin + exc.start) or 0) + 1})",
+                    row=_line_index(data, begin + exc.start),
+                ) from None
+            utf8 = text.encode("utf-8")
+            odd = first_implausible(text, utf8)
+            if odd >= 0:
+                line = lines + text.count("\n", 0, odd)
+                raise ReadError(
+                    "无法识别的编码：按 GB18030 解码得到不合理的字符",
+                    f"unknown encoding: read as GB18030 it yields implausible text ({text[odd]!r}, line {line + 1})",
+                    row=line or None,
+                )
+            piece_rare, piece_total, first = count_ideographs(utf8)
+            if first >= 0 and first_rare is None:
+                position = characters_before(utf8, first)
+                first_rare = (lines + text.count("\n", 0, position), text[position: position + 6].split("\n")[0])
+            rare, total = rare + piece_rare, total + piece_total
+            target[written: written + len(utf8)] = utf8
+            written += len(utf8)
+            lines += text.count("\n")
+    if reads_as_other_cjk(rare, total) and first_rare is not None:
+        line, sample = first_rare
         raise ReadError(
-            "无法识别的编码（应为 UTF-8 或 GB18030/GBK）",
-            f"unknown encoding (expected UTF-8 or GB18030/GBK): not UTF-8 (line {utf8_line}) "
-            f"and not GB18030 (line {(_line_index(data, exc.start) or 0) + 1})",
-            row=_line_index(data, exc.start),
-        ) from None
-    utf8 = text.encode("utf-8")
-    odd = first_implausible(text, utf8)
-    if odd >= 0:
-        line = text.count("\n", 0, odd)
-        raise ReadError(
-            "无法识别的编码：按 GB18030 解码得到不合理的字符",
-            f"unknown encoding: read as GB18030 it yields implausible text ({text[odd]!r}, line {line + 1})",
-            row=line or None,
-        )
-    rare = rare_ideographs(text, utf8)
-    if rare is not None:
-        count, total, position = rare
-        line = text.count("\n", 0, position)
-        sample = text[position: position + 6].split("\n")[0]
-        raise ReadError(
-            f"无法识别的编码：按 GB18030 解码，{total} 个汉字中有 {count} 个不在 GB2312 常用字中（第 {line + 1} 行“{sample}”），"
+            f"无法识别的编码：按 GB18030 解码，{total} 个汉字中有 {rare} 个不在 GB2312 常用字中（第 {line + 1} 行“{sample}”），"
             "疑为 Shift-JIS 等其他编码",
-            f"unknown encoding: read as GB18030, {count} of its {total} Chinese characters are outside GB2312 "
+            f"unknown encoding: read as GB18030, {rare} of its {total} Chinese characters are outside GB2312 "
             f"(line {line + 1}: {sample!r}): likely Shift-JIS or another encoding, not GBK",
             row=line or None,
         )
-    return utf8
+    return out.slice(0, written)
+
+
+def _line_pieces(data: Data, size: int) -> list[tuple[int, int]]:
+    """(start, end) of consecutive pieces of about ``size`` bytes, each ending after a line feed (the
+    last at the end of the data)."""
+    pieces, start, n = [], 0, len(data)
+    while start < n:
+        end = min(start + size, n)
+        if end < n:
+            found = data.find(b"\n", end) if isinstance(data, bytes) else _find_byte(data.slice(end), 0x0A)
+            end = n if found < 0 else (found if isinstance(data, bytes) else end + found) + 1
+        pieces.append((start, end))
+        start = end
+    return pieces
 
 
 def _check_line_length(data: Data, max_line: int) -> None:

@@ -1,0 +1,59 @@
+"""GB18030 is transcoded a piece of whole lines at a time (connectors/intake/readers.py): whatever the
+piece size, the UTF-8 is the whole file's, and a refusal (not GB18030, implausible text, another CJK
+encoding) names the same line as a reading of the whole file at once."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connectors.intake import readers
+from connectors.intake.headers import ReadError
+
+WHOLE = 1 << 30  # one piece: the whole file at once
+SIZES = (1, 2, 3, 7, 64, WHOLE)
+
+_lines = st.lists(st.lists(st.sampled_from([*"ab,1.", "张三", "李四", "有限公司", "\u3000", "Ⅲ", "é", "㐀"]),
+                           max_size=12).map("".join), min_size=1, max_size=12).map("\n".join)
+
+
+def _transcode(data: bytes, size: int, monkeypatch: pytest.MonkeyPatch, as_buffer: bool = False) -> bytes:
+    monkeypatch.setattr(readers, "_TRANSCODE_PIECE", size)
+    source = pa.py_buffer(data) if as_buffer else data
+    return readers._transcode_gb18030(source, 0).to_pybytes()
+
+
+def _refusal(data: bytes, size: int, monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, int | None]:
+    with pytest.raises(ReadError) as caught:
+        _transcode(data, size, monkeypatch)
+    return caught.value.message_zh, caught.value.message_en, caught.value.row
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=_lines, size=st.sampled_from(SIZES), as_buffer=st.booleans())
+def test_pieces_make_the_whole_files_utf8(text: str, size: int, as_buffer: bool) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert _transcode(text.encode("gb18030"), size, monkeypatch, as_buffer) == text.encode("utf-8")
+
+
+def _lines_of(*rows: bytes) -> bytes:
+    return b"\n".join([b"guarantee_id,party_name", *rows]) + b"\n"
+
+
+CASES = {
+    "not GB18030": _lines_of(*[f"G{i},张三".encode("gb18030") for i in range(40)], b"G40,\x81\x20", b"G41,x"),
+    "implausible": _lines_of(*[f"G{i},李四".encode("gb18030") for i in range(40)], b"G40,\x01", b"G41,x"),
+    "another CJK encoding": _lines_of(*[f"G{i},abc".encode() for i in range(40)],
+                                      *["山田太郎,鈴木一郎".encode("shift_jis")] * 3),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("size", SIZES[:-1])
+def test_a_refusal_names_the_line_the_whole_reading_names(case: str, size: int,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = _refusal(CASES[case], WHOLE, monkeypatch)
+    assert whole[2] == 41  # the 42nd line: after the header and 40 good rows
+    assert _refusal(CASES[case], size, monkeypatch) == whole
