@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, Protocol
 from xml.parsers import expat
 
@@ -411,6 +412,82 @@ def _numbers(tags: _Tags, positions: np.ndarray, digits: int) -> tuple[np.ndarra
     return value, length
 
 
+@dataclass
+class _Cells:
+    """What one piece's tags say on their own, before it is placed after the pieces before it."""
+
+    tags: _Tags
+    at: np.ndarray  # tag numbers of the cells
+    span_end: np.ndarray  # where each cell's elements end (after "/>" or "</c>")
+    others: int  # elements outside the cells and rows
+    rows: np.ndarray | None = None  # the row numbers, strictly increasing; None when the piece has no row
+    row_of: np.ndarray | None = None  # each valued cell's row
+    column: np.ndarray | None = None  # each valued cell's column
+    kind_code: np.ndarray | None = None
+    style: np.ndarray | None = None
+    raw: pa.Array | None = None  # each valued cell's text as written
+
+
+def _classified(data: bytes) -> tuple[_Tags, np.ndarray, tuple[np.ndarray, ...]]:
+    """A piece's tags, its cells and their references: the part of reading a piece that runs on the
+    other core while the piece before is read and placed (about half of the work each way)."""
+    tags = _Tags(data)
+    cells = np.flatnonzero(tags.named(b"c"))
+    return tags, cells, _references(tags, tags.lt[cells])
+
+
+def _cells(tags: _Tags, cells: np.ndarray, references: tuple[np.ndarray, ...]) -> _Cells:
+    """Read a classified piece's cells (``<c>`` with at most ``<v>`` or ``<is><t>`` inside, within
+    rows): everything that needs no earlier piece."""
+    lt = tags.lt
+    column, kind_code, style, self_closed, tag_end, reference_row = references
+    # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>
+    with_v = ~self_closed & tags.form(cells + 1, b"<v>") & tags.form(cells + 2, b"</v>") \
+        & tags.form(cells + 3, b"</c>")
+    inline = ~self_closed & tags.form(cells + 1, b"<is>") & _t_forms(tags, cells + 2) \
+        & tags.form(cells + 3, b"</t>") & tags.form(cells + 4, b"</is>") & tags.form(cells + 5, b"</c>")
+    empty = ~self_closed & tags.form(cells + 1, b"</c>")
+    if not (self_closed | with_v | inline | empty).all():
+        raise _NotPlain
+    size = np.where(with_v, 4, np.where(inline, 6, np.where(empty, 2, 1)))
+    outside, kinds, others = tags.covered_outside(cells, size, _SHEET_OUTSIDE)
+    # rows: <row r="N" ...>, strictly increasing, each closed before the next opens
+    rows, row_ends = outside[kinds == _ROW], outside[kinds == _ROW_END]
+    if len(rows) != len(row_ends) or (rows > row_ends).any() or (row_ends[:-1] > rows[1:]).any():
+        raise _NotPlain
+    span_end = np.where(self_closed, tag_end + 2, lt[np.minimum(cells + size - 1, len(lt) - 1)] + 4)
+    found = _Cells(tags, cells, span_end, others)
+    if len(rows) == 0:
+        if len(cells):
+            raise _NotPlain
+        return found
+    if not _equals(tags.words[lt[rows]], b'<row r="').all():
+        raise _NotPlain
+    numbers, _ = _numbers(tags, lt[rows] + 8, 7)
+    if (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
+        raise _NotPlain
+    owner = np.searchsorted(rows, cells) - 1
+    if (owner < 0).any() or (cells > row_ends[np.maximum(owner, 0)]).any():
+        raise _NotPlain  # a cell outside any row
+    row_of = numbers[owner]
+    if (reference_row != row_of).any():
+        raise _NotPlain  # the streaming reader compares each reference with its row
+    if ((np.diff(row_of) == 0) & (np.diff(column) <= 0)).any():
+        raise _NotPlain  # out of order, or twice
+    valued = np.flatnonzero(with_v | inline)
+    in_line = inline[valued]
+    at = cells[valued]
+    if in_line.all():
+        raw = _t_texts(tags, at + 2)
+    elif not in_line.any():
+        raw = tags.text(at + 1, 3)
+    else:
+        raw = _merge([tags.text(at[~in_line] + 1, 3), _t_texts(tags, at[in_line] + 2)], [~in_line, in_line])
+    found.rows, found.row_of, found.column = numbers, row_of[valued], column[valued]
+    found.kind_code, found.style, found.raw = kind_code[valued], style[valued], raw
+    return found
+
+
 class _Sheet:
     """The table being built, piece by piece: whole rows at a time, in Arrow chunks per column."""
 
@@ -428,62 +505,24 @@ class _Sheet:
         self.columns: list[list[pa.Array]] = []
         self.skeleton = _Skeleton()
 
-    def piece(self, tags: _Tags) -> None:
-        lt = tags.lt
-        cells = np.flatnonzero(tags.named(b"c"))
-        self.cells += len(cells)
-        if self.cells > self.limits.max_xlsx_cells:
+    def piece(self, cells: _Cells) -> None:
+        """Place one piece's cells, in order: the counts, the skeleton and the rows run on from the
+        pieces before it."""
+        tags = cells.tags
+        self.cells += len(cells.at)
+        self.others += cells.others
+        if self.cells > self.limits.max_xlsx_cells or self.others > self.limits.max_xlsx_cells:
             raise _NotPlain
-        column, kind_code, style, self_closed, tag_end, reference_row = _references(tags, lt[cells])
-        # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>
-        with_v = ~self_closed & tags.form(cells + 1, b"<v>") & tags.form(cells + 2, b"</v>") \
-            & tags.form(cells + 3, b"</c>")
-        inline = ~self_closed & tags.form(cells + 1, b"<is>") & _t_forms(tags, cells + 2) \
-            & tags.form(cells + 3, b"</t>") & tags.form(cells + 4, b"</is>") & tags.form(cells + 5, b"</c>")
-        empty = ~self_closed & tags.form(cells + 1, b"</c>")
-        if not (self_closed | with_v | inline | empty).all():
-            raise _NotPlain
-        size = np.where(with_v, 4, np.where(inline, 6, np.where(empty, 2, 1)))
-        outside, kinds, others = tags.covered_outside(cells, size, _SHEET_OUTSIDE)
-        self.others += others
-        if self.others > self.limits.max_xlsx_cells:
-            raise _NotPlain
-        # rows: <row r="N" ...>, strictly increasing from 1, each closed before the next opens
-        rows, row_ends = outside[kinds == _ROW], outside[kinds == _ROW_END]
-        if len(rows) != len(row_ends) or (rows > row_ends).any() or (row_ends[:-1] > rows[1:]).any():
-            raise _NotPlain
-        span_end = np.where(self_closed, tag_end + 2, lt[np.minimum(cells + size - 1, len(lt) - 1)] + 4)
-        self.skeleton.feed(tags, lt[cells], span_end)  # up to after "/>" or "</c>"
-        if len(rows) == 0:
-            if len(cells):
-                raise _NotPlain
+        self.skeleton.feed(tags, tags.lt[cells.at], cells.span_end)  # up to after "/>" or "</c>"
+        if cells.rows is None:
             return
-        if not _equals(tags.words[lt[rows]], b'<row r="').all():
-            raise _NotPlain
-        numbers, _ = _numbers(tags, lt[rows] + 8, 7)
+        numbers = cells.rows
         first_ok = numbers[0] == 1 if self.row == 0 else numbers[0] > self.row
-        if not first_ok or (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
+        if not first_ok:
             raise _NotPlain
         self.row = int(numbers[-1])
-        owner = np.searchsorted(rows, cells) - 1
-        if (owner < 0).any() or (cells > row_ends[np.maximum(owner, 0)]).any():
-            raise _NotPlain  # a cell outside any row
-        row_of = numbers[owner]
-        if (reference_row != row_of).any():
-            raise _NotPlain  # the streaming reader compares each reference with its row
-        if ((np.diff(row_of) == 0) & (np.diff(column) <= 0)).any():
-            raise _NotPlain  # out of order, or twice
-        valued = np.flatnonzero(with_v | inline)
-        in_line = inline[valued]
-        at = cells[valued]
-        if in_line.all():
-            raw = _t_texts(tags, at + 2)
-        elif not in_line.any():
-            raw = tags.text(at + 1, 3)
-        else:
-            raw = _merge([tags.text(at[~in_line] + 1, 3), _t_texts(tags, at[in_line] + 2)], [~in_line, in_line])
-        values = self._values(raw, kind_code[valued], style[valued])
-        self._rows(row_of[valued], column[valued], values)
+        values = self._values(cells.raw, cells.kind_code, cells.style)
+        self._rows(cells.row_of, cells.column, values)
         if (self.row - 1) * max(self.width, 1) > self.limits.max_xlsx_cells:
             raise _NotPlain  # the streaming reader counts rows × columns, empty rows too
 
@@ -637,17 +676,17 @@ def read_plain(book: _Book, sheet_part: str, strings_part: str | None, date_styl
     try:
         strings = _shared_strings(book, strings_part)
         sheet = _Sheet(book.limits, strings, date_styles, date1904)
-        # the next piece's bytes are checked on the other core while this one is placed (numpy and
-        # Arrow release the GIL in their loops)
+        # the next piece's tags are classified and its cells read on the other core while this one is
+        # placed (numpy and Arrow release the GIL in their loops)
         with ThreadPoolExecutor(1, thread_name_prefix="xlsx-tags") as pool:
             ahead = None
             for data in _pieces(book, sheet_part, b"<row "):
-                classified = pool.submit(_Tags, data)
+                classified = pool.submit(_classified, data)
                 if ahead is not None:
-                    sheet.piece(ahead.result())
+                    sheet.piece(_cells(*ahead.result()))
                 ahead = classified
             if ahead is not None:
-                sheet.piece(ahead.result())
+                sheet.piece(_cells(*ahead.result()))
         return sheet.table()
     except Exception:  # anything unexpected: the streaming reader decides, exactly
         return None
