@@ -48,8 +48,11 @@ _OPERATOR = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operat
 
 
 def flat(values: Values) -> pa.Array:
-    """One contiguous array (chunked columns are combined)."""
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    """One contiguous array: a chunked column's only chunk as it is (``combine_chunks`` would copy it),
+    or its chunks combined."""
+    if not isinstance(values, pa.ChunkedArray):
+        return values
+    return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
 
 
 def _decimal_type(precision: int, scale: int) -> pa.DataType:
