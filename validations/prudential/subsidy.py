@@ -97,12 +97,16 @@ def half_up_fen(amount_fen: np.ndarray, points: tuple[int, int], days: np.ndarra
     return ((2 * numerator + denominator) // (2 * denominator)).astype(np.int64)
 
 
+_CLAIM_COLUMNS = ("guarantee_id", "subsidy_program", "guaranteed_amount", "status", "start_date", "maturity_date",
+                  "closed_date")
+
+
 def compute(rows: Rows, period: Period, ref: ReferenceValues) -> SubsidyResult:
     """The subsidy rows and totals, and the ineligible claims for SUB-001."""
     claims = {name: rows.eq("subsidy_program", name) for name in PROGRAMS}
     ok = eligible(rows, ref)
     index = np.flatnonzero(np.logical_or.reduce([claims[name] & ok[name] for name in PROGRAMS]))
-    sub = rows.table.take(pa.array(index, pa.int64()))
+    sub = rows.table.select(_CLAIM_COLUMNS).take(pa.array(index, pa.int64()))  # what a subsidy row reads
     days = subsidy_days(sub, period)
     amount_fen = fen(sub["guaranteed_amount"])  # exact: amounts are whole fen from the parse on
     basis = ref.integer("subsidy_day_basis")

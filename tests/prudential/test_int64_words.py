@@ -1,0 +1,75 @@
+"""Unscaled decimals read from the buffer (``exact.unscaled``, ``exact.total``) when every valid value
+fits an int64, and through Arrow's checked cast and exact sum otherwise: the same integers and sums,
+at the int64 boundaries, with nulls whose slots hold anything, and on sliced arrays."""
+
+from __future__ import annotations
+
+from decimal import Context, Decimal
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from validations.exact import _int64_words, total, unscaled
+
+I64_MAX, I64_MIN = 2**63 - 1, -(2**63)
+_EXACT = Context(prec=60)  # the default 28 digits would round the drawn values
+
+
+def _decimals(unscaled_ints: list[int | None], scale: int = 2) -> pa.Array:
+    return pa.array([None if v is None else Decimal(v).scaleb(-scale, _EXACT) for v in unscaled_ints],
+                    pa.decimal128(38, scale))
+
+
+def test_the_int64_boundaries() -> None:
+    inside = _decimals([I64_MAX, I64_MIN, 0, -1, 1])
+    assert _int64_words(inside).tolist() == [I64_MAX, I64_MIN, 0, -1, 1]
+    assert total(inside) == Fraction(I64_MAX + I64_MIN, 100)  # int_total: no int64 overflow in the sum
+    for beyond in (I64_MAX + 1, I64_MIN - 1, 2**64, -(2**64) - 5):
+        array = _decimals([1, beyond])
+        assert _int64_words(array) is None
+        with pytest.raises(pa.ArrowInvalid):
+            unscaled(array)  # the checked cast still refuses it
+        assert total(array) == Fraction(1 + beyond, 100)  # Arrow's exact sum
+
+
+def test_null_slots_are_not_read() -> None:
+    # a null slot may hold any 16 bytes: here a value far beyond int64, under a null
+    values = _decimals([5, 2**100, -7])
+    validity = pa.py_buffer(np.packbits([1, 0, 1], bitorder="little"))
+    with_null = pa.Array.from_buffers(values.type, 3, [validity, values.buffers()[1]], null_count=1)
+    assert _int64_words(with_null, fill=-99).tolist() == [5, -99, -7]
+    assert unscaled(with_null, fill=3).tolist() == [5, 3, -7]
+    assert total(with_null) == Fraction(-2, 100)
+    assert total(with_null, np.array([False, True, True])) == Fraction(-7, 100)
+
+
+def test_a_slice_reads_its_own_values() -> None:
+    array = _decimals([1, 2, None, 4, 5]).slice(1, 3)
+    assert unscaled(array, fill=0).tolist() == [2, 0, 4]
+    assert total(array) == Fraction(6, 100)
+
+
+def test_decimal256_takes_the_cast() -> None:
+    array = pa.array([Decimal("1.50"), Decimal("-2.25")], pa.decimal256(40, 2))
+    assert _int64_words(array) is None
+    assert unscaled(array).tolist() == [150, -225] and total(array) == Fraction(-75, 100)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(I64_MIN, I64_MAX), st.integers(-(2**100), 2**100)), max_size=12),
+       st.integers(0, 6), st.data())
+def test_words_and_totals_agree_with_python(values: list[int | None], scale: int, data: st.DataObject) -> None:
+    array = _decimals(values, scale)
+    where = np.array(data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values))), dtype=bool)
+    fits = all(v is None or I64_MIN <= v <= I64_MAX for v in values)
+    words = _int64_words(array, fill=11)
+    assert (words is not None) == fits
+    if fits:
+        assert words.tolist() == [11 if v is None else v for v in values]
+    expected = sum((Fraction(v, 10**scale) for v, w in zip(values, where, strict=True) if v is not None and w),
+                   Fraction(0))
+    assert total(array, where) == expected
