@@ -585,13 +585,12 @@ class _Sheet:
         count = last - self.emitted
         position = row_of - 2 - self.emitted
         padded = pa.concat_arrays([values, pa.array([""], pa.string())])
-        order = np.argsort(column, kind="stable")
-        bounds = np.searchsorted(column[order], np.arange(self.width + 1))
+        # each (column, row) holds at most one cell (checked when the piece was read): one scatter places
+        # every value, the last entry of ``padded`` ("") fills the rest
+        take = np.full((self.width, count), len(values), dtype=np.int64)
+        take[column, position] = np.arange(len(values))
         for j in range(self.width):
-            mine = order[bounds[j]: bounds[j + 1]]
-            take = np.full(count, len(values), dtype=np.int64)
-            take[position[mine]] = mine
-            self.columns[j].append(padded.take(pa.array(take)))
+            self.columns[j].append(padded.take(pa.array(take[j])))
         self.emitted = last
 
     def table(self) -> pa.Table:
