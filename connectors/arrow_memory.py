@@ -4,9 +4,9 @@ pyarrow's wheels allocate from mimalloc by default. A check allocates and frees 
 blocks of every size on two threads, and mimalloc keeps what was freed mapped for reuse: on a
 million-row ledger its process peaked at ≈ 1.2 GB while Arrow itself held at most ≈ 0.7 GB, and
 the kernel's time went to faulting fresh pages in (4.1–4.7 s of system time). jemalloc, which the same
-wheels carry, hands freed pages back after a short decay: the same check peaked at 0.92–0.97 GB, with
-2.4–2.6 s of system time and a shorter wall time (``benchmarks/check.py``). Large file buffers
-keep coming from the system allocator (``connectors.arrow_sources``).
+wheels carry, hands freed pages back after a short decay: the same check peaked at ≈ 0.9 GB, with
+2.3–2.9 s of system time and a shorter wall time (README, "Under 1 GB"). Large file buffers keep
+coming from the system allocator (``connectors.arrow_sources``).
 """
 
 from __future__ import annotations

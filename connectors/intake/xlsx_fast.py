@@ -48,6 +48,7 @@ MAX_CELL_CHARS = 32_767
 _PIECE = 4 << 20  # bytes classified at once: big enough for numpy, small enough for the cache
 _MAX_PIECE = 64 << 20  # a row (or shared string) longer than this is left to the streaming reader
 _PAD = 64  # zero bytes after each piece, so that look-ahead never leaves the buffer
+_SCATTER = 1 << 22  # entries of the index that places a piece's values (32 MB)
 
 # kinds of the tags outside the elements read here
 _OTHER, _ROW, _ROW_END, _IGNORED = range(4)
@@ -585,12 +586,18 @@ class _Sheet:
         count = last - self.emitted
         position = row_of - 2 - self.emitted
         padded = pa.concat_arrays([values, pa.array([""], pa.string())])
-        # each (column, row) holds at most one cell (checked when the piece was read): one scatter places
-        # every value, the last entry of ``padded`` ("") fills the rest
-        take = np.full((self.width, count), len(values), dtype=np.int64)
-        take[column, position] = np.arange(len(values))
-        for j in range(self.width):
-            self.columns[j].append(padded.take(pa.array(take[j])))
+        # each (column, row) holds at most one cell (checked when the piece was read): a scatter places
+        # every value, the last entry of ``padded`` ("") fills the rest; a sparse sheet (rows far apart)
+        # is placed a few columns at a time, so that the index stays within _SCATTER entries
+        block = max(1, _SCATTER // max(count, 1))
+        cell = np.arange(len(values))
+        for first in range(0, self.width, block):
+            stop = min(first + block, self.width)
+            mine = (column >= first) & (column < stop) if block < self.width else slice(None)
+            take = np.full((stop - first, count), len(values), dtype=np.int64)
+            take[column[mine] - first, position[mine]] = cell[mine]
+            for j in range(first, stop):
+                self.columns[j].append(padded.take(pa.array(take[j - first])))
         self.emitted = last
 
     def table(self) -> pa.Table:

@@ -174,6 +174,19 @@ def test_a_sheet_over_several_pieces_is_read_alike(monkeypatch):
     assert len(fast[2]["a"]) == 398
 
 
+@pytest.mark.parametrize("scatter", [1, 1 << 22])  # a column at a time, or all at once
+def test_a_sparse_sheet_is_placed_a_few_columns_at_a_time_alike(monkeypatch, scatter):
+    """A piece's values are scattered into an index of at most ``_SCATTER`` entries: rows far apart (a
+    piece spanning many empty rows) are placed a column or a few at a time, with the same table."""
+    monkeypatch.setattr(xlsx_fast, "_SCATTER", scatter)
+    rows = [HEADER_ROW]
+    for r in (2, 3, 40, 41, 300):
+        rows.append(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>G{r}</t></is></c><c r="B{r}"><v>{r}.5</v></c></row>')
+    fast, slow, answered = _both(_sheet("".join(rows)), monkeypatch)
+    assert answered and fast == slow
+    assert fast[2]["a"][:3] == ["G2", "G3", ""] and fast[2]["b"][-1] == "300.5" and len(fast[2]["a"]) == 299
+
+
 _TEXTS = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")) | st.sampled_from(
     " &<>\"'\t\n_x000D_"), max_size=12)
 _NUMBERS = st.one_of(st.integers(-10**20, 10**20).map(str), st.floats(allow_nan=False, allow_infinity=False).map(repr),
