@@ -30,26 +30,50 @@ class Codes:
         self._table = table
         self._encoded: dict[str, Encoded] = {}
         self._pending: dict[str, Future[Encoded]] = {}
+        self._lock = threading.Lock()  # phases check rules on several threads: each column is encoded once
 
     def encoded(self, column: str) -> Encoded:
-        """(codes per row, dictionary); a null row's code is ``len(dictionary)``."""
-        if column not in self._encoded:
-            pending = self._pending.pop(column, None)
-            self._encoded[column] = pending.result() if pending is not None else self._encode(column)
-        return self._encoded[column]
+        """(codes per row, dictionary); a null row's code is ``len(dictionary)``. A column another thread
+        is encoding is waited for, not encoded again."""
+        done = self._encoded.get(column)
+        if done is not None:
+            return done
+        with self._lock:
+            pending = self._pending.get(column)
+            mine = pending is None and column not in self._encoded
+            if mine:
+                pending = self._pending[column] = Future()
+        if pending is None:  # finished between the first look and the lock
+            return self._encoded[column]
+        if mine:
+            try:
+                pending.set_result(self._encode(column))
+            except BaseException as exc:
+                pending.set_exception(exc)
+        try:
+            result = pending.result()
+        finally:
+            with self._lock:
+                if pending.done() and not pending.exception():
+                    self._encoded[column] = pending.result()
+                if self._pending.get(column) is pending:
+                    del self._pending[column]
+        return result
 
     def prefetch(self, columns: Iterable[str]) -> None:
         """Start encoding ``columns`` on a background thread, so that a later phase finds them done:
         hashing a million party ids takes as long as a whole phase, and Arrow does it without the GIL
         while this thread checks other rules."""
-        for column in columns:
-            if column not in self._encoded and column not in self._pending:
-                self._pending[column] = _background().submit(self._encode, column)
+        with self._lock:
+            for column in columns:
+                if column not in self._encoded and column not in self._pending:
+                    self._pending[column] = _background().submit(self._encode, column)
 
     def seed(self, column: str, encoded: Encoded) -> None:
         """The codes of ``column`` computed elsewhere by :func:`encode` (phase 1 encodes the code-list
         columns on its threads, beside their parse)."""
-        self._encoded.setdefault(column, encoded)
+        with self._lock:
+            self._encoded.setdefault(column, encoded)
 
     def _encode(self, column: str) -> Encoded:
         return encode(self._table[column])

@@ -1,19 +1,26 @@
 """The threads a large filing is checked on (columns typed side by side, codes hashed in the
-background, the statistical sections beside the rules) change nothing: the same filing checked with
+background, phase 2's checks side by side, the statistical sections beside the measures and the
+rules) change nothing: the same filing checked with
 every threshold at zero (threads for everything) and with none (the sequential path) gives the same
 findings, in the same order, the same indicators and the same statistics."""
 
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from connectors.intake import read_package
 from connectors.registry import read_registry_csv
 from connectors.synthetic import generate_period
+from validations.codes import Codes
 from validations.engine import validate
+from validations.findings import Findings
+from validations.phases.common import flag, run_checks
 
 KINDS = {
     "phase 1": ["bad_date:7", "bad_amount:5", "unknown_column"],
@@ -31,6 +38,7 @@ def test_threaded_and_sequential_checks_agree(case: str, tmp_path: Path, monkeyp
     def check(threshold: int | None) -> tuple:
         if threshold is not None:
             monkeypatch.setattr(sys.modules["validations.parse"], "_PARALLEL_ROWS", threshold)
+            monkeypatch.setattr(sys.modules["validations.phases.common"], "_PARALLEL_ROWS", threshold)
             monkeypatch.setattr(sys.modules["validations.prudential.evaluate"], "_SIDE_ROWS", threshold)
         result = validate(read_package(package), registry)
         statistics = result.phase4.statistics if result.phase4 else None
@@ -42,3 +50,51 @@ def test_threaded_and_sequential_checks_agree(case: str, tmp_path: Path, monkeyp
     phases = {"phase 1": 1, "phase 2": 2, "phase 4": 4}[case]
     assert {f["rule_id"][:3] for f in sequential[0]} >= ({"FMT"} if phases == 1 else {"SCH"} if phases == 2 else set())
     assert (sequential[2] is not None) == (phases == 4)  # the clean filing gets its statistics
+
+
+def test_checks_run_side_by_side_report_in_their_own_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first check finishes last; its findings still come first."""
+    monkeypatch.setattr(sys.modules["validations.phases.common"], "_PARALLEL_ROWS", 0)
+    finished: list[str] = []
+
+    def check(rule_id: str, delay: float):
+        def run(found: Findings) -> None:
+            time.sleep(delay)
+            flag(found, rule_id, "guarantees", "party_id", pa.array([True, False, True]), pa.array(["a", "b", "c"]))
+            finished.append(rule_id)
+        return run
+
+    findings = Findings()
+    run_checks([check("SCH-001", 0.3), check("SCH-002", 0.0), check("SCH-003", 0.1)], findings, rows=3)
+    assert finished[0] != "SCH-001"  # it did run beside the others
+    table = findings.to_table()
+    assert table["rule_id"].to_pylist() == ["SCH-001", "SCH-001", "SCH-002", "SCH-002", "SCH-003", "SCH-003"]
+    assert table["row"].to_pylist() == [1, 3, 1, 3, 1, 3]
+
+
+def test_a_column_asked_for_by_several_threads_is_encoded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = pa.table({"party_id": pa.array([f"P{i % 500}" for i in range(20_000)]),
+                      "status": pa.array(["active", None] * 10_000)})
+    codes = Codes(table)
+    encoded: list[str] = []
+    real = Codes._encode
+
+    def slow(self: Codes, column: str):
+        encoded.append(column)
+        time.sleep(0.2)  # long enough for every thread to ask while it runs
+        return real(self, column)
+
+    monkeypatch.setattr(Codes, "_encode", slow)
+    codes.prefetch(["party_id"])
+    results: list = []
+    threads = [threading.Thread(target=lambda c=c: results.append(codes.encoded(c)))
+               for c in ["party_id", "status"] * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(encoded) == ["party_id", "status"]  # the prefetched one and the asked-for one, once each
+    assert len(results) == 6
+    indices, dictionary = codes.encoded("party_id")
+    assert len(dictionary) == 500 and indices[:3].tolist() == [0, 1, 2]
+    assert codes.is_null("status")[:2].tolist() == [False, True]

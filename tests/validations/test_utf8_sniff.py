@@ -53,3 +53,18 @@ def test_a_gbk_ledger_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(readers, "_arrow_csv", lambda *a, **k: parses.append(1) or real(*a, **k))
     table, encoding = readers.read_csv(pa.py_buffer(CASES["gbk from the first line"]), IntakeLimits())
     assert encoding == "gb18030" and table.num_rows == 4 and len(parses) == 1  # the UTF-8 text it became
+
+
+def test_fields_are_text_checked_once_for_the_whole_file() -> None:
+    """Arrow reads the fields as bytes; the file was checked as UTF-8 as a whole, so the columns are
+    text, and a byte that is not UTF-8 deep inside a quoted field still sends the file to GB18030."""
+    table, encoding = readers.read_csv(pa.py_buffer(CASES["utf-8"]), IntakeLimits())
+    assert encoding == "utf-8" and all(column.type == pa.string() for column in table.columns)
+    assert table.column("party_name")[0].as_py() == "张三有限公司"
+    quoted = (HEADER + "G1,abc,1.00\n" * 100_000 + 'G2,"说""明",2.00\n').encode("gb18030")
+    table, encoding = readers.read_csv(pa.py_buffer(quoted), IntakeLimits())
+    assert encoding == "gb18030" and table.column("party_name")[-1].as_py() == '说"明'
+    with pytest.raises(ReadError) as refused:
+        readers.read_csv(pa.py_buffer(HEADER.encode() + b"G1,abc,1.00\n" * 100_000 + b'G2,"x""\xff\xfe",2\n'),
+                         IntakeLimits())
+    assert refused.value.rule_id == "FMT-003" and refused.value.row == 100_001

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import numpy as np
 import pyarrow as pa
@@ -14,22 +15,25 @@ from validations.checksums import party_ids_valid
 from validations.findings import Findings
 from validations.fingerprints import all_different
 from validations.parse import ParsedFile
-from validations.phases.common import flag
+from validations.phases.common import Check, flag, run_checks
 
 
 def check_schema(files: dict[str, ParsedFile], findings: Findings, period_end: dt.date) -> None:
+    """Every SCH check; the findings come in this order whichever thread ran a check first."""
+    checks: list[Check] = []
     for parsed in files.values():
-        _required(parsed, findings)
-        _codes(parsed, findings)
-        _ranges(parsed, findings)
+        checks += [partial(_required, parsed), partial(_codes, parsed), partial(_ranges, parsed)]
     if "guarantees" in files:
         g = files["guarantees"]
-        _party_ids(g, findings, period_end)
-        _id_type_fits_category(g, findings)
-        _unique(g, "guarantee_id", findings)
-        _classification_codes(g, findings)
+        checks += [
+            partial(_party_ids, g, period_end=period_end),
+            partial(_id_type_fits_category, g),
+            partial(_unique, g, "guarantee_id"),
+            partial(_classification_codes, g),
+        ]
     if "compensations" in files:
-        _unique(files["compensations"], "compensation_id", findings)
+        checks.append(partial(_unique, files["compensations"], "compensation_id"))
+    run_checks(checks, findings, max((parsed.num_rows for parsed in files.values()), default=0))
 
 
 def _required(parsed: ParsedFile, findings: Findings) -> None:
@@ -81,7 +85,7 @@ def _ranges(parsed: ParsedFile, findings: Findings) -> None:
              f"{column.name} 应 {' 且 '.join(bounds_zh)}", f"{column.name} must be {' and '.join(bounds_en)}")
 
 
-def _party_ids(g: ParsedFile, findings: Findings, period_end: dt.date) -> None:
+def _party_ids(g: ParsedFile, findings: Findings, *, period_end: dt.date) -> None:
     """SCH-003: USCC check character (GB 32100-2015), RIC check character and birth date (GB 11643-1999)."""
     ids, types = g.text["party_id"], g.text["party_id_type"]
     is_uscc = np.asarray(pc.equal(types, "USCC").to_numpy(zero_copy_only=False), dtype=bool)

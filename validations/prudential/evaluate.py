@@ -61,14 +61,18 @@ def evaluate(
     ``previous_guarantees`` (the last accepted filing's) serves EWS-002 and the guarantee flows; ``codes``
     are the guarantees' dictionary codes that phases 2 and 3 already computed (computed here without)."""
     ref = (reference or default_reference()).as_of(period.end)
-    rows = Rows.of(guarantees, institution, codes)
-    m = measure(rows, financials, ref)
-    # the statistical sections only read the measures: on a large filing they are computed on a second
-    # thread while this one checks the rules (Arrow and numpy release the GIL for most of both)
-    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statistics") if len(rows) >= _SIDE_ROWS else None
+    # the statistical sections read the tables and the measures, never the rules: on a large filing they
+    # are computed on a second thread, what needs only the tables while this one measures, the rest
+    # while it checks the rules (Arrow and numpy release the GIL for most of both)
+    large = guarantees.num_rows >= _SIDE_ROWS
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statistics") if large else None
     try:
-        pending = side.submit(statistics.compute, m, financials, compensations, previous_guarantees, period,
-                              ref) if side else None
+        tables = side.submit(statistics.from_tables, guarantees, compensations, previous_guarantees,
+                             period) if side else None
+        rows = Rows.of(guarantees, institution, codes)
+        m = measure(rows, financials, ref)
+        pending = side.submit(lambda: statistics.compute(m, financials, compensations, previous_guarantees,
+                                                         period, ref, tables.result())) if tables else None
         paid = subsidy.compute(rows, period, ref)
         findings = Findings()
         rules.check(m, paid, institution, period, ref, findings)

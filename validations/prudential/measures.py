@@ -27,6 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
@@ -182,7 +183,6 @@ class Measures:
     weighted: pa.Array  # per row, exposure × its weight, exact; 0 where not counted (the measured liability)
     fee_weighted: pa.Array  # per row, exposure × fee_rate, exact (the weighted fee rates' numerators)
     parties: pa.Table  # party_id, exposure, household_balance (exact decimals), in_district, in_district_sma
-    groups: pa.Table  # group_id (or the party_id of a party without group), is_group, exposure
     financing_exposure: Fraction  # exact, in yuan
     measured_financing_liability: Fraction
     non_financing_exposure: Fraction
@@ -193,6 +193,13 @@ class Measures:
     def net_assets_for_leverage(self) -> Decimal:
         return self.financials.net_assets_for_leverage
 
+    @cached_property
+    def groups(self) -> pa.Table:
+        """group_id (or the party_id of a party without group), is_group, exposure. Computed when first
+        read: the statistical sections never read it, so on a large filing they start on their thread
+        while this one joins the groups for the rules."""
+        return _groups(self.rows.table, self.parties)
+
 
 def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
     """Exposure, household balances, weights and the party and group aggregates, exactly.
@@ -202,7 +209,6 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
     then gives every per-party sum (exact integer sums over the codes, ``exact.sums_by``) and the way
     back from a party to its rows (for the household limits of the 75% weights).
     """
-    table = rows.table
     counted = rows.counted
     exposure = rows.exposure
     counted_index = np.flatnonzero(counted)
@@ -252,7 +258,6 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
         weighted=weighted,
         fee_weighted=multiply(exposure, rows.fee_rate_decimal),
         parties=parties,
-        groups=_groups(table, parties),
         financing_exposure=total(exposure, counted),
         measured_financing_liability=total(weighted, counted),
         non_financing_exposure=total(exposure, non_financing),

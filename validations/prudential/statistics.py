@@ -23,6 +23,7 @@ not carry is ``None`` and its section's ``null_reasons`` says why: never invente
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -72,6 +73,22 @@ def _section(values: dict[str, Any], reasons: dict[str, str] | None = None) -> d
     return {**values, "null_reasons": nulls}
 
 
+@dataclass(frozen=True)
+class FromTables:
+    """What the sections read from the filing's tables alone, before any measure: the payouts attached
+    to their rows and the guarantee flows. Phase 4 computes it on its second thread while the measures
+    are computed on the first."""
+
+    payouts: _Payouts
+    flows: dict[str, Any]
+
+
+def from_tables(guarantees: pa.Table, compensations: pa.Table | None, previous: pa.Table | None,
+                period: Period) -> FromTables:
+    payouts = _Payouts(guarantees, compensations)
+    return FromTables(payouts, _flows(guarantees, compensations, previous, period, payouts))
+
+
 def compute(
     m: Measures,
     financials: pa.Table,
@@ -79,11 +96,14 @@ def compute(
     previous: pa.Table | None,
     period: Period,
     ref: ReferenceValues,
+    tables: FromTables | None = None,
 ) -> dict[str, Any]:
     """The seven sections (``SECTIONS``) of one filing; ``previous`` is the guarantees table of the
-    guarantor's last accepted filing (None without one)."""
+    guarantor's last accepted filing (None without one); ``tables`` what :func:`from_tables` computed
+    of the same filing, if it ran already."""
     fin = financials.slice(0, 1)
-    payouts = _Payouts(m.rows.table, compensations)
+    tables = tables or from_tables(m.rows.table, compensations, previous, period)
+    payouts = tables.payouts
 
     def item(name: str) -> Fraction | None:
         return None if name not in fin.column_names else _amount(fin, name)
@@ -91,7 +111,7 @@ def compute(
     return {
         "balance_sheet": _balance_sheet(m, item),
         "income_statement": _income_statement(m, item, compensations),
-        "guarantee_flows": _flows(m.rows.table, compensations, previous, period, payouts),
+        "guarantee_flows": tables.flows,
         "liability_breakdown": _breakdown(m, ref),
         "bank_cooperation": _banks(m, compensations, payouts),
         "policy_commercial_split": _split(m, payouts),
