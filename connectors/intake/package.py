@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from connectors.arrow_sources import read_file_buffer
 from connectors.intake.limits import IntakeLimits
-from connectors.intake.readers import ReadError, format_of, read_table
+from connectors.intake.readers import Handover, ReadError, format_of, read_table
 from connectors.intake.receive import MAX_MANIFEST_BYTES, ManifestError, parse_manifest
 from schemas import SUPPORTED_VERSIONS, get_template
 from validations.catalog import rule
@@ -398,12 +398,14 @@ def _read_member(source: _Source, filing: RawFiling, name: str, entry: dict, lim
     fmt = format_of(member)
     outcome: tuple | None = None
     failure: Exception | None = None
+    held = Handover(data)
+    del data  # the reader holds the bytes only while it needs them (the hash thread until it is done)
     if fmt is not None and isinstance(expected, str):
         try:  # parsed while the hash is computed; the hash is judged first, as if it had come first
-            outcome = read_table(data, fmt, limits)
+            outcome = read_table(held, fmt, limits)
         except Exception as exc:  # re-raised below unless the SHA-256 differs
             failure = exc
-    del data
+    del held
     actual = digest.hexdigest()
     if not isinstance(expected, str) or actual != expected.strip().lower():
         filing.findings.add(

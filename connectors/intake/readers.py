@@ -45,13 +45,38 @@ def format_of(path: str) -> str | None:
 Data = bytes | pa.Buffer  # a file's bytes; a large folder member arrives in Arrow memory (no copy to parse)
 
 
-def read_table(data: Data, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, str | None, list[tuple[int, str]]]:
+class Handover:
+    """A file's bytes given to a reader to hold only while it needs them: a GB18030 file is parsed from
+    its UTF-8, and its own bytes (a quarter of a gigabyte for a million rows) can go before that parse
+    when the caller kept no reference of its own."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Data) -> None:
+        self._data: Data | None = data
+
+    def peek(self) -> Data:
+        if self._data is None:
+            raise RuntimeError("the bytes were handed over already")
+        return self._data
+
+    def take(self) -> Data:
+        data = self.peek()
+        self._data = None
+        return data
+
+
+def read_table(data: Data | Handover, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, str | None, list[tuple[int, str]]]:
     """(table of strings, CSV encoding, formula cells as (row, column)) for one file's bytes."""
-    if len(data) < 4096 and not _head(data, 4096).strip(b" \t\r\n" + UTF8_BOM):  # a big file is not empty
+    seen = data.peek() if isinstance(data, Handover) else data
+    if len(seen) < 4096 and not _head(seen, 4096).strip(b" \t\r\n" + UTF8_BOM):  # a big file is not empty
         raise ReadError("文件为空", "the file is empty")
+    del seen
     if fmt == "csv":
         table, encoding = read_csv(data, limits)
         return table, encoding, []
+    if isinstance(data, Handover):
+        data = data.take()
     if isinstance(data, pa.Buffer):  # the XLSX and Parquet readers take bytes (compressed: small beside CSV)
         data = data.to_pybytes()
     if fmt == "xlsx":
@@ -64,7 +89,9 @@ def read_table(data: Data, fmt: str, limits: IntakeLimits) -> tuple[pa.Table, st
 
 # --- CSV -------------------------------------------------------------------------------------------
 
-def read_csv(data: Data, limits: IntakeLimits) -> tuple[pa.Table, str]:
+def read_csv(data: Data | Handover, limits: IntakeLimits) -> tuple[pa.Table, str]:
+    if isinstance(data, Handover):
+        data = data.take()
     nul = _find_byte(data, 0)
     if nul >= 0:
         raise ReadError("文件含二进制内容，不是文本", "binary content (NUL bytes), not CSV text",
@@ -81,10 +108,14 @@ def read_csv(data: Data, limits: IntakeLimits) -> tuple[pa.Table, str]:
         if encoding == "utf-8-sig":
             raise ReadError("带 BOM 的 UTF-8 文件含无效字节", "UTF-8 file with BOM holds invalid bytes",
                             row=_line_index(data, position)) from None
-        return _parse_csv(_transcode_gb18030(data, position), limits), "gb18030"
-    if _find_byte(data, 0xC3) >= 0:  # text decoded from UTF-8 read as Latin-1 always holds U+00C2..U+00F4 (C3 xx)
-        _refuse_mojibake(table)
-    return table, encoding
+    else:
+        if _find_byte(data, 0xC3) >= 0:  # text decoded from UTF-8 read as Latin-1 always holds U+00C2..U+00F4 (C3 xx)
+            _refuse_mojibake(table)
+        return table, encoding
+    # outside the handler, whose traceback would keep the failed parse's frame (and the bytes) alive
+    utf8 = _transcode_gb18030(data, position)
+    del data  # the GB18030 bytes go now, unless the caller kept them: Arrow parses the UTF-8
+    return _parse_csv(utf8, limits), "gb18030"
 
 
 def _refuse_mojibake(table: pa.Table) -> None:
