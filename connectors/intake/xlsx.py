@@ -142,7 +142,7 @@ class _Workbook:
         if info.compress_type == zipfile.ZIP_STORED:
             for offset in range(0, len(stored), _INFLATED_CHUNK):
                 chunk = bytes(stored[offset: offset + _INFLATED_CHUNK])
-                crc = zlib.crc32(chunk, crc)
+                crc = isal_zlib.crc32(chunk, crc)
                 yield chunk
         else:
             inflater = isal_zlib.decompressobj(-15)
@@ -152,7 +152,7 @@ class _Workbook:
                     chunk = inflater.decompress(piece, _INFLATED_CHUNK)  # bounded: a bomb inflates no further
                     piece = inflater.unconsumed_tail
                     if chunk:
-                        crc = zlib.crc32(chunk, crc)
+                        crc = isal_zlib.crc32(chunk, crc)
                         yield chunk
             if not inflater.eof:
                 raise zlib.error("the deflate stream is truncated")

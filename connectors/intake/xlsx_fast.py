@@ -28,8 +28,10 @@ reader reports the finding. Tests compare both readers on the same bytes.
 
 from __future__ import annotations
 
+import queue
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -104,6 +106,48 @@ def _pieces(book: _Book, part: str, cut: bytes) -> Iterator[bytes]:
         pending, size = [data[at:]], len(data) - at
     if pending:
         yield b"".join(pending)
+
+
+def _ahead(pieces: Generator[bytes, None, None], depth: int = 2) -> Iterator[bytes]:
+    """``pieces``, produced on a thread of their own up to ``depth`` ahead of the caller: the sheet is
+    inflated and CRC-checked (ISA-L releases the GIL) while the pieces before it are read. An error of
+    the producer is raised here, where the next piece was expected; a caller that stops early stops it."""
+    slots: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for piece in pieces:
+                while not stop.is_set():
+                    try:
+                        slots.put(("piece", piece), timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(("end", None))
+        except BaseException as exc:  # handed to the caller, which raises it
+            slots.put(("error", exc))
+
+    producer = threading.Thread(target=produce, name="xlsx-inflate", daemon=True)
+    producer.start()
+    try:
+        while True:
+            kind, value = slots.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        while producer.is_alive():  # let a blocked producer see the stop
+            try:
+                slots.get_nowait()
+            except queue.Empty:
+                producer.join(0.05)
+        pieces.close()
 
 
 class _Skeleton:
@@ -331,10 +375,13 @@ _SHEET_OUTSIDE: dict[bytes, tuple[Any, int]] = {
 _STRINGS_OUTSIDE: dict[bytes, tuple[Any, int]] = {name: (_Refuse, 0) for name in (b"si", b"t", b"r", b"rPh")}
 
 
-def _t_forms(tags: _Tags, t: np.ndarray) -> np.ndarray:
-    """Whether each tag at ``t`` is ``<t>`` or ``<t xml:space="preserve">``."""
-    ok = tags.form(t, b"<t>")
-    preserved = np.flatnonzero(~ok & tags.form(t, _PRESERVE_TAG[:8]))
+def _t_forms(tags: _Tags, t: np.ndarray, words: np.ndarray | None = None) -> np.ndarray:
+    """Whether each tag at ``t`` is ``<t>`` or ``<t xml:space="preserve">`` (``words``: the tags' words,
+    when gathered already)."""
+    if words is None:
+        words = tags.w[np.minimum(t, len(tags.w) - 1)]
+    ok = _equals(words, b"<t>")
+    preserved = np.flatnonzero(~ok & _equals(words, _PRESERVE_TAG[:8]))
     if len(preserved):
         at = tags.lt[t[preserved]]
         full = _equals(tags.words[at + 8], _PRESERVE_TAG[8:16]) & _equals(tags.words[at + 16], _PRESERVE_TAG[16:])
@@ -442,12 +489,13 @@ def _cells(tags: _Tags, cells: np.ndarray, references: tuple[np.ndarray, ...]) -
     rows): everything that needs no earlier piece."""
     lt = tags.lt
     column, kind_code, style, self_closed, tag_end, reference_row = references
-    # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>
-    with_v = ~self_closed & tags.form(cells + 1, b"<v>") & tags.form(cells + 2, b"</v>") \
-        & tags.form(cells + 3, b"</c>")
-    inline = ~self_closed & tags.form(cells + 1, b"<is>") & _t_forms(tags, cells + 2) \
-        & tags.form(cells + 3, b"</t>") & tags.form(cells + 4, b"</is>") & tags.form(cells + 5, b"</c>")
-    empty = ~self_closed & tags.form(cells + 1, b"</c>")
+    # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>; the words of the tags
+    # after each cell gathered once for every form compared with them
+    after = {k: tags.w[np.minimum(cells + k, len(tags.w) - 1)] for k in range(1, 6)}
+    with_v = ~self_closed & _equals(after[1], b"<v>") & _equals(after[2], b"</v>") & _equals(after[3], b"</c>")
+    inline = ~self_closed & _equals(after[1], b"<is>") & _t_forms(tags, cells + 2, after[2]) \
+        & _equals(after[3], b"</t>") & _equals(after[4], b"</is>") & _equals(after[5], b"</c>")
+    empty = ~self_closed & _equals(after[1], b"</c>")
     if not (self_closed | with_v | inline | empty).all():
         raise _NotPlain
     size = np.where(with_v, 4, np.where(inline, 6, np.where(empty, 2, 1)))
@@ -686,7 +734,7 @@ def read_plain(book: _Book, sheet_part: str, strings_part: str | None, date_styl
         # placed (numpy and Arrow release the GIL in their loops)
         with ThreadPoolExecutor(1, thread_name_prefix="xlsx-tags") as pool:
             ahead = None
-            for data in _pieces(book, sheet_part, b"<row "):
+            for data in _ahead(_pieces(book, sheet_part, b"<row ")):
                 classified = pool.submit(_classified, data)
                 if ahead is not None:
                     sheet.piece(_cells(*ahead.result()))

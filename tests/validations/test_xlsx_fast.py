@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import threading
 
 import openpyxl
 import pytest
@@ -216,3 +217,25 @@ def test_generated_cells_are_read_alike(monkeypatch, cells):
         rows.append(f'<row r="{r}">{cell}<c r="B{r}"><v>{number}</v></c></row>')
     fast, slow, answered = _both(_sheet("".join(rows), strings or None), monkeypatch)
     assert answered and fast == slow
+
+
+def test_pieces_inflated_ahead_arrive_in_order_and_errors_where_they_happened() -> None:
+    """The sheet is inflated on a thread of its own, a few pieces ahead: the pieces come in order, the
+    producer's error comes where its piece was expected, and a reader that stops early stops it."""
+    def pieces(n: int, fail_at: int | None = None):
+        for i in range(n):
+            if i == fail_at:
+                raise xlsx_fast._NotPlain
+            yield f"piece {i}".encode()
+
+    assert list(xlsx_fast._ahead(pieces(50))) == [f"piece {i}".encode() for i in range(50)]
+    seen = []
+    with pytest.raises(xlsx_fast._NotPlain):
+        for piece in xlsx_fast._ahead(pieces(50, fail_at=7)):
+            seen.append(piece)
+    assert len(seen) == 7
+    before = {t for t in threading.enumerate() if t.name == "xlsx-inflate"}
+    reader = xlsx_fast._ahead(pieces(10_000))
+    assert next(reader) == b"piece 0"
+    reader.close()  # the reader stops after one piece of 10,000
+    assert not [t for t in threading.enumerate() if t.name == "xlsx-inflate" and t not in before]
