@@ -644,8 +644,16 @@ class _Sheet:
             mine = (column >= first) & (column < stop) if block < self.width else slice(None)
             take = np.full((stop - first, count), len(values), dtype=np.int64)
             take[column[mine] - first, position[mine]] = cell[mine]
+            # one take for the block, column after column; each column is then its own array over its
+            # part of the bytes (offsets from 0), as the CSV reader's are
+            placed = padded.take(pa.array(take.ravel()))
+            offsets = np.frombuffer(placed.buffers()[1], dtype=np.int32, count=len(placed) + 1)
+            data = placed.buffers()[2] or pa.py_buffer(b"")
             for j in range(first, stop):
-                self.columns[j].append(padded.take(pa.array(take[j - first])))
+                bounds = offsets[(j - first) * count: (j - first + 1) * count + 1]
+                start = int(bounds[0])
+                self.columns[j].append(pa.Array.from_buffers(
+                    pa.string(), count, [None, pa.py_buffer(bounds - start), data.slice(start, int(bounds[-1]) - start)]))
         self.emitted = last
 
     def table(self) -> pa.Table:
