@@ -239,3 +239,25 @@ def test_pieces_inflated_ahead_arrive_in_order_and_errors_where_they_happened() 
     assert next(reader) == b"piece 0"
     reader.close()  # the reader stops after one piece of 10,000
     assert not [t for t in threading.enumerate() if t.name == "xlsx-inflate" and t not in before]
+
+
+def test_a_sheet_read_in_many_pieces_is_one_array_per_column(monkeypatch) -> None:
+    """Pieces of a few rows each (one take per block of columns, each column over its own bytes): the
+    table equals the streaming reader's, and each column is one array whose offsets start at 0, as
+    phase 1's fast paths read them."""
+    monkeypatch.setattr(xlsx_fast, "_PIECE", 256)
+    rows = [HEADER_ROW]
+    for r in range(2, 400):
+        rows.append(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>名{r}</t></is></c>'
+                    + (f'<c r="B{r}"><v>{r}.25</v></c>' if r % 3 else "") + "</row>")
+    data = _sheet("".join(rows))
+    fast, slow, answered = _both(data, monkeypatch)
+    assert answered and fast == slow
+    monkeypatch.setattr(xlsx_fast, "_PIECE", 256)
+    table, _ = xlsx.read_xlsx(data, LIMITS)
+    for column in table.columns:
+        assert column.num_chunks == 1
+        chunk = column.chunk(0)
+        assert chunk.offset == 0 and chunk.null_count == 0
+        assert int.from_bytes(chunk.buffers()[1].to_pybytes()[:4], "little") == 0
+    assert table["b"].to_pylist()[:3] == ["2.25", "", "4.25"] and table["a"][-1].as_py() == "名399"
