@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import os
@@ -91,7 +92,24 @@ def console() -> int:
     # no command multiplies float matrices: numpy's OpenBLAS would start a thread that polls for work
     # (1–2 % of a check's CPU on two cores)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    return main()
+    code = main()
+    if sys.argv[1:2] and sys.argv[1] in ENDS_AT_ONCE:
+        _end_now(code)
+    return code
+
+
+ENDS_AT_ONCE = ("check",)  # commands that hold nothing to close once their output is written (see _end_now)
+
+
+def _end_now(code: int) -> None:
+    """Leave without the interpreter's teardown: a million-row check would spend ≈ 70 ms freeing its
+    tables and modules one object at a time for a process that is ending anyway. It holds no file,
+    connection or lock open by then; only its output is flushed."""
+    for stream in (sys.stdout, sys.stderr):
+        # the reader went away (main already said 0), or the stream is closed
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 class _NoPandas:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from connectors import arrow_sources
 from connectors.arrow_sources import read_file_buffer
 from connectors.intake.headers import ReadError
 from connectors.intake.limits import IntakeLimits
@@ -73,6 +74,20 @@ def test_a_file_that_is_not_its_stated_size_is_not_read_into_arrow_memory(tmp_pa
     assert read_file_buffer(path, 99) is None  # longer than stated
     assert read_file_buffer(path, 101) is None  # shorter
     assert read_file_buffer(path, 100).to_pybytes() == b"x" * 100
+
+
+@pytest.mark.parametrize("size", [1, 99, 100, 101, 1_000_003])
+def test_a_file_read_in_two_halves_is_its_bytes(size: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large file is read as two halves on two threads: every byte lands where it belongs, and a file
+    that is not its stated size is still refused, whichever half runs short."""
+    monkeypatch.setattr(arrow_sources, "_SPLIT_READ", 1)
+    data = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    assert read_file_buffer(path, size).to_pybytes() == data
+    assert read_file_buffer(path, size - 1) is None  # longer than stated
+    assert read_file_buffer(path, size + 1) is None  # shorter: the second half runs out
+    assert read_file_buffer(path, 2 * size + 2) is None  # much shorter: both halves run out
 
 
 def test_a_large_folder_package_reads_as_its_zip(tmp_path: Path) -> None:
