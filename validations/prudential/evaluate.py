@@ -62,18 +62,20 @@ def evaluate(
     are the guarantees' dictionary codes that phases 2 and 3 already computed (computed here without)."""
     ref = (reference or default_reference()).as_of(period.end)
     # the statistical sections read the tables and the measures, never the rules: on a large filing they
-    # are computed on a second thread, what needs only the tables while this one measures, the rest
-    # while it checks the rules (Arrow and numpy release the GIL for most of both)
+    # are computed on a second thread, what needs only the tables (and the subsidies, which need only the
+    # rows) while this one measures, the rest while it checks the rules (Arrow and numpy release the GIL
+    # for most of both)
     large = guarantees.num_rows >= _SIDE_ROWS
     side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statistics") if large else None
     try:
         tables = side.submit(statistics.from_tables, guarantees, compensations, previous_guarantees,
                              period) if side else None
         rows = Rows.of(guarantees, institution, codes)
+        paying = side.submit(subsidy.compute, rows, period, ref) if side else None  # reads the rows only
         m = measure(rows, financials, ref)
         pending = side.submit(lambda: statistics.compute(m, financials, compensations, previous_guarantees,
                                                          period, ref, tables.result())) if tables else None
-        paid = subsidy.compute(rows, period, ref)
+        paid = paying.result() if paying else subsidy.compute(rows, period, ref)
         findings = Findings()
         rules.check(m, paid, institution, period, ref, findings)
         early_warning.check(m, compensations, previous_guarantees, institution, period, ref, findings)
