@@ -11,11 +11,8 @@ here, beside its parse, the others on demand.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -26,6 +23,7 @@ from validations.catalog import rule
 from validations.codes import Codes, Encoded, encode
 from validations.exact import AMOUNT, AMOUNT_INTEGER_DIGITS, RATIO, RATIO_INTEGER_DIGITS, RATIO_SCALE
 from validations.findings import Findings
+from validations.side_by_side import in_order
 
 # exactly what the decimal types hold (leading zeros and trailing zeros are fine: 012.340 is 12.34)
 _AMOUNT = rf"^[+-]?(0*[0-9]{{1,{AMOUNT_INTEGER_DIGITS}}}(\.[0-9]{{0,2}}0*)?|\.[0-9]{{1,2}}0*)$"
@@ -35,8 +33,6 @@ _DECIMAL = (
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TRUE_VALUES = ("true", "1", "yes", "y", "t", "是")
 FALSE_VALUES = ("false", "0", "no", "n", "f", "否")
-
-_T = TypeVar("_T")
 
 _TYPE_TEXT = {
     ColumnType.AMOUNT: (f"金额（元，最多两位小数、{AMOUNT_INTEGER_DIGITS} 位整数）",
@@ -164,7 +160,7 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile 
         return values, typed, found, encode(typed) if column.type == ColumnType.CODE else None
 
     filed, typed_columns, encoded = {}, {}, {}
-    for column, (values, typed, found, codes) in zip(spec.columns, _each(parse, spec.columns, n), strict=True):
+    for column, (values, typed, found, codes) in zip(spec.columns, in_order(parse, spec.columns, n, "parse"), strict=True):
         if column.type not in (ColumnType.STRING, ColumnType.CODE):
             filed[column.name] = values
         typed_columns[column.name] = typed
@@ -178,20 +174,6 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile 
     for name, codes in encoded.items():
         parsed.codes.seed(name, codes)
     return parsed
-
-
-_PARALLEL_ROWS = 1 << 16  # below this, threads cost more than they save
-
-
-def _each(parse: Callable[[Column], _T], columns: Sequence[Column], rows: int) -> list[_T]:
-    """``parse`` of every column, in order. A large file's columns are parsed on as many threads as the
-    machine has cores: Arrow's casts and numpy's passes over the buffers release the GIL, so the
-    columns of a million-row file are typed side by side."""
-    workers = min(len(columns), os.cpu_count() or 1)
-    if rows < _PARALLEL_ROWS or workers < 2:
-        return [parse(column) for column in columns]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parse") as pool:
-        return list(pool.map(parse, columns))
 
 
 def _header_required(column: Column) -> bool:

@@ -37,8 +37,7 @@ def test_threaded_and_sequential_checks_agree(case: str, tmp_path: Path, monkeyp
 
     def check(threshold: int | None) -> tuple:
         if threshold is not None:
-            monkeypatch.setattr(sys.modules["validations.parse"], "_PARALLEL_ROWS", threshold)
-            monkeypatch.setattr(sys.modules["validations.phases.common"], "_PARALLEL_ROWS", threshold)
+            monkeypatch.setattr(sys.modules["validations.side_by_side"], "PARALLEL_ROWS", threshold)
             monkeypatch.setattr(sys.modules["validations.prudential.evaluate"], "_SIDE_ROWS", threshold)
         result = validate(read_package(package), registry)
         statistics = result.phase4.statistics if result.phase4 else None
@@ -54,7 +53,7 @@ def test_threaded_and_sequential_checks_agree(case: str, tmp_path: Path, monkeyp
 
 def test_checks_run_side_by_side_report_in_their_own_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first check finishes last; its findings still come first."""
-    monkeypatch.setattr(sys.modules["validations.phases.common"], "_PARALLEL_ROWS", 0)
+    monkeypatch.setattr(sys.modules["validations.side_by_side"], "PARALLEL_ROWS", 0)
     finished: list[str] = []
 
     def check(rule_id: str, delay: float):

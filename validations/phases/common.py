@@ -3,14 +3,13 @@ independent checks side by side."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 
 from validations.catalog import rule
 from validations.findings import Findings
+from validations.side_by_side import in_order
 
 
 def flag(
@@ -34,24 +33,15 @@ def flag(
 
 Check = Callable[[Findings], None]  # one independent check of a phase, adding what it finds
 
-_PARALLEL_ROWS = 1 << 16  # below this, a thread costs more than it saves
-
 
 def run_checks(checks: Sequence[Check], findings: Findings, rows: int) -> None:
     """Each check into its own findings, added to ``findings`` in the order of ``checks`` whichever ran
-    first. On a large filing they run on as many threads as the machine has cores: the checks are
-    column-wise Arrow and numpy passes, which release the GIL, so one core no longer waits for the other."""
-    workers = min(len(checks), os.cpu_count() or 1)
-    if rows < _PARALLEL_ROWS or workers < 2:
-        for check in checks:
-            check(findings)
-        return
+    first (on both cores for a large filing: ``validations.side_by_side``)."""
 
     def run(check: Check) -> Findings:
         found = Findings()
         check(found)
         return found
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checks") as pool:
-        for found in pool.map(run, checks):
-            findings.extend_table(found.to_table())
+    for found in in_order(run, checks, rows, "checks"):
+        findings.extend_table(found.to_table())
