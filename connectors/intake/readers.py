@@ -115,7 +115,7 @@ def read_csv(data: Data | Handover, limits: IntakeLimits) -> tuple[pa.Table, str
     # outside the handler, whose traceback would keep the failed parse's frame (and the bytes) alive
     utf8 = _transcode_gb18030(data, position)
     del data  # the GB18030 bytes go now, unless the caller kept them: Arrow parses the UTF-8
-    return _parse_csv(utf8, limits), "gb18030"
+    return _parse_csv(utf8, limits, utf8_known=True), "gb18030"
 
 
 def _refuse_mojibake(table: pa.Table) -> None:
@@ -310,12 +310,13 @@ def _parse_header(data: Data, max_line: int) -> list[str]:
     return check_header(names)
 
 
-def _parse_csv(data: Data, limits: IntakeLimits) -> pa.Table:
+def _parse_csv(data: Data, limits: IntakeLimits, *, utf8_known: bool = False) -> pa.Table:
+    """The rows as text columns; ``utf8_known`` for bytes this module encoded itself."""
     header_end = _head(data, limits.max_line_bytes + 1).find(b"\n")
     if (len(data) if header_end < 0 else header_end) > limits.max_line_bytes:
         raise ReadError("表头行过长", f"the header line is longer than {limits.max_line_bytes} bytes", rule_id="FMT-007")
     names = _parse_header(data, limits.max_line_bytes)
-    if not _utf8_ok(data):
+    if not utf8_known and not _utf8_ok(data):
         # the encoding is decided before anything else is read: a field is a run of bytes between
         # ASCII delimiters, so the whole file is UTF-8 exactly when every field is (Arrow then reads
         # the fields as bytes, without checking each value again)

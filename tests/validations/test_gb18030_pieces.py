@@ -84,9 +84,9 @@ def test_the_gb18030_bytes_go_before_their_utf8_is_parsed(monkeypatch: pytest.Mo
     released_at_parse: list[bool] = []
     real = readers._parse_csv
 
-    def spy(data, limits):
+    def spy(data, limits, **options):
         released_at_parse.append(alive() is None)
-        return real(data, limits)
+        return real(data, limits, **options)
 
     monkeypatch.setattr(readers, "_parse_csv", spy)
     table, encoding = readers.read_csv(handed, IntakeLimits())
