@@ -51,6 +51,7 @@ _PIECE = 4 << 20  # bytes classified at once: big enough for numpy, small enough
 _MAX_PIECE = 64 << 20  # a row (or shared string) longer than this is left to the streaming reader
 _PAD = 64  # zero bytes after each piece, so that look-ahead never leaves the buffer
 _SCATTER = 1 << 22  # entries of the index that places a piece's values (32 MB)
+_PLACE_ROWS = 1 << 14  # data rows placed at once: each column's chunks about as long as the CSV reader's
 
 # kinds of the tags outside the elements read here
 _OTHER, _ROW, _ROW_END, _IGNORED = range(4)
@@ -476,19 +477,48 @@ class _Cells:
     raw: pa.Array | None = None  # each valued cell's text as written
 
 
-def _classified(data: bytes) -> tuple[_Tags, np.ndarray, tuple[np.ndarray, ...]]:
-    """A piece's tags, its cells and their references: the part of reading a piece that runs on the
-    other core while the piece before is read and placed (about half of the work each way)."""
+@dataclass
+class _Rows:
+    """A piece's ``<row r="N"`` tags and the row each cell is in."""
+
+    tags: np.ndarray  # tag numbers of the rows
+    numbers: np.ndarray  # their row numbers
+    owner: np.ndarray  # the index (into ``tags``) of each cell's row
+
+
+def _rows_of(tags: _Tags, cells: np.ndarray) -> _Rows:
+    """The piece's rows (``<row r="N"``, numbers strictly increasing) and the row that holds each
+    cell, which must be within one."""
+    rows = np.flatnonzero(tags.named(b"row"))
+    if len(rows) == 0:
+        if len(cells):
+            raise _NotPlain
+        return _Rows(rows, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.intp))
+    if not _equals(tags.words[tags.lt[rows]], b'<row r="').all():
+        raise _NotPlain
+    numbers, _ = _numbers(tags, tags.lt[rows] + 8, 7)
+    if (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
+        raise _NotPlain
+    owner = np.searchsorted(rows, cells) - 1
+    if (owner < 0).any():
+        raise _NotPlain  # a cell before the first row
+    return _Rows(rows, numbers, owner)
+
+
+def _classified(data: bytes) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.ndarray, ...]]:
+    """A piece's tags, its rows, its cells and their references: the part of reading a piece that runs
+    on the other core while the piece before is read and placed (about half of the work each way)."""
     tags = _Tags(data)
     cells = np.flatnonzero(tags.named(b"c"))
-    return tags, cells, _references(tags, tags.lt[cells])
+    rows = _rows_of(tags, cells)
+    return tags, cells, rows, _references(tags, tags.lt[cells], rows)
 
 
-def _cells(tags: _Tags, cells: np.ndarray, references: tuple[np.ndarray, ...]) -> _Cells:
+def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np.ndarray, ...]) -> _Cells:
     """Read a classified piece's cells (``<c>`` with at most ``<v>`` or ``<is><t>`` inside, within
     rows): everything that needs no earlier piece."""
     lt = tags.lt
-    column, kind_code, style, self_closed, tag_end, reference_row = references
+    column, kind_code, style, self_closed, tag_end = references
     # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>; the words of the tags
     # after each cell gathered once for every form compared with them
     after = {k: tags.w[np.minimum(cells + k, len(tags.w) - 1)] for k in range(1, 6)}
@@ -504,23 +534,16 @@ def _cells(tags: _Tags, cells: np.ndarray, references: tuple[np.ndarray, ...]) -
     rows, row_ends = outside[kinds == _ROW], outside[kinds == _ROW_END]
     if len(rows) != len(row_ends) or (rows > row_ends).any() or (row_ends[:-1] > rows[1:]).any():
         raise _NotPlain
+    if not np.array_equal(rows, row_tags.tags):
+        raise _NotPlain  # the rows found with the tags are these, which no cell covers
     span_end = np.where(self_closed, tag_end + 2, lt[np.minimum(cells + size - 1, len(lt) - 1)] + 4)
     found = _Cells(tags, cells, span_end, others)
     if len(rows) == 0:
-        if len(cells):
-            raise _NotPlain
         return found
-    if not _equals(tags.words[lt[rows]], b'<row r="').all():
-        raise _NotPlain
-    numbers, _ = _numbers(tags, lt[rows] + 8, 7)
-    if (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
-        raise _NotPlain
-    owner = np.searchsorted(rows, cells) - 1
-    if (owner < 0).any() or (cells > row_ends[np.maximum(owner, 0)]).any():
-        raise _NotPlain  # a cell outside any row
-    row_of = numbers[owner]
-    if (reference_row != row_of).any():
-        raise _NotPlain  # the streaming reader compares each reference with its row
+    numbers = row_tags.numbers
+    if (cells > row_ends[row_tags.owner]).any():
+        raise _NotPlain  # a cell after its row's end, outside any row
+    row_of = numbers[row_tags.owner]
     if ((np.diff(row_of) == 0) & (np.diff(column) <= 0)).any():
         raise _NotPlain  # out of order, or twice
     valued = np.flatnonzero(with_v | inline)
@@ -552,6 +575,7 @@ class _Sheet:
         self.cells = 0
         self.others = 0
         self.columns: list[list[pa.Array]] = []
+        self.pending: list[tuple[np.ndarray, np.ndarray, pa.Array]] = []  # pieces' values not placed yet
         self.skeleton = _Skeleton()
 
     def piece(self, cells: _Cells) -> None:
@@ -611,8 +635,8 @@ class _Sheet:
         return pa.concat_arrays(parts).take(pa.array(index))
 
     def _rows(self, row_of: np.ndarray, column: np.ndarray, values: pa.Array) -> None:
-        """Place the values: row 1 is the header; data rows up to the last one with a value (empty
-        rows inside the data stay rows, trailing ones wait for a value after them)."""
+        """Take a piece's values: row 1 is the header; the data rows wait until about ``_PLACE_ROWS``
+        of them can be placed at once (a few pieces' worth), each column then one chunk as long."""
         present = pc.not_equal(values, "").to_numpy(zero_copy_only=False)  # an empty text is no cell
         if not present.all():
             row_of, column, values = row_of[present], column[present], values.filter(pa.array(present))
@@ -631,18 +655,31 @@ class _Sheet:
         last = int(row_of[-1]) - 1  # data rows up to here
         if last * self.width > self.limits.max_xlsx_cells:
             raise _NotPlain
+        self.pending.append((row_of, column, values))
+        if last - self.emitted >= _PLACE_ROWS:
+            self._place()
+
+    def _place(self) -> None:
+        """Place the pending values: data rows up to the last one with a value (empty rows inside the
+        data stay rows, trailing ones wait for a value after them)."""
+        if not self.pending:
+            return
+        row_of = np.concatenate([rows for rows, _, _ in self.pending])
+        column = np.concatenate([columns for _, columns, _ in self.pending])
+        padded = pa.concat_arrays([*(values for _, _, values in self.pending), pa.array([""], pa.string())])
+        self.pending = []
+        last = int(row_of[-1]) - 1
         count = last - self.emitted
         position = row_of - 2 - self.emitted
-        padded = pa.concat_arrays([values, pa.array([""], pa.string())])
         # each (column, row) holds at most one cell (checked when the piece was read): a scatter places
         # every value, the last entry of ``padded`` ("") fills the rest; a sparse sheet (rows far apart)
         # is placed a few columns at a time, so that the index stays within _SCATTER entries
         block = max(1, _SCATTER // max(count, 1))
-        cell = np.arange(len(values))
+        cell = np.arange(len(row_of))
         for first in range(0, self.width, block):
             stop = min(first + block, self.width)
             mine = (column >= first) & (column < stop) if block < self.width else slice(None)
-            take = np.full((stop - first, count), len(values), dtype=np.int64)
+            take = np.full((stop - first, count), len(row_of), dtype=np.int64)
             take[column[mine] - first, position[mine]] = cell[mine]
             # one take for the block, column after column; each column is then its own array over its
             # part of the bytes (offsets from 0), as the CSV reader's are
@@ -657,13 +694,13 @@ class _Sheet:
         self.emitted = last
 
     def table(self) -> pa.Table:
-        """One array per column: phase 1 looks at a column chunk by chunk, and a piece's few thousand
-        rows made a hundred chunks of each (one copy of the text here cost it less than they did)."""
+        """The columns in chunks of about ``_PLACE_ROWS`` rows: phase 1 looks at a column chunk by
+        chunk, and a piece's few thousand rows made a hundred chunks of each."""
         self.skeleton.close()
         if self.names is None:
             raise _NotPlain  # an empty sheet: the streaming reader says so
-        arrays = [pa.chunked_array([pa.concat_arrays(chunks)] if chunks else [], pa.string())
-                  for chunks in self.columns]
+        self._place()
+        arrays = [pa.chunked_array(chunks, pa.string()) for chunks in self.columns]
         return pa.table(arrays, names=self.names)
 
 
@@ -682,9 +719,29 @@ def _shortest(raw: pa.Array) -> np.ndarray:
     return pc.or_(integer, short).to_numpy(zero_copy_only=False)
 
 
-def _references(tags: _Tags, at: np.ndarray) -> tuple[np.ndarray, ...]:
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
+
+
+def _decimal_words(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(word, digits) of each number from 1 to 9,999,999 written in decimal and followed by ``"``: the
+    bytes as one little-endian integer, as ``_Tags.words`` reads them, and how many digits."""
+    digits = np.ones(len(numbers), dtype=np.int64)
+    for k in range(1, 7):
+        digits += numbers >= 10**k
+    word = np.zeros(len(numbers), dtype=np.uint64)
+    rest = numbers.astype(np.uint64)
+    for k in range(7):  # the k-th digit from the right sits at byte digits - 1 - k
+        place = digits - 1 - k
+        shift = (8 * np.maximum(place, 0)).astype(np.uint64)
+        word |= np.where(place >= 0, (rest % np.uint64(10) + np.uint64(48)) << shift, np.uint64(0))
+        rest //= np.uint64(10)
+    return word | (np.uint64(_QUOTE) << (8 * digits).astype(np.uint64)), digits
+
+
+def _references(tags: _Tags, at: np.ndarray, rows: _Rows) -> tuple[np.ndarray, ...]:
     """(column, kind code, style, closed at once, where the tag ends) of each cell
-    ``<c r="REF" [s="N"] [t="KIND"]>`` or ``…/>``."""
+    ``<c r="REF" [s="N"] [t="KIND"]>`` or ``…/>`` whose reference names the row it is in (the
+    streaming reader compares the two)."""
     buf, words = tags.buf, tags.words
     if not _equals(words[at], b'<c r="').all():
         raise _NotPlain
@@ -697,9 +754,12 @@ def _references(tags: _Tags, at: np.ndarray) -> tuple[np.ndarray, ...]:
     first = l0.astype(np.int64) - 64
     column = np.where(two, 26 * first + l1.astype(np.int64) - 64, first) - 1
     digits_at = at + 7 + two
-    if (buf[digits_at] == 48).any():
-        raise _NotPlain  # "A01": the streaming reader compares the text with the row's number
-    ref_row, length = _numbers(tags, digits_at, 7)
+    # the reference's digits are its row's number as written ("A01" is not row 1's) and a quote: one
+    # comparison of words per cell, the expected words built per row
+    row_words, row_digits = _decimal_words(rows.numbers)
+    length = row_digits[rows.owner]
+    if not ((words[digits_at] & _LOW_BYTES[length + 1]) == row_words[rows.owner]).all():
+        raise _NotPlain
     p = digits_at + length + 1  # after the reference's closing quote
     style = np.zeros(len(at), dtype=np.int64)
     has_style = _equals(words[p], b' s="')
@@ -732,7 +792,7 @@ def _references(tags: _Tags, at: np.ndarray) -> tuple[np.ndarray, ...]:
     self_closed = (end == _SLASH) & (buf[p + 1] == _GT)
     if not ((end == _GT) | self_closed).all():
         raise _NotPlain  # another attribute, another order, spaces around "="
-    return column, kind_code, style, self_closed, p, ref_row
+    return column, kind_code, style, self_closed, p
 
 
 def read_plain(book: _Book, sheet_part: str, strings_part: str | None, date_styles: list[bool],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
+import re
 import threading
 
 import openpyxl
@@ -127,6 +128,9 @@ def test_plain_shared_strings_are_read_alike(monkeypatch, strings):
     ('<row r="2"><c r="B2"><v>1</v></c><c r="A2"><v>2</v></c></row>', None),  # out of order
     ('<row r="2"><c r="A5"><v>1</v></c></row>', None),  # a reference outside its row
     ('<row r="2"><c r="A02"><v>1</v></c></row>', None),
+    ('<row r="2"><c r="A21"><v>1</v></c></row>', None),  # the row's digits, then more
+    ('<row r="12"><c r="A1"><v>1</v></c></row>', None),  # a prefix of the row's digits
+    ('<row r="2"><c r="A2 "><v>1</v></c></row>', None),
     ('<row r="2"><c r="ZZZ2"><v>1</v></c></row>', None),
     ('<row r="2"><c r="C2"><v>1</v></c></row>', None),  # a value beyond the header
     ('<row r="2"></row><c r="A3"><v>1</v></c>', None),  # a cell outside any row
@@ -241,11 +245,27 @@ def test_pieces_inflated_ahead_arrive_in_order_and_errors_where_they_happened() 
     assert not [t for t in threading.enumerate() if t.name == "xlsx-inflate" and t not in before]
 
 
-def test_a_sheet_read_in_many_pieces_is_one_array_per_column(monkeypatch) -> None:
-    """Pieces of a few rows each (one take per block of columns, each column over its own bytes): the
-    table equals the streaming reader's, and each column is one array whose offsets start at 0, as
-    phase 1's fast paths read them."""
-    monkeypatch.setattr(xlsx_fast, "_PIECE", 256)
+def _row_by_row(pieces):
+    """``_pieces`` with each piece cut again before every row: a piece per row."""
+    def cut(book, part, at):
+        for piece in pieces(book, part, at):
+            bounds = [m.start() for m in re.finditer(re.escape(at), piece)]
+            starts = sorted({0, *bounds})
+            yield from (piece[i:j] for i, j in zip(starts, [*starts[1:], len(piece)], strict=True) if j > i)
+    return cut
+
+
+@pytest.mark.parametrize("place_rows", [50, 1 << 14])
+def test_a_sheet_read_in_many_pieces_is_placed_in_chunks_of_many_rows(monkeypatch, place_rows) -> None:
+    """Pieces of a few rows each are placed a few pieces at a time (one take per block of columns, each
+    column over its own bytes): the table equals the streaming reader's, and each column is one chunk
+    per ``_PLACE_ROWS`` rows or so (not one per piece), whose offsets start at 0, as phase 1's fast
+    paths read them."""
+    def pieces_of_one_row() -> None:
+        monkeypatch.setattr(xlsx_fast, "_pieces", _row_by_row(xlsx_fast._pieces))
+        monkeypatch.setattr(xlsx_fast, "_PLACE_ROWS", place_rows)
+
+    pieces_of_one_row()
     rows = [HEADER_ROW]
     for r in range(2, 400):
         rows.append(f'<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>名{r}</t></is></c>'
@@ -253,11 +273,16 @@ def test_a_sheet_read_in_many_pieces_is_one_array_per_column(monkeypatch) -> Non
     data = _sheet("".join(rows))
     fast, slow, answered = _both(data, monkeypatch)
     assert answered and fast == slow
-    monkeypatch.setattr(xlsx_fast, "_PIECE", 256)
+    pieces_of_one_row()  # again: _both undid it
     table, _ = xlsx.read_xlsx(data, LIMITS)
     for column in table.columns:
-        assert column.num_chunks == 1
-        chunk = column.chunk(0)
-        assert chunk.offset == 0 and chunk.null_count == 0
-        assert int.from_bytes(chunk.buffers()[1].to_pybytes()[:4], "little") == 0
+        sizes = [len(chunk) for chunk in column.chunks]
+        assert sum(sizes) == 398
+        if place_rows == 50:  # pieces of one row, placed by 50 rows or more, not one by one
+            assert len(sizes) == 8 and min(sizes[:-1]) >= 50  # 398 rows: 7 × 50, then the rest
+        else:
+            assert sizes == [398]
+        for chunk in column.chunks:
+            assert chunk.offset == 0 and chunk.null_count == 0
+            assert int.from_bytes(chunk.buffers()[1].to_pybytes()[:4], "little") == 0
     assert table["b"].to_pylist()[:3] == ["2.25", "", "4.25"] and table["a"][-1].as_py() == "名399"
