@@ -79,12 +79,15 @@ def validate(
     previous_guarantees: pa.Table | None = None,
     reference: ReferenceData | None = None,
     progress: Callable[[str], None] | None = None,
+    with_statistics: bool = True,
 ) -> CheckResult:
     """Check one filing through the four phases; say whether it is rejected, needs confirmation or is
     accepted, and (unless rejected) compute its indicators and supervisory grade.
 
     ``previous_guarantees`` is the guarantees table of the guarantor's last accepted filing (BIZ-010);
-    ``reference`` the dated reference data (the shipped files by default); ``progress`` is told each phase."""
+    ``reference`` the dated reference data (the shipped files by default); ``progress`` is told each phase.
+    ``with_statistics=False`` leaves out phase 4's statistical sections (the CBRC report's; the
+    findings, status, indicators and grade do not depend on them): for a check that publishes nothing."""
     now = now or now_beijing()
     say = progress or (lambda message: None)
     say("phase 1: format and cell types")
@@ -113,7 +116,8 @@ def validate(
             file.release_text()
         tables = _typed_tables(parsed)
         result = evaluate(tables["guarantees"], tables["financials"], tables.get("compensations"),
-                          institution, period, reference, previous_guarantees, codes=parsed["guarantees"].codes)
+                          institution, period, reference, previous_guarantees, codes=parsed["guarantees"].codes,
+                          with_statistics=with_statistics)
         findings.extend_table(result.findings.to_table())
         outcome = Phase4Outcome(result.indicators, result.grade(findings.to_table()), result.subsidies,
                                 result.statistics)

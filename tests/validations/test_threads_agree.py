@@ -51,6 +51,25 @@ def test_threaded_and_sequential_checks_agree(case: str, tmp_path: Path, monkeyp
     assert (sequential[2] is not None) == (phases == 4)  # the clean filing gets its statistics
 
 
+@pytest.mark.parametrize("threshold", [None, 0])  # sequential, then every side thread
+def test_a_check_without_the_statistics_concludes_the_same(threshold: int | None, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``danbao check`` leaves out the statistical sections (they feed the CBRC report only): the
+    findings, in their order, the status, the indicators and the grade are those of the full phase 4."""
+    package = generate_period(tmp_path, 1, 3_000, "2026-10", "csv", seed=11,
+                             inject_kinds=["npl_migration:3", "reguarantee_margin:2", "slow_payout:2"])[0]
+    registry = read_registry_csv(tmp_path / "registry.csv")
+    if threshold is not None:
+        monkeypatch.setattr(sys.modules["validations.prudential.evaluate"], "_SIDE_ROWS", threshold)
+    full = validate(read_package(package), registry)
+    lean = validate(read_package(package), registry, with_statistics=False)
+    assert full.phase4 is not None and full.phase4.statistics  # a clean filing: phase 4 ran
+    assert lean.phase4 is not None and lean.phase4.statistics is None
+    assert lean.findings.to_pylist() == full.findings.to_pylist()
+    assert lean.to_json_dict() == full.to_json_dict()
+    assert {f["rule_id"][:3] for f in full.findings.to_pylist()} & {"PRU", "EWS", "BNK", "NEG", "POL", "SUB"}
+
+
 def test_checks_run_side_by_side_report_in_their_own_order(monkeypatch: pytest.MonkeyPatch) -> None:
     """The first check finishes last; its findings still come first."""
     monkeypatch.setattr(sys.modules["validations.side_by_side"], "PARALLEL_ROWS", 0)

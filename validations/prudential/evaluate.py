@@ -6,9 +6,10 @@ present and valid) and uses the reference values in force on the period's last d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -18,6 +19,8 @@ from validations.findings import Findings
 from validations.prudential import early_warning, grades, indicators, rules, statistics, subsidy
 from validations.prudential.measures import Measures, Rows, measure
 from validations.prudential.reference import ReferenceData, ReferenceValues
+
+T = TypeVar("T")
 
 _DEFAULT: ReferenceData | None = None
 _SIDE_ROWS = 1 << 16  # below this, a thread costs more than it saves
@@ -56,34 +59,49 @@ def evaluate(
     previous_guarantees: pa.Table | None = None,
     *,
     codes: Codes | None = None,
+    with_statistics: bool = True,
 ) -> Phase4Result:
     """Phase 4 of one filing that passed phases 1–3; ``reference`` defaults to the shipped files.
     ``previous_guarantees`` (the last accepted filing's) serves EWS-002 and the guarantee flows; ``codes``
-    are the guarantees' dictionary codes that phases 2 and 3 already computed (computed here without)."""
+    are the guarantees' dictionary codes that phases 2 and 3 already computed (computed here without).
+    ``with_statistics=False`` leaves out the statistical sections (``statistics`` is None): they feed
+    the CBRC report only, and a check that publishes nothing has no use for them."""
     ref = (reference or default_reference()).as_of(period.end)
-    # the statistical sections read the tables and the measures, never the rules: on a large filing they
-    # are computed on a second thread, what needs only the tables (and the subsidies, which need only the
-    # rows) while this one measures, the rest while it checks the rules (Arrow and numpy release the GIL
-    # for most of both)
+    # on a large filing a second thread takes what does not need the rules' findings: the statistical
+    # sections' table work and the subsidies (which need only the rows) while this one measures, then the
+    # rest of the statistics while it checks the rules, or, without statistics, the early warnings and
+    # the indicators (each side about as long as the other; Arrow and numpy release the GIL for most of
+    # it); findings are added in the same order either way
     large = guarantees.num_rows >= _SIDE_ROWS
-    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="statistics") if large else None
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="phase4") if large else None
+
+    def run(function: Callable[..., T], *args: Any, beside: bool = True) -> Callable[[], T]:
+        """``function(*args)`` on the side thread (its result when asked for), or here when asked for."""
+        if side is None or not beside:
+            return lambda: function(*args)
+        return side.submit(function, *args).result
+
     try:
-        tables = side.submit(statistics.from_tables, guarantees, compensations, previous_guarantees,
-                             period) if side else None
+        tables = run(statistics.from_tables, guarantees, compensations, previous_guarantees, period) \
+            if with_statistics else None
         rows = Rows.of(guarantees, institution, codes)
-        paying = side.submit(subsidy.compute, rows, period, ref) if side else None  # reads the rows only
+        paying = run(subsidy.compute, rows, period, ref)  # reads the rows only
         m = measure(rows, financials, ref)
-        pending = side.submit(lambda: statistics.compute(m, financials, compensations, previous_guarantees,
-                                                         period, ref, tables.result())) if tables else None
-        paid = paying.result() if paying else subsidy.compute(rows, period, ref)
+        warned = Findings()
+        warnings = run(early_warning.check, m, compensations, previous_guarantees, institution, period, ref, warned,
+                       beside=not with_statistics)
+        paid = paying()
+        values = run(indicators.compute, m, compensations, institution, period, ref, paid, beside=not with_statistics)
+        sections = run(lambda: statistics.compute(m, financials, compensations, previous_guarantees, period, ref,
+                                                  tables())) if tables else None
         findings = Findings()
         rules.check(m, paid, institution, period, ref, findings)
-        early_warning.check(m, compensations, previous_guarantees, institution, period, ref, findings)
-        values = indicators.compute(m, compensations, institution, period, ref, paid)
-        sections = pending.result() if pending else statistics.compute(m, financials, compensations,
-                                                                         previous_guarantees, period, ref)
+        warnings()
+        findings.extend_table(warned.to_table())
+        found_values = values()
+        found_sections = sections() if sections else None
     finally:
         if side:
             side.shutdown(wait=True)
-    return Phase4Result(findings=findings, indicators=values, subsidies=paid.table, measures=m, reference=ref,
-                        statistics=sections)
+    return Phase4Result(findings=findings, indicators=found_values, subsidies=paid.table, measures=m, reference=ref,
+                        statistics=found_sections)
