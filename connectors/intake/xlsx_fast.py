@@ -241,14 +241,15 @@ def _equals(words: np.ndarray, text: bytes) -> np.ndarray:
 
 class _Tags:
     """One piece's tags: positions of ``<`` and the 8 bytes from each (``w``: one little-endian
-    integer per tag, so that a tag's form is one comparison)."""
+    integer per tag, so that a tag's form is one comparison). Nothing read from a piece is kept before
+    ``check_text`` has passed: the tags are classified on one core, the text checked on the other."""
 
     def __init__(self, data: bytes) -> None:
         n = len(data)
         buf = np.frombuffer(data + bytes(_PAD), dtype=np.uint8)
         self.buf, self.n = buf, n
         self.words = np.ndarray((len(buf) - 8,), "<u8", buf, 0, (1,))
-        self.amp = _text_rules(data, buf, n)
+        self.amp: np.ndarray | None = None  # where entities start, once the text is checked
         lt = np.flatnonzero(buf[:n] == _LT)
         self.lt = lt
         self.ends = np.append(lt, n)  # each tag's text runs to the next "<"
@@ -258,6 +259,10 @@ class _Tags:
         if (self.first == 33).any():
             raise _NotPlain  # a comment, CDATA or a declaration
         self.data = data
+
+    def check_text(self) -> None:
+        """The piece's text follows XML's rules (``_text_rules``); its entities are found."""
+        self.amp = _text_rules(self.data, self.buf, self.n)
 
     def count(self) -> int:
         return len(self.lt)
@@ -321,7 +326,9 @@ class _Tags:
         bounds[0::2], bounds[1::2] = starts, stops
         pieces = pa.StringArray.from_buffers(len(bounds) - 1, pa.py_buffer(bounds), pa.py_buffer(self.buf))
         values = pieces.take(pa.array(np.arange(0, len(bounds), 2, dtype=np.int32)))
-        if self.amp is not None and len(self.amp):
+        if self.amp is None:
+            raise RuntimeError("the piece's text was not checked")
+        if len(self.amp):
             escaped = np.flatnonzero(np.searchsorted(self.amp, starts) < np.searchsorted(self.amp, stops))
             if len(escaped):
                 decoded = values.take(pa.array(escaped))
@@ -418,6 +425,7 @@ def _shared_strings(book: _Book, part: str | None) -> pa.Array:
     skeleton = _Skeleton()
     for data in _pieces(book, part, b"<si>"):
         tags = _Tags(data)
+        tags.check_text()
         si = np.flatnonzero(tags.form(np.arange(tags.count()), b"<si>"))
         if not (_t_forms(tags, si + 1) & tags.form(si + 2, b"</t>") & tags.form(si + 3, b"</si>")).all():
             raise _NotPlain  # rich text, phonetic properties, an empty item
@@ -516,6 +524,7 @@ def _classified(data: bytes) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.ndarray
 def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np.ndarray, ...]) -> _Cells:
     """Read a classified piece's cells (``<c>`` with at most ``<v>`` or ``<is><t>`` inside, within
     rows): everything that needs no earlier piece."""
+    tags.check_text()
     lt = tags.lt
     column, kind_code, style, self_closed, tag_end = references
     # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>; the words of the tags
