@@ -49,7 +49,8 @@ MAX_ROW = 1_048_576
 MAX_CELL_CHARS = 32_767
 _PIECE = 4 << 20  # bytes classified at once: big enough for numpy, small enough for the cache
 _MAX_PIECE = 64 << 20  # a row (or shared string) longer than this is left to the streaming reader
-_PAD = 64  # zero bytes after each piece, so that look-ahead never leaves the buffer
+_PAD = 64  # bytes after each piece, so that look-ahead never leaves the buffer
+_SENTINEL = b"<" + bytes(_PAD - 1)
 _SCATTER = 1 << 22  # entries of the index that places a piece's values (32 MB)
 
 # kinds of the tags outside the elements read here
@@ -246,15 +247,16 @@ class _Tags:
 
     def __init__(self, data: bytes) -> None:
         n = len(data)
-        buf = np.frombuffer(data + bytes(_PAD), dtype=np.uint8)
+        # a "<" after the piece ends the last tag's text, and its word ("<" then zero bytes) is the one
+        # every look-ahead past the last tag reads: it opens no element
+        buf = np.frombuffer(data + _SENTINEL, dtype=np.uint8)
         self.buf, self.n = buf, n
         self.words = np.ndarray((len(buf) - 8,), "<u8", buf, 0, (1,))
         self.amp: np.ndarray | None = None  # where entities start, once the text is checked
-        lt = np.flatnonzero(buf[:n] == _LT)
-        self.lt = lt
-        self.ends = np.append(lt, n)  # each tag's text runs to the next "<"
-        w = self.words[lt]
-        self.w = np.append(w, np.zeros(8, dtype=np.uint64))  # look-ahead past the last tag is no tag
+        self.ends = np.flatnonzero(buf[:n + 1] == _LT)  # each tag's text runs to the next "<"
+        self.lt = self.ends[:-1]
+        self.w = self.words[self.ends]
+        w = self.w[:-1]
         self.first = _byte(w, 1)
         if (self.first == 33).any():
             raise _NotPlain  # a comment, CDATA or a declaration
