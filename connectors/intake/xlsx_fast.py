@@ -82,34 +82,35 @@ def _no_dtd(*_: Any) -> None:
     raise _NotPlain
 
 
-def _pieces(book: _Book, part: str, cut: bytes) -> Iterator[bytes]:
+def _pieces(book: _Book, part: str, cut: bytes) -> Iterator[bytearray]:
     """The part's bytes in pieces of about ``_PIECE`` that each end just before a ``cut`` (a row, a
-    shared string)."""
-    pending: list[bytes] = []
-    size = 0
+    shared string), each followed by ``_SENTINEL`` (a piece holds ``len(piece) - _PAD`` of the part's
+    bytes). Each inflated chunk is copied once, into the piece being filled."""
+    pending = bytearray()
     first = True
     for chunk in book.stream(part):
         if first:
             _utf8_declared(chunk)
             first = False
-        pending.append(chunk)
-        size += len(chunk)
-        if size < _PIECE:
+        pending += chunk
+        if len(pending) < _PIECE:
             continue
-        data = b"".join(pending)
-        at = data.rfind(cut)
+        at = pending.rfind(cut)
         if at <= 0:
-            if size > _MAX_PIECE:
+            if len(pending) > _MAX_PIECE:
                 raise _NotPlain
-            pending = [data]
             continue
-        yield data[:at]
-        pending, size = [data[at:]], len(data) - at
+        rest = pending[at:]
+        del pending[at:]
+        pending += _SENTINEL
+        yield pending
+        pending = rest
     if pending:
-        yield b"".join(pending)
+        pending += _SENTINEL
+        yield pending
 
 
-def _ahead(pieces: Generator[bytes, None, None], depth: int = 2) -> Iterator[bytes]:
+def _ahead(pieces: Generator[bytearray, None, None], depth: int = 2) -> Iterator[bytearray]:
     """``pieces``, produced on a thread of their own up to ``depth`` ahead of the caller: the sheet is
     inflated and CRC-checked (ISA-L releases the GIL) while the pieces before it are read. An error of
     the producer is raised here, where the next piece was expected; a caller that stops early stops it."""
@@ -181,7 +182,7 @@ class _Skeleton:
 _ENTITY_NAMES = [np.frombuffer(name, dtype=np.uint8) for name in (b"amp;", b"lt;", b"gt;", b"quot;", b"apos;")]
 
 
-def _text_rules(data: bytes, buf: np.ndarray, n: int) -> np.ndarray:
+def _text_rules(data: bytearray, buf: np.ndarray, n: int) -> np.ndarray:
     """Where the piece's entities start, after checking what XML requires of its characters: valid
     UTF-8 without U+FFFE or U+FFFF, no control character but tab and line feed (a carriage return,
     which XML turns into a line feed, is left to the streaming reader, as are character references),
@@ -245,11 +246,11 @@ class _Tags:
     integer per tag, so that a tag's form is one comparison). Nothing read from a piece is kept before
     ``check_text`` has passed: the tags are classified on one core, the text checked on the other."""
 
-    def __init__(self, data: bytes) -> None:
-        n = len(data)
+    def __init__(self, data: bytearray) -> None:
+        n = len(data) - _PAD
         # a "<" after the piece ends the last tag's text, and its word ("<" then zero bytes) is the one
         # every look-ahead past the last tag reads: it opens no element
-        buf = np.frombuffer(data + _SENTINEL, dtype=np.uint8)
+        buf = np.frombuffer(data, dtype=np.uint8)
         self.buf, self.n = buf, n
         self.words = np.ndarray((len(buf) - 8,), "<u8", buf, 0, (1,))
         self.amp: np.ndarray | None = None  # where entities start, once the text is checked
@@ -353,7 +354,7 @@ def _is_terminator(byte: np.ndarray) -> np.ndarray:
 _NAME = re.compile(rb"[^\s/>]{0,200}")
 
 
-def _no_prefixes(data: bytes, buf: np.ndarray, starts: np.ndarray) -> None:
+def _no_prefixes(data: bytearray, buf: np.ndarray, starts: np.ndarray) -> None:
     """No element name among ``starts`` has a prefix: the streaming reader strips it (``x:c`` is a
     cell there), this reader would not."""
     window = buf[starts[:, None] + np.arange(32)]
@@ -433,7 +434,7 @@ def _shared_strings(book: _Book, part: str | None) -> pa.Array:
             raise _NotPlain  # rich text, phonetic properties, an empty item
         _, _, other = tags.covered_outside(si, np.full(len(si), 4), _STRINGS_OUTSIDE)
         count += len(si)
-        chars += len(data)
+        chars += tags.n
         others += other
         # characters ≤ bytes, so under these bounds the streaming reader's limits cannot trip
         if count > limits.max_xlsx_shared_strings or chars > limits.max_xlsx_shared_string_chars \
@@ -514,7 +515,7 @@ def _rows_of(tags: _Tags, cells: np.ndarray) -> _Rows:
     return _Rows(rows, numbers, owner)
 
 
-def _classified(data: bytes) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.ndarray, ...]]:
+def _classified(data: bytearray) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.ndarray, ...]]:
     """A piece's tags, its rows, its cells and their references: the part of reading a piece that runs
     on the other core while the piece before is read and placed (about half of the work each way)."""
     tags = _Tags(data)

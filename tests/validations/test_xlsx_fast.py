@@ -246,12 +246,16 @@ def test_pieces_inflated_ahead_arrive_in_order_and_errors_where_they_happened() 
 
 
 def _row_by_row(pieces):
-    """``_pieces`` with each piece cut again before every row: a piece per row."""
+    """``_pieces`` with each piece cut again before every row: a piece per row (each followed by the
+    sentinel, as ``_pieces`` leaves them)."""
     def cut(book, part, at):
         for piece in pieces(book, part, at):
-            bounds = [m.start() for m in re.finditer(re.escape(at), piece)]
+            assert piece.endswith(xlsx_fast._SENTINEL)
+            text = bytes(piece[:-xlsx_fast._PAD])
+            bounds = [m.start() for m in re.finditer(re.escape(at), text)]
             starts = sorted({0, *bounds})
-            yield from (piece[i:j] for i, j in zip(starts, [*starts[1:], len(piece)], strict=True) if j > i)
+            yield from (bytearray(text[i:j]) + xlsx_fast._SENTINEL
+                        for i, j in zip(starts, [*starts[1:], len(text)], strict=True) if j > i)
     return cut
 
 
