@@ -271,8 +271,11 @@ class _Tags:
         return len(self.lt)
 
     def named(self, word: bytes) -> np.ndarray:
-        """The tags that open an element named ``word``, in any form."""
-        return _equals(self.w[: len(self.lt)], b"<" + word) & _is_terminator(_byte(self.w[: len(self.lt)], len(word) + 1))
+        """The tags (their numbers) that open an element named ``word``, in any form: only the tags
+        whose second byte is the name's first are compared."""
+        candidates = np.flatnonzero(self.first == word[0])
+        w = self.w[candidates]
+        return candidates[_equals(w, b"<" + word) & _is_terminator(_byte(w, len(word) + 1))]
 
     def covered_outside(self, starts: np.ndarray, lengths: np.ndarray, names: dict[bytes, tuple[Any, int]],
                         ) -> tuple[np.ndarray, np.ndarray, int]:
@@ -499,7 +502,7 @@ class _Rows:
 def _rows_of(tags: _Tags, cells: np.ndarray) -> _Rows:
     """The piece's rows (``<row r="N"``, numbers strictly increasing) and the row that holds each
     cell, which must be within one."""
-    rows = np.flatnonzero(tags.named(b"row"))
+    rows = tags.named(b"row")
     if len(rows) == 0:
         if len(cells):
             raise _NotPlain
@@ -519,7 +522,7 @@ def _classified(data: bytearray) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.nda
     """A piece's tags, its rows, its cells and their references: the part of reading a piece that runs
     on the other core while the piece before is read and placed (about half of the work each way)."""
     tags = _Tags(data)
-    cells = np.flatnonzero(tags.named(b"c"))
+    cells = tags.named(b"c")
     rows = _rows_of(tags, cells)
     return tags, cells, rows, _references(tags, tags.lt[cells], rows)
 
