@@ -524,7 +524,7 @@ def _classified(data: bytearray) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.nda
     tags = _Tags(data)
     cells = tags.named(b"c")
     rows = _rows_of(tags, cells)
-    return tags, cells, rows, _references(tags, tags.lt[cells], rows)
+    return tags, cells, rows, _references(tags, cells, rows)
 
 
 def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np.ndarray, ...]) -> _Cells:
@@ -740,12 +740,13 @@ def _decimal_words(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return word | (np.uint64(_QUOTE) << (8 * digits).astype(np.uint64)), digits
 
 
-def _references(tags: _Tags, at: np.ndarray, rows: _Rows) -> tuple[np.ndarray, ...]:
+def _references(tags: _Tags, cells: np.ndarray, rows: _Rows) -> tuple[np.ndarray, ...]:
     """(column, kind code, style, closed at once, where the tag ends) of each cell
     ``<c r="REF" [s="N"] [t="KIND"]>`` or ``…/>`` whose reference names the row it is in (the
     streaming reader compares the two)."""
     buf, words = tags.buf, tags.words
-    if not _equals(words[at], b'<c r="').all():
+    at = tags.lt[cells]
+    if not _equals(tags.w[cells], b'<c r="').all():
         raise _NotPlain
     letters = words[at + 6]
     l0, l1, l2 = _byte(letters, 0), _byte(letters, 1), _byte(letters, 2)
