@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -87,12 +88,28 @@ def note(message: str) -> None:
 @contextlib.contextmanager
 def status(message: str) -> Iterator[Any]:
     """A spinner on stderr while something runs (nothing on a pipe); ``.update(text)`` changes it."""
+    if _plainly_not_a_terminal():  # rich is not even imported (≈ 20 ms of a `check --json`)
+        yield Quiet()
+        return
     console = _console(stderr=True)
     if not console.is_terminal:
         yield Quiet()
         return
     with console.status(message) as live:
         yield live
+
+
+def _plainly_not_a_terminal() -> bool:
+    """stderr is no terminal and nothing could make rich treat it as one: no ``DANBAO_PROGRESS=always``,
+    no ``FORCE_COLOR`` or ``TTY_COMPATIBLE`` (rich's own switches)."""
+    if any(name in os.environ for name in ("FORCE_COLOR", "TTY_COMPATIBLE")):
+        return False
+    isatty = getattr(sys.stderr, "isatty", None)
+    if isatty is not None and isatty():
+        return False
+    from filings.settings import load
+
+    return load().progress != "always"
 
 
 class Quiet:

@@ -28,3 +28,22 @@ def test_progress_silent_when_piped_or_json() -> None:
     tty = _Tty()
     Progress.for_terminal(quiet=True, out=tty)("rows read")
     assert tty.getvalue() == ""
+
+
+def test_a_spinner_on_a_pipe_is_decided_without_rich_unless_something_could_force_one(monkeypatch) -> None:
+    """A piped `danbao check` does not import rich to learn that stderr is no terminal; rich decides
+    whenever one of its own switches, or DANBAO_PROGRESS=always, could make it draw a spinner anyway."""
+    import sys
+
+    from pipelines.commands import term
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # no terminal
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "DANBAO_PROGRESS"):
+        monkeypatch.delenv(name, raising=False)
+    assert term._plainly_not_a_terminal()
+    with term.status("reading") as spinner:
+        assert isinstance(spinner, term.Quiet)
+    for name, value in (("FORCE_COLOR", "1"), ("TTY_COMPATIBLE", "1"), ("DANBAO_PROGRESS", "always")):
+        monkeypatch.setenv(name, value)
+        assert not term._plainly_not_a_terminal()
+        monkeypatch.delenv(name)
