@@ -32,7 +32,7 @@ import queue
 import re
 import threading
 from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 from xml.parsers import expat
@@ -52,6 +52,7 @@ _MAX_PIECE = 64 << 20  # a row (or shared string) longer than this is left to th
 _PAD = 64  # bytes after each piece, so that look-ahead never leaves the buffer
 _SENTINEL = b"<" + bytes(_PAD - 1)
 _SCATTER = 1 << 22  # entries of the index that places a piece's values (32 MB)
+_JOIN_PIECES = 16  # pieces whose chunks of each column are joined into one, while the next are read
 
 # kinds of the tags outside the elements read here
 _OTHER, _ROW, _ROW_END, _IGNORED = range(4)
@@ -588,7 +589,9 @@ class _Sheet:
         self.emitted = 0  # data rows in ``columns``
         self.cells = 0
         self.others = 0
-        self.columns: list[list[pa.Array]] = []
+        self.columns: list[list[pa.Array]] = []  # each column's chunks since the last join
+        self.joined: list[Future[list[pa.Array]]] = []  # each column's chunks joined, a few pieces at a time
+        self.joiner: ThreadPoolExecutor | None = None  # joins chunks in the background when set
         self.skeleton = _Skeleton()
 
     def piece(self, cells: _Cells) -> None:
@@ -692,18 +695,27 @@ class _Sheet:
                 self.columns[j].append(pa.Array.from_buffers(
                     pa.string(), count, [None, pa.py_buffer(bounds - start), data.slice(start, int(bounds[-1]) - start)]))
         self.emitted = last
+        if self.joiner is not None and len(self.columns[0]) >= _JOIN_PIECES:
+            group, self.columns = self.columns, [[] for _ in range(self.width)]
+            self.joined.append(self.joiner.submit(_joined, group))
 
     def table(self) -> pa.Table:
-        """One array per column: phase 1 looks at a column chunk by chunk, and a piece's few thousand
-        rows made a hundred chunks of each (0.1–0.2 s more for phase 1). The columns are copied into
-        one array each on both cores: nothing else runs by then."""
+        """Each column in a chunk per ``_JOIN_PIECES`` pieces: phase 1 looks at a column chunk by chunk,
+        and a piece's few thousand rows made a hundred chunks of each (0.1–0.2 s more for phase 1). The
+        chunks were joined while the pieces after them were read, so that little is left for the end."""
         self.skeleton.close()
         if self.names is None:
             raise _NotPlain  # an empty sheet: the streaming reader says so
-        with ThreadPoolExecutor(2, thread_name_prefix="xlsx-columns") as pool:
-            arrays = list(pool.map(lambda chunks: pa.chunked_array([pa.concat_arrays(chunks)] if chunks else [],
-                                                                   pa.string()), self.columns))
+        groups = [joined.result() for joined in self.joined]
+        if self.columns and self.columns[0]:
+            groups.append(_joined(self.columns))
+        arrays = [pa.chunked_array([group[j] for group in groups], pa.string()) for j in range(self.width)]
         return pa.table(arrays, names=self.names)
+
+
+def _joined(columns: list[list[pa.Array]]) -> list[pa.Array]:
+    """Each column's chunks as one array."""
+    return [pa.concat_arrays(chunks) for chunks in columns]
 
 
 _INTEGER = r"^(0|-?[1-9][0-9]{0,17})$"
@@ -806,7 +818,9 @@ def read_plain(book: _Book, sheet_part: str, strings_part: str | None, date_styl
         sheet = _Sheet(book.limits, strings, date_styles, date1904)
         # the next piece's tags are classified and its cells read on the other core while this one is
         # placed (numpy and Arrow release the GIL in their loops)
-        with ThreadPoolExecutor(1, thread_name_prefix="xlsx-tags") as pool:
+        with ThreadPoolExecutor(1, thread_name_prefix="xlsx-tags") as pool, \
+                ThreadPoolExecutor(1, thread_name_prefix="xlsx-columns") as joiner:
+            sheet.joiner = joiner
             ahead = None
             for data in _ahead(_pieces(book, sheet_part, b"<row ")):
                 classified = pool.submit(_classified, data)
@@ -815,6 +829,6 @@ def read_plain(book: _Book, sheet_part: str, strings_part: str | None, date_styl
                 ahead = classified
             if ahead is not None:
                 sheet.piece(_cells(*ahead.result()))
-        return sheet.table()
+            return sheet.table()
     except Exception:  # anything unexpected: the streaming reader decides, exactly
         return None

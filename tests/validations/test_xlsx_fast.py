@@ -259,10 +259,10 @@ def _row_by_row(pieces):
     return cut
 
 
-def test_a_sheet_read_in_many_pieces_is_one_array_per_column(monkeypatch) -> None:
+def test_a_sheet_read_in_many_pieces_is_a_chunk_per_sixteen_pieces(monkeypatch) -> None:
     """Pieces of one row each (one take per block of columns, each column over its own bytes): the
-    table equals the streaming reader's, and each column is one array whose offsets start at 0, as
-    phase 1's fast paths read them."""
+    table equals the streaming reader's, and each column's chunks are joined sixteen pieces at a time
+    (while the next are read), each chunk's offsets starting at 0, as phase 1's fast paths read them."""
 
     def pieces_of_one_row() -> None:
         monkeypatch.setattr(xlsx_fast, "_pieces", _row_by_row(xlsx_fast._pieces))
@@ -277,9 +277,10 @@ def test_a_sheet_read_in_many_pieces_is_one_array_per_column(monkeypatch) -> Non
     assert answered and fast == slow
     pieces_of_one_row()  # again: _both undid it
     table, _ = xlsx.read_xlsx(data, LIMITS)
+    assert xlsx_fast._JOIN_PIECES == 16
     for column in table.columns:
-        assert column.num_chunks == 1
-        chunk = column.chunk(0)
-        assert chunk.offset == 0 and chunk.null_count == 0
-        assert int.from_bytes(chunk.buffers()[1].to_pybytes()[:4], "little") == 0
+        assert [len(chunk) for chunk in column.chunks] == [16] * 24 + [14]  # 398 data rows, one a piece
+        for chunk in column.chunks:
+            assert chunk.offset == 0 and chunk.null_count == 0
+            assert int.from_bytes(chunk.buffers()[1].to_pybytes()[:4], "little") == 0
     assert table["b"].to_pylist()[:3] == ["2.25", "", "4.25"] and table["a"][-1].as_py() == "名399"
