@@ -43,11 +43,10 @@ from validations.exact import (
     as_decimal,
     compare,
     decimal_array,
+    flat,
     multiply,
     narrow,
-    summable,
     sums_by,
-    tight,
     total,
     unscaled,
     zero_filled,
@@ -186,6 +185,7 @@ class Measures:
     financing_exposure: Fraction  # exact, in yuan
     measured_financing_liability: Fraction
     non_financing_exposure: Fraction
+    party_code: np.ndarray  # per party (a row of ``parties``), its dictionary code of party_id
     # per row, the index of its weight class in WEIGHT_CLASSES (len(WEIGHT_CLASSES) where not counted)
     weight_class: np.ndarray | None = None
 
@@ -198,7 +198,7 @@ class Measures:
         """group_id (or the party_id of a party without group), is_group, exposure. Computed when first
         read: the statistical sections never read it, so on a large filing they start on their thread
         while this one joins the groups for the rules."""
-        return _groups(self.rows.table, self.parties)
+        return _groups(self.rows, self.parties, self.party_code)
 
 
 def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
@@ -262,38 +262,45 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
         measured_financing_liability=total(weighted, counted),
         non_financing_exposure=total(exposure, non_financing),
         weight_class=weight_class,
+        party_code=order,
     )
 
 
-def _groups(table: pa.Table, parties: pa.Table) -> pa.Table:
+def _groups(rows: Rows, parties: pa.Table, party_code: np.ndarray) -> pa.Table:
     """PRU-003's groups (rules.md 1.1): every (party, group) a row names, with the party's whole
-    exposure in each group it names; a party that names none is a group of its own. Column-wise: the
-    distinct pairs, one join with the party totals, one group_by."""
-    named = table["related_group_id"]
-    names = pc.and_(pc.is_valid(named), pc.not_equal(named, ""))
-    pairs = (
-        pa.table({"party_id": table["party_id"], "group_id": pc.cast(named, pa.string())})
-        .filter(pc.fill_null(names, False))
-        .group_by(["party_id", "group_id"])
-        .aggregate([])
-    )
-    exposures = parties.select(["party_id", "exposure"])
-    naming = pc.is_in(parties["party_id"], value_set=pairs["party_id"].combine_chunks())  # few parties name a group
-    joined = exposures.filter(naming).join(pairs, keys="party_id", join_type="inner")
-    in_groups = pa.table(
-        {"group_id": joined["group_id"], "exposure": summable(joined["exposure"].combine_chunks())}
-    ).group_by("group_id").aggregate([("exposure", "sum")])
-    alone = exposures.filter(pc.invert(naming))
-    grouped_exposure = tight(in_groups["exposure_sum"])
-    alone_exposure = alone["exposure"].combine_chunks()
+    exposure in each group it names; a party that names none is a group of its own. On the shared
+    dictionary codes: the distinct pairs are the distinct pairs of codes, and a group's exposure is the
+    exact sum of its parties' (``party_code`` is each party's code of ``party_id``). The groups come
+    first, in order of first appearance, then the parties alone, in the parties' order."""
+    party_of_row, party_names = rows.codes.encoded("party_id")
+    group_of_row, group_names = rows.codes.encoded("related_group_id")
+    k = len(group_names)
+    names_a_group = np.zeros(k + 1, dtype=bool)  # an empty cell is the null code k: it names none
+    names_a_group[:k] = mask(pc.not_equal(group_names, ""))
+    named = np.flatnonzero(names_a_group[group_of_row])
+    party_index = np.full(len(party_names) + 1, -1, dtype=np.int64)
+    party_index[party_code] = np.arange(len(party_code))
+    party_index[len(party_names)] = -1  # a row without a party_id names a group for nobody
+    pair_party = party_index[party_of_row[named]]
+    pair_group = group_of_row[named].astype(np.int64)
+    measured = pair_party >= 0  # only parties with counted rows have an exposure to count
+    pairs = np.unique(pair_party[measured] * (k + 1) + pair_group[measured])
+    pair_party, pair_group = pairs // (k + 1), pairs % (k + 1)
+    group_codes, group_of_pair = np.unique(pair_group, return_inverse=True)
+    exposure = flat(parties["exposure"])
+    grouped_exposure = sums_by(exposure.take(pa.array(pair_party, pa.int64())), group_of_pair.ravel(),
+                               len(group_codes))
+    naming = np.zeros(parties.num_rows, dtype=bool)
+    naming[pair_party] = True
+    alone = pa.array(np.flatnonzero(~naming), pa.int64())
+    alone_exposure = exposure.take(alone)
     widest = max((grouped_exposure.type, alone_exposure.type), key=lambda t: (t.bit_width, t.precision))
     return pa.table(
         {
-            "group_id": pa.concat_arrays(
-                [in_groups["group_id"].combine_chunks(), alone["party_id"].combine_chunks()]
-            ),
+            "group_id": pa.concat_arrays([group_names.take(pa.array(group_codes, pa.int64())),
+                                          flat(parties["party_id"]).take(alone)]),
             "is_group": pa.concat_arrays(
-                [pa.repeat(pa.scalar(True), in_groups.num_rows), pa.repeat(pa.scalar(False), alone.num_rows)]
+                [pa.repeat(pa.scalar(True), len(group_codes)), pa.repeat(pa.scalar(False), len(alone))]
             ),
             "exposure": pa.concat_arrays(
                 [pc.cast(grouped_exposure, widest), pc.cast(alone_exposure, widest)]
