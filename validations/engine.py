@@ -20,9 +20,10 @@ from validations.context import Institution, now_beijing
 from validations.filing import RawFiling
 from validations.findings import Findings, Severity
 from validations.parse import ParsedFile
-from validations.phases.consistency import check_consistency
+from validations.phases.common import run_phases
+from validations.phases.consistency import consistency_checks
 from validations.phases.format import check_registry_and_period, parse_files
-from validations.phases.schema import check_schema
+from validations.phases.schema import schema_checks
 from validations.prudential import ReferenceData, evaluate
 from validations.results import Phase4Outcome
 
@@ -99,13 +100,14 @@ def validate(
     if not findings.has_errors() and institution is not None and period is not None:
         if "guarantees" in parsed:  # phases 3 and 4 group by party: hashed while phase 2 runs
             parsed["guarantees"].codes.prefetch(("party_id", "related_group_id"))
-        phases.append(2)
+        # phase 3 is checked beside phase 2 and counts only if phase 2 found no error
         say("phase 2: schema")
-        check_schema(parsed, findings, period.end)
-        if not findings.has_errors():
-            phases.append(3)
-            say("phase 3: consistency")
-            check_consistency(parsed, findings, period, institution, previous_guarantees)
+        concluded = run_phases(
+            [schema_checks(parsed, period.end), consistency_checks(parsed, period, institution, previous_guarantees)],
+            findings, max(p.num_rows for p in parsed.values()) if parsed else 0,
+            starting=lambda k: say("phase 3: consistency") if k == 1 else None,
+        )
+        phases += [2, 3][:concluded]
     rejected = findings.has_errors() or phases[-1] < 3
     outcome = None
     if not rejected:

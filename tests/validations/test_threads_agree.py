@@ -1,6 +1,6 @@
 """The threads a large filing is checked on (columns typed side by side, codes hashed in the
-background, phase 2's checks side by side, the statistical sections beside the measures and the
-rules) change nothing: the same filing checked with
+background, phase 2's checks side by side and phase 3's beside them, the rows' and the measures' parts
+and the statistical sections beside the measures and the rules) change nothing: the same filing checked with
 every threshold at zero (threads for everything) and with none (the sequential path) gives the same
 findings, in the same order, the same indicators and the same statistics."""
 
@@ -20,12 +20,14 @@ from connectors.synthetic import generate_period
 from validations.codes import Codes
 from validations.engine import validate
 from validations.findings import Findings
-from validations.phases.common import flag, run_checks
+from validations.phases.common import flag, run_checks, run_phases
 
 KINDS = {
     "phase 1": ["bad_date:7", "bad_amount:5", "unknown_column"],
     "phase 2": ["bad_code:4", "bad_uscc:3", "bad_ric:2", "duplicate_id:3", "bad_industry:2", "id_type_mismatch:2",
                 "negative_amount:2", "empty_required:3"],
+    "phase 3": ["maturity_before_start:3", "outstanding_over_guaranteed:2", "guaranteed_over_loan:2",
+                "party_in_two_groups:2", "orphan_compensation:1", "wrong_period_end:1", "shares_over_one:2"],
     "phase 4": [],
 }
 
@@ -46,8 +48,9 @@ def test_threaded_and_sequential_checks_agree(case: str, tmp_path: Path, monkeyp
     sequential = check(None)
     threaded = check(0)
     assert threaded == sequential
-    phases = {"phase 1": 1, "phase 2": 2, "phase 4": 4}[case]
-    assert {f["rule_id"][:3] for f in sequential[0]} >= ({"FMT"} if phases == 1 else {"SCH"} if phases == 2 else set())
+    phases = {"phase 1": 1, "phase 2": 2, "phase 3": 3, "phase 4": 4}[case]
+    expected = {1: {"FMT"}, 2: {"SCH"}, 3: {"BIZ"}, 4: set()}[phases]
+    assert {f["rule_id"][:3] for f in sequential[0]} >= expected
     assert (sequential[2] is not None) == (phases == 4)  # the clean filing gets its statistics
 
 
@@ -116,3 +119,53 @@ def test_a_column_asked_for_by_several_threads_is_encoded_once(monkeypatch: pyte
     indices, dictionary = codes.encoded("party_id")
     assert len(dictionary) == 500 and indices[:3].tolist() == [0, 1, 2]
     assert codes.is_null("status")[:2].tolist() == [False, True]
+
+
+def _flagging(rule_id: str, delay: float = 0.0, finished: list[str] | None = None):
+    def run(found: Findings) -> None:
+        time.sleep(delay)
+        flag(found, rule_id, "guarantees", "party_id", pa.array([True, False]), pa.array(["a", "b"]))
+        if finished is not None:
+            finished.append(rule_id)
+    return run
+
+
+def _failing(found: Findings) -> None:
+    raise TypeError("met an empty required value")
+
+
+@pytest.mark.parametrize("threshold", [None, 0])
+def test_the_next_phase_runs_beside_and_counts_only_after_a_clean_one(threshold: int | None,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next phase's checks run beside the first's (the slow first check ends last) and are listed
+    after them, since the first phase found only a warning; said as each phase is concluded."""
+    if threshold is not None:
+        monkeypatch.setattr(sys.modules["validations.side_by_side"], "PARALLEL_ROWS", threshold)
+    finished: list[str] = []
+    said: list[int] = []
+    findings = Findings()
+    concluded = run_phases([[_flagging("FMT-008", 0.3 if threshold == 0 else 0, finished)],
+                            [_flagging("BIZ-003", 0, finished), _flagging("BIZ-006", 0, finished)]],
+                           findings, rows=2, starting=said.append)
+    assert concluded == 2 and said == [0, 1]
+    assert findings.to_table()["rule_id"].to_pylist() == ["FMT-008", "BIZ-003", "BIZ-006"]
+    if threshold == 0:
+        assert finished[-1] == "FMT-008"  # the next phase did not wait for the first
+
+
+@pytest.mark.parametrize("threshold", [None, 0])
+def test_an_error_hides_the_next_phase_and_its_failures(threshold: int | None,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    if threshold is not None:
+        monkeypatch.setattr(sys.modules["validations.side_by_side"], "PARALLEL_ROWS", threshold)
+    findings = Findings()
+    # SCH-001 is an error: phase 3 (a warning and a check that fails on what phase 2 refused) is not seen
+    concluded = run_phases([[_flagging("SCH-001")], [_flagging("BIZ-003"), _failing]], findings, rows=2)
+    assert concluded == 1
+    assert findings.to_table()["rule_id"].to_pylist() == ["SCH-001"]
+
+
+def test_a_failure_after_a_clean_phase_is_raised() -> None:
+    findings = Findings()
+    with pytest.raises(TypeError, match="empty required"):
+        run_phases([[_flagging("BIZ-003")], [_failing]], findings, rows=2)  # BIZ-003 is a warning

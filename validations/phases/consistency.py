@@ -12,6 +12,8 @@ Readings (docs/readings.md, "Consistency (phase 3)"):
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,34 +24,34 @@ from validations.distinct import distinct
 from validations.exact import RATIO_SCALE, fen, unscaled
 from validations.findings import Findings
 from validations.parse import ParsedFile
-from validations.phases.common import flag
+from validations.phases.common import Check, flag
 
 ENDED = pa.array(["released", "compensated"])
 
 
-def check_consistency(
+def consistency_checks(
     files: dict[str, ParsedFile],
-    findings: Findings,
     period: Period,
     institution: Institution,
     previous: pa.Table | None = None,
-) -> None:
-    """``previous`` is the guarantees table of the guarantor's last accepted filing (BIZ-010)."""
-    if "guarantees" in files:
-        _guarantees(files["guarantees"], findings, period, institution)
-        _party_groups(files["guarantees"], findings)
+) -> list[Check]:
+    """The BIZ checks of one filing, each adding what it finds, in the order their findings are listed."""
+    checks: list[Check] = []
+    g, c, f = files.get("guarantees"), files.get("compensations"), files.get("financials")
+    if g is not None:
+        checks += [partial(_guarantees, g, period=period, institution=institution), partial(_party_groups, g)]
         if previous is not None:
-            _against_previous(files["guarantees"], previous, findings)
-    if "compensations" in files:
-        _compensations(files["compensations"], files.get("guarantees"), findings, period)
-    if "financials" in files:
-        _financials(files["financials"], findings)
-        _period_end(files["financials"], findings, period)
-    if "guarantees" in files and "bank_risk_share" in files["guarantees"].spec.column_names:
-        _template_1_1(files["guarantees"], files.get("compensations"), findings, period)
+            checks.append(partial(_against_previous, g, previous))
+    if c is not None:
+        checks.append(partial(_compensations, c, g, period=period))
+    if f is not None:
+        checks += [partial(_financials, f), partial(_period_end, f, period=period)]
+    if g is not None and "bank_risk_share" in g.spec.column_names:
+        checks.append(partial(_template_1_1, g, c, period=period))
+    return checks
 
 
-def _template_1_1(g: ParsedFile, c: ParsedFile | None, findings: Findings, period: Period) -> None:
+def _template_1_1(g: ParsedFile, c: ParsedFile | None, findings: Findings, *, period: Period) -> None:
     """1.2-draft BIZ-013..015 on template 1.1's columns (docs/spec/rules-1.2-draft.md)."""
     t, text = g.typed, g.text
     # BIZ-013: the shares of one guarantee never exceed the whole (exactly, in units of 10⁻¹⁸)
@@ -74,7 +76,7 @@ def _template_1_1(g: ParsedFile, c: ParsedFile | None, findings: Findings, perio
          "累计追偿回收与累计核销之和超过代偿金额", "recovered_to_date + written_off_to_date exceed amount_paid")
 
 
-def _guarantees(g: ParsedFile, findings: Findings, period: Period, institution: Institution) -> None:
+def _guarantees(g: ParsedFile, findings: Findings, *, period: Period, institution: Institution) -> None:
     t, text = g.typed, g.text
     start, maturity, closed = t["start_date"], t["maturity_date"], t["closed_date"]
     period_start, period_end = pa.scalar(period.start, pa.date32()), pa.scalar(period.end, pa.date32())
@@ -124,7 +126,7 @@ def _against_previous(g: ParsedFile, previous: pa.Table, findings: Findings) -> 
          "上期已解除的业务本期又报为在保", "ended in the last accepted filing, now active again")
 
 
-def _compensations(c: ParsedFile, g: ParsedFile | None, findings: Findings, period: Period) -> None:
+def _compensations(c: ParsedFile, g: ParsedFile | None, findings: Findings, *, period: Period) -> None:
     """BIZ-007: a payout names a compensated guarantee of this filing and falls within the period."""
     compensated = (
         pc.filter(g.text["guarantee_id"], pc.equal(g.typed["status"], "compensated")).combine_chunks()
@@ -159,7 +161,7 @@ def _financials(f: ParsedFile, findings: Findings) -> None:
         ))
 
 
-def _period_end(f: ParsedFile, findings: Findings, period: Period) -> None:
+def _period_end(f: ParsedFile, findings: Findings, *, period: Period) -> None:
     """BIZ-012: the financials' period_end is the last day of the manifest's period."""
     period_end = f.typed["period_end"]
     wrong = pc.not_equal(period_end, pa.scalar(period.end, pa.date32()))

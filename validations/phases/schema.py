@@ -20,6 +20,11 @@ from validations.phases.common import Check, flag, run_checks
 
 def check_schema(files: dict[str, ParsedFile], findings: Findings, period_end: dt.date) -> None:
     """Every SCH check; the findings come in this order whichever thread ran a check first."""
+    run_checks(schema_checks(files, period_end), findings, max((p.num_rows for p in files.values()), default=0))
+
+
+def schema_checks(files: dict[str, ParsedFile], period_end: dt.date) -> list[Check]:
+    """The SCH checks of one filing, each adding what it finds, in the order their findings are listed."""
     checks: list[Check] = []
     for parsed in files.values():
         checks += [partial(_required, parsed), partial(_codes, parsed), partial(_ranges, parsed)]
@@ -33,7 +38,7 @@ def check_schema(files: dict[str, ParsedFile], findings: Findings, period_end: d
         ]
     if "compensations" in files:
         checks.append(partial(_unique, files["compensations"], "compensation_id"))
-    run_checks(checks, findings, max((parsed.num_rows for parsed in files.values()), default=0))
+    return checks
 
 
 def _required(parsed: ParsedFile, findings: Findings) -> None:

@@ -17,7 +17,7 @@ from validations.codes import Codes
 from validations.context import Institution, Period
 from validations.findings import Findings
 from validations.prudential import early_warning, grades, indicators, rules, statistics, subsidy
-from validations.prudential.measures import Measures, Rows, measure
+from validations.prudential.measures import Measures, Rows, at_once, measure
 from validations.prudential.reference import ReferenceData, ReferenceValues
 
 T = TypeVar("T")
@@ -81,12 +81,15 @@ def evaluate(
             return lambda: function(*args)
         return side.submit(function, *args).result
 
+    # without the statistics, the side thread also takes parts of the rows' and the measures' work
+    beside = (lambda function: side.submit(function).result) if side is not None and not with_statistics \
+        else at_once
     try:
         tables = run(statistics.from_tables, guarantees, compensations, previous_guarantees, period) \
             if with_statistics else None
-        rows = Rows.of(guarantees, institution, codes)
+        rows = Rows.of(guarantees, institution, codes, beside)
         paying = run(subsidy.compute, rows, period, ref)  # reads the rows only
-        m = measure(rows, financials, ref)
+        m = measure(rows, financials, ref, beside)
         warned = Findings()
         warnings = run(early_warning.check, m, compensations, previous_guarantees, institution, period, ref, warned,
                        beside=not with_statistics)

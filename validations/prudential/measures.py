@@ -24,10 +24,12 @@ Readings, also in docs/phase4-readings.md:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, partial
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -83,6 +85,24 @@ def epoch_days(day: dt.date) -> int:
     return (day - _EPOCH).days
 
 
+T = TypeVar("T")
+#: runs a function, here or on another thread, and gives a way to its result
+Beside = Callable[[Callable[[], T]], Callable[[], T]]
+
+
+def at_once(function: Callable[[], T]) -> Callable[[], T]:
+    """The :data:`Beside` that runs ``function`` here and now."""
+    result = function()
+    return lambda: result
+
+
+def _fee_rates(values: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """fee_rate in units of 10⁻¹⁸ (for exact comparisons with limits) and as the narrowest exact decimal
+    (for exposure-weighted sums)."""
+    fee_rate = zero_filled(as_decimal(values, RATIO))
+    return unscaled(fee_rate, RATIO_SCALE), narrow(fee_rate)
+
+
 @dataclass(frozen=True)
 class Rows:
     """The guarantees columns phase 4 needs, as numpy arrays and boolean masks (one entry per row)."""
@@ -103,16 +123,20 @@ class Rows:
     in_district: np.ndarray  # district_code = the guarantor's registry district
 
     @classmethod
-    def of(cls, guarantees: pa.Table, institution: Institution, codes: Codes | None = None) -> Rows:
-        """``codes`` are the guarantees' dictionary codes when earlier phases already computed some."""
+    def of(cls, guarantees: pa.Table, institution: Institution, codes: Codes | None = None,
+           beside: Beside = at_once) -> Rows:
+        """``codes`` are the guarantees' dictionary codes when earlier phases already computed some;
+        ``beside`` runs the fee rates' conversions on another thread while this one computes the rest."""
         codes = Codes(guarantees) if codes is None else codes
+        fee_rates = beside(partial(_fee_rates, guarantees["fee_rate"]))
         financing = codes.is_in("business_type", FINANCING_BUSINESS_TYPES)
         active = codes.eq("status", "active")
         small_micro = codes.is_in("party_category", SMALL_MICRO)
         farmer = codes.eq("party_category", "farmer")
         balance = zero_filled(as_decimal(guarantees["outstanding_balance"], AMOUNT))
         share = narrow(zero_filled(as_decimal(guarantees["liability_share"], RATIO)))
-        fee_rate = zero_filled(as_decimal(guarantees["fee_rate"], RATIO))
+        exposure = multiply(balance, share)
+        fee_rate, fee_rate_decimal = fee_rates()
         return cls(
             table=guarantees,
             codes=codes,
@@ -120,9 +144,9 @@ class Rows:
             active=active,
             counted=financing & active,
             loan=codes.eq("business_type", "loan"),
-            exposure=multiply(balance, share),
-            fee_rate=unscaled(fee_rate, RATIO_SCALE),
-            fee_rate_decimal=narrow(fee_rate),
+            exposure=exposure,
+            fee_rate=fee_rate,
+            fee_rate_decimal=fee_rate_decimal,
             start=day_numbers(guarantees["start_date"]),
             small_micro=small_micro,
             farmer=farmer,
@@ -201,19 +225,23 @@ class Measures:
         return _groups(self.rows, self.parties, self.party_code)
 
 
-def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
+def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues, beside: Beside = at_once) -> Measures:
     """Exposure, household balances, weights and the party and group aggregates, exactly.
 
     Hashing the party ids is the costly step on a large filing, so it is done once per filing (the
     dictionary codes phases 3 and 4 share, ``validations.codes``): each counted row's party number
     then gives every per-party sum (exact integer sums over the codes, ``exact.sums_by``) and the way
-    back from a party to its rows (for the household limits of the 75% weights).
+    back from a party to its rows (for the household limits of the 75% weights). ``beside`` takes what
+    the weights do not need (the fee-weighted exposures, the totals, the parties' other columns) to
+    another thread while this one computes the households and the weights.
     """
     counted = rows.counted
     exposure = rows.exposure
+    fee_weighted = beside(partial(multiply, exposure, rows.fee_rate_decimal))
+    financing_exposure = beside(partial(total, exposure, counted))
+    non_financing_exposure = beside(partial(total, exposure, rows.active & ~rows.financing))
     counted_index = np.flatnonzero(counted)
     take = pa.array(counted_index, pa.int64())
-    loan_exposure = pc.if_else(pa.array(rows.loan, pa.bool_()), exposure, pa.scalar(Decimal(0), exposure.type))
     # parties as the shared dictionary codes, numbered in order of their first counted row (the order
     # a hash aggregation over the counted rows would give)
     codes, dictionary = rows.codes.encoded("party_id")
@@ -230,17 +258,18 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
     def any_of(flags: np.ndarray) -> pa.Array:
         return pa.array(np.bincount(party, weights=flags[counted], minlength=count) > 0, pa.bool_())
 
-    household = sums_by(loan_exposure.take(take), party, count)
-    parties = pa.table(
-        {
+    def party_columns() -> dict[str, pa.Array]:
+        return {
             "party_id": pc.take(pa.concat_arrays([dictionary, pa.nulls(1, dictionary.type)]),
                                 pa.array(order, pa.int64())),
             "exposure": sums_by(exposure.take(take), party, count),
-            "household_balance": household,
             "in_district": any_of(rows.in_district),
             "in_district_sma": any_of(rows.in_district & rows.small_micro_agri),
         }
-    )
+
+    columns = beside(party_columns)
+    loan_exposure = pc.if_else(pa.array(rows.loan, pa.bool_()), exposure, pa.scalar(Decimal(0), exposure.type))
+    household = sums_by(loan_exposure.take(take), party, count)
 
     # each party's household limits, decided exactly per party, back onto its rows
     def within(limit_name: str) -> np.ndarray:
@@ -250,19 +279,22 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues) -> Measures:
         return per_row
 
     weight, weight_class = _weights(rows, within("household_limit_small_micro"), within("household_limit_farmer"), ref)
-    non_financing = rows.active & ~rows.financing
     weighted = multiply(exposure, weight)
+    measured = total(weighted, counted)
+    party_table = columns()
     return Measures(
         rows=rows,
         financials=Financials.of(financials),
         weighted=weighted,
-        fee_weighted=multiply(exposure, rows.fee_rate_decimal),
-        parties=parties,
-        financing_exposure=total(exposure, counted),
-        measured_financing_liability=total(weighted, counted),
-        non_financing_exposure=total(exposure, non_financing),
-        weight_class=weight_class,
+        fee_weighted=fee_weighted(),
+        parties=pa.table({**{name: party_table[name] for name in ("party_id", "exposure")},
+                          "household_balance": household,
+                          **{name: party_table[name] for name in ("in_district", "in_district_sma")}}),
+        financing_exposure=financing_exposure(),
+        measured_financing_liability=measured,
+        non_financing_exposure=non_financing_exposure(),
         party_code=order,
+        weight_class=weight_class,
     )
 
 
