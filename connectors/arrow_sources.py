@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 
 def owned_buffer(data: bytes | bytearray | memoryview) -> pa.Buffer:
@@ -38,6 +41,8 @@ def owned_buffer(data: bytes | bytearray | memoryview) -> pa.Buffer:
 
 def parquet_schema(source: bytes | bytearray | memoryview | str | os.PathLike[str]) -> pa.Schema:
     """The schema of a Parquet file, from the same kinds of source as :func:`read_parquet`."""
+    import pyarrow.parquet as pq  # not on the path of a CSV or XLSX package
+
     if isinstance(source, (str, os.PathLike)):
         return pq.read_schema(os.fspath(source))
     return pq.read_schema(pa.BufferReader(owned_buffer(source)))
@@ -45,6 +50,8 @@ def parquet_schema(source: bytes | bytearray | memoryview | str | os.PathLike[st
 
 def read_parquet(source: bytes | bytearray | memoryview | str | os.PathLike[str], **options) -> pa.Table:
     """``pq.read_table`` of a local path (Arrow opens the file) or of bytes (copied into Arrow memory)."""
+    import pyarrow.parquet as pq
+
     if isinstance(source, (str, os.PathLike)):
         return pq.read_table(os.fspath(source), **options)
     return pq.read_table(pa.BufferReader(owned_buffer(source)), **options)
@@ -52,6 +59,8 @@ def read_parquet(source: bytes | bytearray | memoryview | str | os.PathLike[str]
 
 def parquet_file(source: bytes | bytearray | memoryview, **options) -> pq.ParquetFile:
     """A ``pq.ParquetFile`` over a copy of ``source`` in Arrow memory: metadata first, row groups on demand."""
+    import pyarrow.parquet as pq
+
     return pq.ParquetFile(pa.BufferReader(owned_buffer(source)), **options)
 
 

@@ -1,7 +1,7 @@
 """Every ``DANBAO_*`` setting in one typed class: its type, default, meaning and whether it is a secret.
 
-``DanbaoSettings()`` reads the environment (pydantic-settings; an empty variable counts as unset) and
-checks every value once, so a mistyped setting is one readable error naming the variable. The
+:func:`load` reads the environment (an empty variable counts as unset) and checks every value once with
+pydantic, so a mistyped setting is one readable error naming the variable. The
 application, the portal, the Dagster code location and the command line read their settings here;
 ``danbao config`` prints the effective values with secrets masked (``SecretStr``), and the README's
 configuration table is generated from this class (a test keeps them equal).
@@ -19,13 +19,11 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from connectors.intake.limits import IntakeLimits
 from connectors.publish.endpoints import DEFAULT_PORTS
@@ -35,7 +33,6 @@ from store.config import private_dir
 
 PREFIX = "DANBAO_"
 _LIMITS = IntakeLimits()
-_GIVEN_ONLY: ContextVar[bool] = ContextVar("danbao_settings_given_only", default=False)
 
 
 def _setting(default: Any, meaning: str, group: str, shown: str | None = None, **constraints: Any) -> Any:
@@ -45,18 +42,11 @@ def _setting(default: Any, meaning: str, group: str, shown: str | None = None, *
     return Field(default, description=meaning, json_schema_extra=extra, **constraints)
 
 
-class DanbaoSettings(BaseSettings):
-    """The effective configuration of one process, from ``DANBAO_*`` environment variables."""
+class DanbaoSettings(BaseModel):
+    """The effective configuration of one process, from ``DANBAO_*`` environment variables (read by
+    :func:`load`, which hands over the values without the prefix)."""
 
-    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore", frozen=True)
-
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-                                   env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
-                                   file_secret_settings: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
-        """The environment only (no ``.env`` file, no secrets folder); only what :func:`load` is given
-        when it is given a mapping."""
-        return (init_settings,) if _GIVEN_ONLY.get() else (init_settings, env_settings)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     # -- the store and local folders ----------------------------------------------------------------
     home: Path = _setting(Path("./var"), "where everything local lives (created 0700)", "store", "./var")
@@ -207,15 +197,12 @@ def load(environ: Mapping[str, str] | None = None) -> DanbaoSettings:
 def _parse(items: tuple[tuple[str, str], ...]) -> DanbaoSettings:
     values = {name[len(PREFIX):].lower(): value for name, value in items
               if name[len(PREFIX):].lower() in DanbaoSettings.model_fields}
-    token = _GIVEN_ONLY.set(True)  # only these values: not the process's environment again
     try:
-        return DanbaoSettings(**values)
+        return DanbaoSettings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(f"{variable(str(e['loc'][0]))}: {e['msg']} (got {_shown_input(e)})"
                              for e in exc.errors())
         raise SettingsError(problems) from None
-    finally:
-        _GIVEN_ONLY.reset(token)
 
 
 def variable(field: str) -> str:
