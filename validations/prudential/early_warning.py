@@ -171,6 +171,8 @@ def _bnk_003(g: pa.Table, ref: ReferenceValues, findings: Findings) -> None:
     else:
         over[rows] = [m * limit.denominator > a * limit.numerator
                       for m, a in zip(margin.tolist(), guaranteed.tolist(), strict=True)]
+    if not over.any():
+        return  # nothing to report: the margins are not written out as text
     r = rule("BNK-003")
     zh, en = r.messages(f"存出保证金超过担保金额的 {percent(float(limit))}",
                         f"bank margin above {percent(float(limit))} of guaranteed_amount")
