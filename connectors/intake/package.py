@@ -23,6 +23,7 @@ from connectors.arrow_sources import read_file_buffer
 from connectors.intake.limits import IntakeLimits
 from connectors.intake.readers import Handover, ReadError, format_of, read_table
 from connectors.intake.receive import MAX_MANIFEST_BYTES, ManifestError, parse_manifest
+from connectors.leased_map import LeasedMap, map_leased
 from schemas import SUPPORTED_VERSIONS, get_template
 from validations.catalog import rule
 from validations.filing import RawFile, RawFiling
@@ -127,6 +128,16 @@ class _FolderSource(_Source):
             raise _Limit("报送包文件夹无法完整读取", "part of the package folder cannot be read", "FMT-003")
         self._held: dict[str, bytes | pa.Buffer] = {}  # files read for the folder digest, until the parse takes them
         self.hashes: dict[str, _Hash] = {}
+        self._leases: list[LeasedMap] = []  # large files read in place, until the package is read
+
+    def close(self) -> None:
+        """Give back the leases of the files read in place, once their hashes are done (the parse is)."""
+        self._held.clear()
+        for digest in self.hashes.values():
+            digest.hexdigest()  # a hash still reading a mapped file finishes first
+        for lease in self._leases:
+            lease.release()
+        self._leases.clear()
 
     def hold(self, name: str) -> None:
         """Read a file once for both the folder digest and its parse, and start hashing it."""
@@ -155,7 +166,12 @@ class _FolderSource(_Source):
             return head.to_pybytes() if isinstance(head, pa.Buffer) else head
         try:
             if max_bytes is None and size >= _ARROW_READ:
-                # straight into Arrow memory: the CSV reader parses it without a copy
+                # in place (the page cache, under a lease that keeps writers away), else straight into
+                # Arrow memory: either way the CSV reader parses it without a copy
+                lease = map_leased(self.root / key, size)
+                if lease is not None and lease.buffer is not None:
+                    self._leases.append(lease)
+                    return lease.buffer
                 buffer = read_file_buffer(self.root / key, size)
                 if buffer is not None:
                     return buffer
@@ -276,6 +292,7 @@ def _read_path(path: Path, limits: IntakeLimits) -> RawFiling:
         is_dir = is_file = False
     if is_dir:
         filing = RawFiling(manifest=None)
+        source: _FolderSource | None = None
         try:
             source = _FolderSource(path, limits)
             total = sum(source.sizes.values())
@@ -285,10 +302,15 @@ def _read_path(path: Path, limits: IntakeLimits) -> RawFiling:
             for name in source.names():
                 source.hold(name)
         except _Limit as exc:
+            if source is not None:
+                source.close()
             filing.findings.add(rule(exc.rule_id).finding(exc.zh, exc.en))
             return filing
-        _read(source, filing, limits)
-        filing.package_sha256 = _folder_digest(source)
+        try:
+            _read(source, filing, limits)
+            filing.package_sha256 = _folder_digest(source)
+        finally:
+            source.close()
         return filing
     if not is_file:
         filing = RawFiling(manifest=None)
