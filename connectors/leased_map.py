@@ -28,11 +28,19 @@ except ImportError:  # pragma: no cover - not POSIX: nothing is mapped
 
 class LeasedMap:
     """The mapped bytes of one file (``buffer``) and the lease that keeps writers away from them; the
-    lease is given back by :meth:`release`, once nothing reads ``buffer`` any more."""
+    lease is given back by :meth:`release`, once nothing reads the bytes any more."""
 
     def __init__(self, descriptor: int, buffer: pa.Buffer) -> None:
         self._descriptor: int | None = descriptor
         self.buffer: pa.Buffer | None = buffer
+
+    def take(self) -> pa.Buffer:
+        """The bytes, which this object then no longer holds: the mapping goes as soon as the reader
+        drops them (a GB18030 file's own bytes, once transcoded), while the lease stays."""
+        buffer, self.buffer = self.buffer, None
+        if buffer is None:
+            raise RuntimeError("the mapped bytes were taken already")
+        return buffer
 
     def release(self) -> None:
         """Drop this object's reference to the bytes and give the lease back (a waiting writer goes on)."""

@@ -169,9 +169,9 @@ class _FolderSource(_Source):
                 # in place (the page cache, under a lease that keeps writers away), else straight into
                 # Arrow memory: either way the CSV reader parses it without a copy
                 lease = map_leased(self.root / key, size)
-                if lease is not None and lease.buffer is not None:
+                if lease is not None:
                     self._leases.append(lease)
-                    return lease.buffer
+                    return lease.take()
                 buffer = read_file_buffer(self.root / key, size)
                 if buffer is not None:
                     return buffer

@@ -117,7 +117,9 @@ def test_a_file_of_another_length_than_listed_is_not_mapped(folder: Path) -> Non
     size = target.stat().st_size
     assert map_leased(target, size - 1) is None and map_leased(target, size + 1) is None
     lease = map_leased(target, size)
-    assert lease is not None and lease.buffer is not None and lease.buffer.to_pybytes() == target.read_bytes()
+    assert lease is not None
+    assert lease.take().to_pybytes() == target.read_bytes()
+    with pytest.raises(RuntimeError):
+        lease.take()  # the bytes are the caller's now: the lease holds only the file
     lease.release()
-    assert lease.buffer is None
     lease.release()  # twice is harmless
