@@ -198,15 +198,18 @@ def _text_rules(data: bytearray, buf: np.ndarray, n: int) -> np.ndarray:
         text.validate(full=True)
     except pa.ArrowInvalid:
         raise _NotPlain from None
-    ef = np.flatnonzero(head == 0xEF)
-    if len(ef) and ((buf[ef + 1] == 0xBF) & (buf[ef + 2] >= 0xBE)).any():
-        raise _NotPlain
-    bracket = np.flatnonzero(head == 93)
-    if len(bracket) and ((buf[bracket + 1] == 93) & (buf[bracket + 2] == _GT)).any():
-        raise _NotPlain
+    # each byte below is looked for with memchr first: most pieces hold none of them
+    if data.find(b"\xef", 0, n) >= 0:
+        ef = np.flatnonzero(head == 0xEF)
+        if ((buf[ef + 1] == 0xBF) & (buf[ef + 2] >= 0xBE)).any():
+            raise _NotPlain
+    if data.find(b"]", 0, n) >= 0:
+        bracket = np.flatnonzero(head == 93)
+        if ((buf[bracket + 1] == 93) & (buf[bracket + 2] == _GT)).any():
+            raise _NotPlain
+    if data.find(b"&", 0, n) < 0:
+        return np.zeros(0, dtype=np.intp)
     amp = np.flatnonzero(head == _AMP)
-    if len(amp) == 0:
-        return amp
     window = buf[amp[:, None] + np.arange(1, 6)]
     known = np.zeros(len(amp), dtype=bool)
     for name in _ENTITY_NAMES:
@@ -283,10 +286,7 @@ class _Tags:
         """The tags outside the elements read here (each ``lengths`` tags from ``starts``), classified
         by ``names`` (name → (kind of its start tag, kind of its end tag), or ``_Refuse``): (their
         indexes, their kinds, how many start tags are of no known name)."""
-        free = np.ones(len(self.lt), dtype=bool)
-        for k in range(int(lengths.max()) if len(lengths) else 0):
-            free[starts[lengths > k] + k] = False
-        outside = np.flatnonzero(free)
+        outside = np.flatnonzero(_uncovered(len(self.lt), starts, lengths))
         w = self.w[outside]
         first = self.first[outside]
         closing = first == _SLASH
@@ -348,7 +348,27 @@ class _Tags:
 
     def form(self, at: np.ndarray, text: bytes) -> np.ndarray:
         """Whether the tags at ``at`` (indexes, possibly past the last) start with ``text`` (≤ 8 bytes)."""
-        return _equals(self.w[np.minimum(at, len(self.w) - 1)], text)
+        return _equals(self.w[_within(at, len(self.w))], text)
+
+
+def _uncovered(count: int, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Which of ``count`` tags lie outside every span of ``lengths`` tags from ``starts``."""
+    free = np.ones(count, dtype=bool)
+    if len(lengths) and (lengths == lengths[0]).all():  # one form throughout: no selection per step
+        for k in range(int(lengths[0])):
+            free[starts + k] = False
+        return free
+    for k in range(int(lengths.max()) if len(lengths) else 0):
+        free[starts[lengths > k] + k] = False
+    return free
+
+
+def _within(at: np.ndarray, size: int) -> np.ndarray:
+    """``at`` with indexes past ``size - 1`` read as the last (a look-ahead past the piece's last
+    tag); most pieces have none, and then ``at`` is returned as it is."""
+    if len(at) == 0 or at.max() < size:
+        return at
+    return np.minimum(at, size - 1)
 
 
 def _is_terminator(byte: np.ndarray) -> np.ndarray:
@@ -393,7 +413,7 @@ def _t_forms(tags: _Tags, t: np.ndarray, words: np.ndarray | None = None) -> np.
     """Whether each tag at ``t`` is ``<t>`` or ``<t xml:space="preserve">`` (``words``: the tags' words,
     when gathered already)."""
     if words is None:
-        words = tags.w[np.minimum(t, len(tags.w) - 1)]
+        words = tags.w[_within(t, len(tags.w))]
     ok = _equals(words, b"<t>")
     preserved = np.flatnonzero(~ok & _equals(words, _PRESERVE_TAG[:8]))
     if len(preserved):
@@ -525,7 +545,8 @@ def _classified(data: bytearray) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.nda
     tags = _Tags(data)
     cells = tags.named(b"c")
     rows = _rows_of(tags, cells)
-    return tags, cells, rows, _references(tags, cells, rows)
+    column, reference_end = _references(tags, cells, rows)
+    return tags, cells, rows, (column, *_attributes(tags, reference_end))
 
 
 def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np.ndarray, ...]) -> _Cells:
@@ -536,14 +557,20 @@ def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np
     column, kind_code, style, self_closed, tag_end = references
     # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>; the words of the tags
     # after each cell gathered once for every form compared with them
-    after = {k: tags.w[np.minimum(cells + k, len(tags.w) - 1)] for k in range(1, 6)}
-    with_v = ~self_closed & _equals(after[1], b"<v>") & _equals(after[2], b"</v>") & _equals(after[3], b"</c>")
+    after = {k: tags.w[_within(cells + k, len(tags.w))] for k in range(1, 6)}
     inline = ~self_closed & _equals(after[1], b"<is>") & _t_forms(tags, cells + 2, after[2]) \
         & _equals(after[3], b"</t>") & _equals(after[4], b"</is>") & _equals(after[5], b"</c>")
-    empty = ~self_closed & _equals(after[1], b"</c>")
-    if not (self_closed | with_v | inline | empty).all():
-        raise _NotPlain
-    size = np.where(with_v, 4, np.where(inline, 6, np.where(empty, 2, 1)))
+    every_inline = bool(inline.all())  # a sheet of inline strings (as openpyxl writes): no other form
+    if every_inline:
+        with_v = np.zeros(len(cells), dtype=bool)
+        size = np.full(len(cells), 6)
+    else:
+        with_v = ~self_closed & _equals(after[1], b"<v>") & _equals(after[2], b"</v>") \
+            & _equals(after[3], b"</c>")
+        empty = ~self_closed & _equals(after[1], b"</c>")
+        if not (self_closed | with_v | inline | empty).all():
+            raise _NotPlain
+        size = np.where(with_v, 4, np.where(inline, 6, np.where(empty, 2, 1)))
     outside, kinds, others = tags.covered_outside(cells, size, _SHEET_OUTSIDE)
     # rows: <row r="N" ...>, strictly increasing, each closed before the next opens
     rows, row_ends = outside[kinds == _ROW], outside[kinds == _ROW_END]
@@ -551,7 +578,7 @@ def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np
         raise _NotPlain
     if not np.array_equal(rows, row_tags.tags):
         raise _NotPlain  # the rows found with the tags are these, which no cell covers
-    span_end = np.where(self_closed, tag_end + 2, lt[np.minimum(cells + size - 1, len(lt) - 1)] + 4)
+    span_end = np.where(self_closed, tag_end + 2, lt[_within(cells + size - 1, len(lt))] + 4)
     found = _Cells(tags, cells, span_end, others)
     if len(rows) == 0:
         return found
@@ -561,6 +588,11 @@ def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np
     row_of = numbers[row_tags.owner]
     if ((np.diff(row_of) == 0) & (np.diff(column) <= 0)).any():
         raise _NotPlain  # out of order, or twice
+    found.rows = numbers
+    if every_inline:
+        found.row_of, found.column, found.kind_code, found.style = row_of, column, kind_code, style
+        found.raw = _t_texts(tags, cells + 2)
+        return found
     valued = np.flatnonzero(with_v | inline)
     in_line = inline[valued]
     at = cells[valued]
@@ -570,7 +602,7 @@ def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np
         raw = tags.text(at + 1, 3)
     else:
         raw = _merge([tags.text(at[~in_line] + 1, 3), _t_texts(tags, at[in_line] + 2)], [~in_line, in_line])
-    found.rows, found.row_of, found.column = numbers, row_of[valued], column[valued]
+    found.row_of, found.column = row_of[valued], column[valued]
     found.kind_code, found.style, found.raw = kind_code[valued], style[valued], raw
     return found
 
@@ -752,20 +784,24 @@ def _decimal_words(numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return word | (np.uint64(_QUOTE) << (8 * digits).astype(np.uint64)), digits
 
 
-def _references(tags: _Tags, cells: np.ndarray, rows: _Rows) -> tuple[np.ndarray, ...]:
-    """(column, kind code, style, closed at once, where the tag ends) of each cell
-    ``<c r="REF" [s="N"] [t="KIND"]>`` or ``…/>`` whose reference names the row it is in (the
-    streaming reader compares the two)."""
+def _references(tags: _Tags, cells: np.ndarray, rows: _Rows) -> tuple[np.ndarray, np.ndarray]:
+    """(column, where the reference ends) of each cell ``<c r="REF"`` whose reference names the row it
+    is in (the streaming reader compares the two). Words read at a tag's own ``<`` come from ``tags.w``
+    (aligned); each word read elsewhere costs a gather of unaligned words, so each is read once."""
     buf, words = tags.buf, tags.words
     at = tags.lt[cells]
-    if not _equals(tags.w[cells], b'<c r="').all():
+    head = tags.w[cells]  # '<c r="' and the reference's first two characters
+    if not _equals(head, b'<c r="').all():
         raise _NotPlain
-    letters = words[at + 6]
-    l0, l1, l2 = _byte(letters, 0), _byte(letters, 1), _byte(letters, 2)
+    l0, l1 = _byte(head, 6), _byte(head, 7)
     first_letter = (l0 >= 65) & (l0 <= 90)
     two = (l1 >= 65) & (l1 <= 90)
-    if not first_letter.all() or (two & (l2 >= 65) & (l2 <= 90)).any():
-        raise _NotPlain  # no column letter, or three (beyond ZZ: left to the streaming reader)
+    if not first_letter.all():
+        raise _NotPlain  # no column letter
+    if two.any():
+        l2 = buf[at[two] + 8]
+        if ((l2 >= 65) & (l2 <= 90)).any():
+            raise _NotPlain  # three letters (beyond ZZ: left to the streaming reader)
     first = l0.astype(np.int64) - 64
     column = np.where(two, 26 * first + l1.astype(np.int64) - 64, first) - 1
     digits_at = at + 7 + two
@@ -775,39 +811,62 @@ def _references(tags: _Tags, cells: np.ndarray, rows: _Rows) -> tuple[np.ndarray
     length = row_digits[rows.owner]
     if not ((words[digits_at] & _LOW_BYTES[length + 1]) == row_words[rows.owner]).all():
         raise _NotPlain
-    p = digits_at + length + 1  # after the reference's closing quote
-    style = np.zeros(len(at), dtype=np.int64)
-    has_style = _equals(words[p], b' s="')
+    return column, digits_at + length + 1  # after the reference's closing quote
+
+
+def _attributes(tags: _Tags, p: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(kind code, style, closed at once, where the tag ends) of each cell tag whose reference ends
+    at ``p``: `` s="N"`` and `` t="KIND"``, in that order, then ``>`` or ``/>``. A sheet's cells mostly
+    share one form, so a test that holds for every cell is applied to all of them without selecting."""
+    buf, words = tags.buf, tags.words
+    p = p.copy()
+    after = words[p]
+    style = np.zeros(len(p), dtype=np.int64)
+    has_style = _equals(after, b' s="')
     if has_style.any():
         value, size = _numbers(tags, p[has_style] + 4, 5)
         style[has_style] = value
         p[has_style] += 5 + size
-    kind_code = np.full(len(at), _NUMBER, dtype=np.int8)
-    has_type = _equals(words[p], b' t="')
-    if has_type.any():
-        typed = p[has_type] + 4
-        code = np.full(len(typed), -1, dtype=np.int8)
-        after = typed.copy()
-        left = np.arange(len(typed))  # the cells whose type is not known yet
-        for word, kind in _KINDS.items():
-            match = _equals(words[typed[left]], word[:8])
-            if len(word) > 8:
-                match &= _equals(words[typed[left] + 8], word[8:])
-            found = left[match]
-            code[found] = _KIND_CODE[kind]
-            after[found] = typed[found] + len(word)
-            left = left[~match]
-            if len(left) == 0:
-                break
-        if len(left):
-            raise _NotPlain
-        kind_code[has_type] = code
-        p[has_type] = after
+        after[has_style] = words[p[has_style]]
+    has_type = _equals(after, b' t="')
+    if has_type.all():
+        kind_code, p = _kinds(words, p, after >> np.uint64(32))
+    else:
+        kind_code = np.full(len(p), _NUMBER, dtype=np.int8)
+        typed = np.flatnonzero(has_type)
+        if len(typed):
+            kind_code[typed], p[typed] = _kinds(words, p[typed], after[typed] >> np.uint64(32))
     end = buf[p]
     self_closed = (end == _SLASH) & (buf[p + 1] == _GT)
     if not ((end == _GT) | self_closed).all():
         raise _NotPlain  # another attribute, another order, spaces around "="
-    return column, kind_code, style, self_closed, p
+    return kind_code, style, self_closed, p
+
+
+def _kinds(words: np.ndarray, p: np.ndarray, name: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(kind code, where the attribute ends) of each `` t="KIND"`` at ``p``, given the attribute's
+    bytes 4 to 7 (``name``, the kind's first four characters)."""
+    code = np.full(len(p), -1, dtype=np.int8)
+    after = p.copy()
+    left: np.ndarray | None = None  # the attributes whose kind is not known yet (None: all)
+    for word, kind in _KINDS.items():
+        names, at = (name, p) if left is None else (name[left], p[left])
+        match = _equals(names, word[:4])
+        if len(word) > 4:  # 'inlineStr"': its last six bytes gathered only where the first four match
+            if match.all():
+                match = _equals(words[at + 8], word[4:])
+            else:
+                candidates = np.flatnonzero(match)
+                match[candidates] = _equals(words[at[candidates] + 8], word[4:])
+        if left is None and match.all():
+            return np.full(len(p), _KIND_CODE[kind], dtype=np.int8), p + 4 + len(word)
+        found = np.flatnonzero(match) if left is None else left[match]
+        code[found] = _KIND_CODE[kind]
+        after[found] = p[found] + 4 + len(word)
+        left = np.flatnonzero(~match) if left is None else left[~match]
+        if len(left) == 0:
+            return code, after
+    raise _NotPlain
 
 
 def read_plain(book: _Book, sheet_part: str, strings_part: str | None, date_styles: list[bool],
