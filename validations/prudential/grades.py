@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from validations.context import Period
 from validations.prudential.reference import ReferenceValues
@@ -55,10 +56,7 @@ def grade(findings: pa.Table | None) -> GradeResult:
     """The grade of an accepted filing's findings; ``None`` means no accepted filing by the deadline."""
     if findings is None:
         return _result("D", (NO_FILING,))
-    pairs = findings.select(["rule_id", "severity"]).group_by(["rule_id", "severity"]).aggregate([])
-    found_pairs = list(zip(pairs["rule_id"].to_pylist(), pairs["severity"].to_pylist(), strict=True))
-    errors = {rule_id for rule_id, severity in found_pairs if severity == "error"}
-    warnings = {rule_id for rule_id, severity in found_pairs if severity == "warning"}
+    errors, warnings = (_rules_with(findings, severity) for severity in ("error", "warning"))
     if found := errors & D_ERRORS:
         return _result("D", tuple(sorted(found)))
     if found := {r for r in errors if r.startswith(("PRU-", "NEG-"))}:
@@ -66,6 +64,13 @@ def grade(findings: pa.Table | None) -> GradeResult:
     if found := {r for r in warnings if r.startswith("POL-") or r in B_WARNINGS}:
         return _result("B", tuple(sorted(found)))
     return _result("A", ())
+
+
+def _rules_with(findings: pa.Table, severity: str) -> set[str]:
+    """The distinct rule IDs of the findings of one severity (a compute kernel: a group-by would load
+    Arrow's query engine into every check for a few distinct pairs)."""
+    rule_ids = pc.filter(findings["rule_id"], pc.equal(findings["severity"], severity))
+    return set(pc.unique(rule_ids).to_pylist())
 
 
 def filing_deadline(period: Period, ref: ReferenceValues) -> dt.date:
