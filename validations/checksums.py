@@ -16,17 +16,20 @@ RIC_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64) 
 RIC_CHECK = "10X98765432"
 _USCC_W32, _RIC_W32 = USCC_WEIGHTS.astype(np.int32), RIC_WEIGHTS.astype(np.int32)
 
-_USCC_VALUE = np.full(256, -1, dtype=np.int16)
-for _i, _c in enumerate(USCC_ALPHABET):
-    _USCC_VALUE[ord(_c)] = _i
-    _USCC_VALUE[ord(_c.lower())] = _i
-_DIGIT = np.full(256, -1, dtype=np.int16)
-for _i in range(10):
-    _DIGIT[ord(str(_i))] = _i
-_RIC_CHECK_VALUE = np.full(256, -1, dtype=np.int16)
-for _i, _c in enumerate(RIC_CHECK):
-    _RIC_CHECK_VALUE[ord(_c)] = _i
-_RIC_CHECK_VALUE[ord("x")] = 2
+_NONE = 255  # what a byte outside the alphabet translates to
+
+
+def _table(values: dict[str, int]) -> bytes:
+    """A ``bytes.translate`` table: each character's value, ``_NONE`` for every other byte."""
+    table = bytearray([_NONE]) * 256
+    for char, value in values.items():
+        table[ord(char)] = value
+    return bytes(table)
+
+
+_USCC_TABLE = _table({c: i for i, c in enumerate(USCC_ALPHABET)} | {c.lower(): i for i, c in enumerate(USCC_ALPHABET)})
+_DIGIT_TABLE = _table({str(i): i for i in range(10)})
+_RIC_CHECK_TABLE = _table({c: i for i, c in enumerate(RIC_CHECK)} | {"x": 2})
 
 
 def uscc_check_char(first17: str) -> str:
@@ -83,17 +86,35 @@ def _party_ids_window(ids: pa.Array, is_uscc: np.ndarray, is_ric: np.ndarray,
     return ok
 
 
+def _translated(m: np.ndarray, table: bytes) -> np.ndarray:
+    """Each byte of the matrix through ``table`` (one C pass: a numpy lookup would first widen every
+    byte to a 64-bit index)."""
+    return np.frombuffer(np.ascontiguousarray(m).tobytes().translate(table), dtype=np.uint8).reshape(m.shape)
+
+
+def _rows_without(values: np.ndarray) -> np.ndarray:
+    """Rows of the translated matrix in which no byte was outside the alphabet (found where they are:
+    they are rare, and a reduction along each short row is slow)."""
+    ok = np.ones(len(values), dtype=bool)
+    ok[np.flatnonzero(values.reshape(-1) == _NONE) // values.shape[1]] = False
+    return ok
+
+
+def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,j->i", values, weights, dtype=np.int32)
+
+
 def _uscc_matrix_valid(m: np.ndarray) -> np.ndarray:
-    values = _USCC_VALUE[m]
-    expected = (31 - (values[:, :17].astype(np.int32) @ _USCC_W32) % 31) % 31
-    return (values >= 0).all(axis=1) & (values[:, 17] == expected)
+    values = _translated(m, _USCC_TABLE)
+    expected = (31 - _weighted(values[:, :17], _USCC_W32) % 31) % 31
+    return _rows_without(values) & (values[:, 17] == expected)
 
 
 def _ric_matrix_valid(m: np.ndarray, latest_birth: np.datetime64 | None) -> np.ndarray:
-    digits = _DIGIT[m[:, :17]]
-    expected = (digits.astype(np.int32) @ _RIC_W32) % 11
-    check_ok = _RIC_CHECK_VALUE[m[:, 17]] == expected
-    return (digits >= 0).all(axis=1) & check_ok & _birth_dates_valid(digits, latest_birth)
+    digits = _translated(m[:, :17], _DIGIT_TABLE)
+    expected = _weighted(digits, _RIC_W32) % 11
+    check_ok = _translated(m[:, 17], _RIC_CHECK_TABLE) == expected
+    return _rows_without(digits) & check_ok & _birth_dates_valid(digits, latest_birth)
 
 
 def uscc_valid(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -122,7 +143,7 @@ _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], d
 
 def _birth_dates_valid(digits: np.ndarray, latest: np.datetime64 | None) -> np.ndarray:
     """Characters 7–14 as YYYYMMDD: a real calendar date, year ≥ 1900, not after ``latest``."""
-    d = np.where(digits < 0, 0, digits).astype(np.int32)
+    d = np.where(digits == _NONE, 0, digits).astype(np.int32)
     year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
     month = d[:, 10] * 10 + d[:, 11]
     day = d[:, 12] * 10 + d[:, 13]

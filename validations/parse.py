@@ -308,9 +308,7 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
             )
         return typed
     if kind == ColumnType.BOOL:
-        lower = pc.utf8_lower(values)
-        is_true = pc.is_in(lower, pa.array(TRUE_VALUES))
-        is_false = pc.is_in(lower, pa.array(FALSE_VALUES))
+        is_true, is_false = _bool_words(values, empty)
         bad = pc.and_(pc.invert(empty), pc.invert(pc.or_(is_true, is_false)))
         typed = pc.if_else(pc.or_(is_true, is_false), is_true, pa.scalar(None, pa.bool_()))
     elif kind == ColumnType.DATE:
@@ -325,6 +323,17 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
         **_msg(f"应为{zh}", f"expected {en}"),
     )
     return typed
+
+
+def _bool_words(values: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
+    """(is one of TRUE_VALUES, is one of FALSE_VALUES), in any case. When every filled cell is
+    written ``true`` or ``false`` exactly (as the template and most exports write them), two byte
+    comparisons decide; otherwise each cell is lowered and looked up."""
+    is_true, is_false = pc.equal(values, "true"), pc.equal(values, "false")
+    if pc.all(pc.or_(pc.or_(is_true, is_false), empty), skip_nulls=False).as_py():
+        return is_true, is_false
+    lower = pc.utf8_lower(values)
+    return pc.is_in(lower, pa.array(TRUE_VALUES)), pc.is_in(lower, pa.array(FALSE_VALUES))
 
 
 def _parse_numbers(
