@@ -75,17 +75,19 @@ def _ranges(parsed: ParsedFile, findings: Findings) -> None:
         if column.type not in (ColumnType.AMOUNT, ColumnType.RATE, ColumnType.DECIMAL):
             continue
         values = parsed.typed[column.name]
-        bad = pa.chunked_array([pa.repeat(False, len(values))]) if len(values) else pa.chunked_array([], pa.bool_())
+        outside = []  # each bound's mask; null (an empty cell) is no finding of this rule
         bounds_zh, bounds_en = [], []
         if column.lower is not None:
-            below = pc.less_equal(values, column.lower) if column.lower_open else pc.less(values, column.lower)
-            bad = pc.or_(bad, pc.fill_null(below, False))
+            outside.append(pc.less_equal(values, column.lower) if column.lower_open else pc.less(values, column.lower))
             bounds_zh.append(f"{'>' if column.lower_open else '≥'} {column.lower:g}")
             bounds_en.append(f"{'>' if column.lower_open else '>='} {column.lower:g}")
         if column.upper is not None:
-            bad = pc.or_(bad, pc.fill_null(pc.greater(values, column.upper), False))
+            outside.append(pc.greater(values, column.upper))
             bounds_zh.append(f"≤ {column.upper:g}")
             bounds_en.append(f"<= {column.upper:g}")
+        if not outside:
+            continue
+        bad = pc.fill_null(outside[0] if len(outside) == 1 else pc.or_(*outside), False)
         flag(findings, "SCH-005", parsed.spec.name, column.name, bad, parsed.text[column.name],
              f"{column.name} 应 {' 且 '.join(bounds_zh)}", f"{column.name} must be {' and '.join(bounds_en)}")
 
