@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import csv
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -144,12 +146,14 @@ def _find_byte(data: Data, value: int) -> int:
         return data.find(bytes((value,)))
     view = np.frombuffer(data, dtype=np.uint8)
     scratch = np.empty(min(len(view), _SCAN), dtype=bool)
-    for start in range(0, len(view), _SCAN):
-        part = view[start : start + _SCAN]
+    start, step = 0, 1 << 16  # a byte that is near (the next line feed) is found without a long compare
+    while start < len(view):
+        part = view[start : start + step]
         hits = scratch[: len(part)]
         np.equal(part, value, out=hits)
         if hits.any():
             return start + int(np.argmax(hits))
+        start, step = start + len(part), min(2 * step, _SCAN)
     return -1
 
 
@@ -207,27 +211,32 @@ def _refuse_cr_only(data: Data, limits: IntakeLimits) -> None:
         cr = data.find(b"\r", cr + 1, head_end)
 
 
-_TRANSCODE_PIECE = 1 << 24  # GB18030 is decoded and checked a piece of whole lines at a time
+_TRANSCODE_PIECE = 1 << 20  # GB18030 is decoded and checked a piece of whole lines at a time
 
 
 def _transcode_gb18030(data: Data, utf8_error: int) -> pa.Buffer:
     """The bytes as UTF-8 when they are plausible GB18030/GBK, else FMT-003 ("unknown encoding").
 
-    Whole lines at a time (no GB18030 sequence holds the byte 0x0A): each piece is decoded, checked and
-    written into one buffer from Arrow's system allocator, sized for the most UTF-8 can take (1.5 × the
-    GB18030 bytes: a two-byte character becomes at most three; pages never written are never touched).
-    The file is never held as one Python string (four bytes a character for ideographs) nor as
-    UTF-8 bytes beside a copy for Arrow. The GB2312 test counts over the whole file."""
+    Whole lines at a time (no GB18030 sequence holds the byte 0x0A): each piece is decoded and written
+    into one buffer from Arrow's system allocator, sized for the most UTF-8 can take (1.5 × the GB18030
+    bytes: a two-byte character becomes at most three; pages never written are never touched). The
+    file is never held as one Python string (four bytes a character for ideographs) nor as UTF-8 bytes
+    beside a copy for Arrow. Python's codecs hold the interpreter, so each piece's checks (plausible
+    characters, the GB2312 counts: Arrow and numpy, which do not) run on another core while the next
+    piece is decoded; a piece's finding is raised before anything found in a later piece, as a reading
+    one piece after the other would. The GB2312 test counts over the whole file."""
     utf8_line = (_line_index(data, utf8_error) or 0) + 1
     out = pa.allocate_buffer(len(data) * 3 // 2 + 1, memory_pool=pa.system_memory_pool())
-    written = lines = rare = total = 0
-    first_rare: tuple[int, str] | None = None  # (line, the text there)
-    with memoryview(out).cast("B") as target:
+    written = lines = 0
+    checked: list[Future[_PieceCounts]] = []
+    with memoryview(out).cast("B") as target, ThreadPoolExecutor(1, thread_name_prefix="gb18030") as checker:
         for begin, end in _line_pieces(data, _TRANSCODE_PIECE):
             try:
                 text = _decode(data[begin:end] if isinstance(data, bytes) else data.slice(begin, end - begin),
                                "gb18030")
             except UnicodeDecodeError as exc:
+                for piece in checked:  # an earlier piece's finding comes first
+                    piece.result()
                 raise ReadError(
                     "无法识别的编码（应为 UTF-8 或 GB18030/GBK）",
                     f"unknown encoding (expected UTF-8 or GB18030/GBK): not UTF-8 (line {utf8_line}) "
@@ -235,22 +244,16 @@ def _transcode_gb18030(data: Data, utf8_error: int) -> pa.Buffer:
                     row=_line_index(data, begin + exc.start),
                 ) from None
             utf8 = text.encode("utf-8")
-            odd = first_implausible(text, utf8)
-            if odd >= 0:
-                line = lines + text.count("\n", 0, odd)
-                raise ReadError(
-                    "无法识别的编码：按 GB18030 解码得到不合理的字符",
-                    f"unknown encoding: read as GB18030 it yields implausible text ({text[odd]!r}, line {line + 1})",
-                    row=line or None,
-                )
-            piece_rare, piece_total, first = count_ideographs(utf8)
-            if first >= 0 and first_rare is None:
-                position = characters_before(utf8, first)
-                first_rare = (lines + text.count("\n", 0, position), text[position: position + 6].split("\n")[0])
-            rare, total = rare + piece_rare, total + piece_total
+            if len(checked) >= 2:  # at most two pieces wait for their checks: bounded memory
+                checked[-2].result()
+            checked.append(checker.submit(_checked_piece, text, utf8, lines))
             target[written: written + len(utf8)] = utf8
             written += len(utf8)
             lines += text.count("\n")
+            del text, utf8
+        counts = [piece.result() for piece in checked]
+    rare, total = sum(c.rare for c in counts), sum(c.total for c in counts)
+    first_rare = next((c.first_rare for c in counts if c.first_rare is not None), None)
     if reads_as_other_cjk(rare, total) and first_rare is not None:
         line, sample = first_rare
         raise ReadError(
@@ -261,6 +264,32 @@ def _transcode_gb18030(data: Data, utf8_error: int) -> pa.Buffer:
             row=line or None,
         )
     return out.slice(0, written)
+
+
+@dataclass(frozen=True)
+class _PieceCounts:
+    rare: int  # ideographs outside GB2312
+    total: int  # all ideographs
+    first_rare: tuple[int, str] | None  # (line, the text there) of the first rare one
+
+
+def _checked_piece(text: str, utf8: bytes, lines_before: int) -> _PieceCounts:
+    """One decoded piece's plausibility (FMT-003 for a character no GB18030 filing holds) and its
+    GB2312 counts; ``lines_before``: the lines of the pieces before it."""
+    odd = first_implausible(text, utf8)
+    if odd >= 0:
+        line = lines_before + text.count("\n", 0, odd)
+        raise ReadError(
+            "无法识别的编码：按 GB18030 解码得到不合理的字符",
+            f"unknown encoding: read as GB18030 it yields implausible text ({text[odd]!r}, line {line + 1})",
+            row=line or None,
+        )
+    rare, total, first = count_ideographs(utf8)
+    first_rare = None
+    if first >= 0:
+        position = characters_before(utf8, first)
+        first_rare = (lines_before + text.count("\n", 0, position), text[position: position + 6].split("\n")[0])
+    return _PieceCounts(rare, total, first_rare)
 
 
 def _line_pieces(data: Data, size: int) -> list[tuple[int, int]]:

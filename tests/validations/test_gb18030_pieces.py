@@ -94,3 +94,27 @@ def test_the_gb18030_bytes_go_before_their_utf8_is_parsed(monkeypatch: pytest.Mo
     assert released_at_parse == [False, True]  # held for the UTF-8 attempt, gone for the GB18030 parse
     with pytest.raises(RuntimeError):
         handed.take()  # handed over once
+
+
+@pytest.mark.parametrize("size", (64, 256))
+def test_an_earlier_pieces_finding_comes_before_a_later_pieces(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A piece's checks run on another core while the next piece is decoded: when a later piece does not
+    decode, an implausible character in an earlier one is still what is reported, as when each piece was
+    decoded and checked before the next."""
+    data = _lines_of(*[f"G{i},李四".encode("gb18030") for i in range(40)], b"G40,\x01",
+                     *[f"G{i},张三".encode("gb18030") for i in range(41, 60)], b"G60,\x81\x20")
+    _, message_en, row = _refusal(data, size, monkeypatch)
+    assert "implausible" in message_en and row == 41
+
+
+def test_the_rare_ideograph_counts_add_up_across_checked_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GB2312 test counts over the whole file, whichever core counted each piece: Extension A
+    ideographs spread over many small pieces are refused once there are enough of them, with the line
+    of the first."""
+    rows = [f"G{i},abc".encode("gb18030") for i in range(30)]
+    rows[12] = "G12,㐀㐁".encode("gb18030")
+    rows[25] = "G25,㐂".encode("gb18030")
+    data = _lines_of(*rows)
+    whole = _refusal(data, WHOLE, monkeypatch)
+    assert "outside GB2312" in whole[1] and whole[2] == 13
+    assert _refusal(data, 32, monkeypatch) == whole
