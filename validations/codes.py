@@ -112,13 +112,29 @@ class Codes:
 def encode(values: pa.ChunkedArray | pa.Array) -> Encoded:
     """(codes per row in the smallest unsigned type, dictionary) of one column; null rows get
     ``len(dictionary)``."""
-    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    encoded = pc.dictionary_encode(array)
-    dictionary = encoded.dictionary
+    # a chunked column is encoded chunk by chunk against one dictionary (Arrow's hash kernel keeps its
+    # table across chunks): the text is never copied into one array first
+    encoded = pc.dictionary_encode(values)
+    chunks = encoded.chunks if isinstance(encoded, pa.ChunkedArray) else [encoded]
+    dictionary = chunks[0].dictionary if chunks else pa.array([], values.type)
     k = len(dictionary)
-    indices = encoded.indices if encoded.indices.null_count == 0 else pc.fill_null(encoded.indices, k)
     dtype = np.uint8 if k < 1 << 8 else np.uint16 if k < 1 << 16 else np.uint32
-    return indices.to_numpy(zero_copy_only=False).astype(dtype, copy=False), dictionary
+    codes = np.empty(len(values), dtype=dtype)
+    at = 0
+    for chunk in chunks:
+        if not _same_array(chunk.dictionary, dictionary):
+            raise AssertionError("the chunks of one column were encoded against different dictionaries")
+        indices = chunk.indices if chunk.indices.null_count == 0 else pc.fill_null(chunk.indices, k)
+        codes[at: at + len(indices)] = indices.to_numpy(zero_copy_only=False)
+        at += len(indices)
+    return codes, dictionary
+
+
+def _same_array(a: pa.Array, b: pa.Array) -> bool:
+    """The same values: the same buffers (as the chunks of one encoding share them), else compared."""
+    same_buffers = len(a) == len(b) and [x.address if x is not None else None for x in a.buffers()] \
+        == [x.address if x is not None else None for x in b.buffers()]
+    return same_buffers or a.equals(b)
 
 
 _executor: ThreadPoolExecutor | None = None
