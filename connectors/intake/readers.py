@@ -94,7 +94,9 @@ def read_table(data: Data | Handover, fmt: str, limits: IntakeLimits) -> tuple[p
 def read_csv(data: Data | Handover, limits: IntakeLimits) -> tuple[pa.Table, str]:
     if isinstance(data, Handover):
         data = data.take()
-    nul = _find_byte(data, 0)
+    # NUL (binary content) and 0xC3 (UTF-8 once read as Latin-1 always holds U+00C2..U+00F4, C3 xx) are
+    # looked for in one pass over the bytes
+    nul, latin = _find_bytes(data, (0, 0xC3))
     if nul >= 0:
         raise ReadError("文件含二进制内容，不是文本", "binary content (NUL bytes), not CSV text",
                         row=_line_index(data, nul))
@@ -111,7 +113,7 @@ def read_csv(data: Data | Handover, limits: IntakeLimits) -> tuple[pa.Table, str
             raise ReadError("带 BOM 的 UTF-8 文件含无效字节", "UTF-8 file with BOM holds invalid bytes",
                             row=_line_index(data, position)) from None
     else:
-        if _find_byte(data, 0xC3) >= 0:  # text decoded from UTF-8 read as Latin-1 always holds U+00C2..U+00F4 (C3 xx)
+        if latin >= 0:
             _refuse_mojibake(table)
         return table, encoding
     # outside the handler, whose traceback would keep the failed parse's frame (and the bytes) alive
@@ -140,21 +142,30 @@ _SCAN = 8 << 20  # bytes compared per step when scanning a buffer with numpy
 
 
 def _find_byte(data: Data, value: int) -> int:
-    """The first offset of a byte value, -1 if absent: ``bytes.find``, or numpy over a buffer in steps
-    (one scratch array, so a scan of hundreds of megabytes allocates 8 MB)."""
+    """The first offset of a byte value, -1 if absent."""
+    return _find_bytes(data, (value,))[0]
+
+
+def _find_bytes(data: Data, values: tuple[int, ...]) -> list[int]:
+    """The first offset of each byte value, -1 if absent: ``bytes.find``, or numpy over a buffer in
+    steps, each step compared with every value not found yet while it is in the cache (one scratch
+    array, so a scan of hundreds of megabytes allocates 8 MB)."""
     if not isinstance(data, pa.Buffer):
-        return data.find(bytes((value,)))
+        return [data.find(bytes((value,))) for value in values]
+    found = [-1] * len(values)
     view = np.frombuffer(data, dtype=np.uint8)
     scratch = np.empty(min(len(view), _SCAN), dtype=bool)
     start, step = 0, 1 << 16  # a byte that is near (the next line feed) is found without a long compare
-    while start < len(view):
+    while start < len(view) and -1 in found:
         part = view[start : start + step]
         hits = scratch[: len(part)]
-        np.equal(part, value, out=hits)
-        if hits.any():
-            return start + int(np.argmax(hits))
+        for k, value in enumerate(values):
+            if found[k] < 0:
+                np.equal(part, value, out=hits)
+                if hits.any():
+                    found[k] = start + int(np.argmax(hits))
         start, step = start + len(part), min(2 * step, _SCAN)
-    return -1
+    return found
 
 
 def _head(data: Data, n: int) -> bytes:
