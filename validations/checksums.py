@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from validations.byte_tables import translate
+
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, S, V, Z
 USCC_WEIGHTS = np.array([1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28], dtype=np.int64)
 RIC_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)  # 7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2
@@ -86,12 +88,6 @@ def _party_ids_window(ids: pa.Array, is_uscc: np.ndarray, is_ric: np.ndarray,
     return ok
 
 
-def _translated(m: np.ndarray, table: bytes) -> np.ndarray:
-    """Each byte of the matrix through ``table`` (one C pass: a numpy lookup would first widen every
-    byte to a 64-bit index)."""
-    return np.frombuffer(np.ascontiguousarray(m).tobytes().translate(table), dtype=np.uint8).reshape(m.shape)
-
-
 def _rows_without(values: np.ndarray) -> np.ndarray:
     """Rows of the translated matrix in which no byte was outside the alphabet (found where they are:
     they are rare, and a reduction along each short row is slow)."""
@@ -105,15 +101,15 @@ def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _uscc_matrix_valid(m: np.ndarray) -> np.ndarray:
-    values = _translated(m, _USCC_TABLE)
+    values = translate(m, _USCC_TABLE)
     expected = (31 - _weighted(values[:, :17], _USCC_W32) % 31) % 31
     return _rows_without(values) & (values[:, 17] == expected)
 
 
 def _ric_matrix_valid(m: np.ndarray, latest_birth: np.datetime64 | None) -> np.ndarray:
-    digits = _translated(m[:, :17], _DIGIT_TABLE)
+    digits = translate(m[:, :17], _DIGIT_TABLE)
     expected = _weighted(digits, _RIC_W32) % 11
-    check_ok = _translated(m[:, 17], _RIC_CHECK_TABLE) == expected
+    check_ok = translate(m[:, 17], _RIC_CHECK_TABLE) == expected
     return _rows_without(digits) & check_ok & _birth_dates_valid(digits, latest_birth)
 
 
