@@ -216,7 +216,7 @@ def total(values: Values, where: np.ndarray | None = None) -> Fraction:
     array = flat(values)
     ints = _int64_words(array)
     if ints is not None:  # amounts and most products: an integer sum in numpy, no filtered copy
-        return Fraction(int_total(ints if where is None else ints[where]), 10**array.type.scale)
+        return Fraction(int_total(ints, where), 10**array.type.scale)
     if where is not None:
         array = array.filter(pa.array(where, pa.bool_()))
     if len(array) == array.null_count:
@@ -224,17 +224,24 @@ def total(values: Values, where: np.ndarray | None = None) -> Fraction:
     return Fraction(pc.sum(summable(array)).as_py())
 
 
-def int_total(values: np.ndarray) -> int:
-    """The exact sum of an int64 array as a Python int: split into 32-bit halves when the plain int64
-    sum could overflow."""
+def int_total(values: np.ndarray, where: np.ndarray | None = None) -> int:
+    """The exact sum of an int64 array (of its entries where ``where`` is true) as a Python int: split
+    into 32-bit halves when the plain int64 sum could overflow. Summed in place (``where=``), without a
+    filtered copy."""
     ints = np.asarray(values, dtype=np.int64)
     if len(ints) == 0:
         return 0
-    bound = int(np.max(np.abs(ints.astype(np.float64))))  # an upper bound is all that is needed
-    if bound * len(ints) < 2**62:
-        return int(ints.sum())
+    chosen = True if where is None else where
+    if _magnitude_bound(ints) * len(ints) < 2**62:
+        return int(np.add.reduce(ints, where=chosen))
     high, low = ints >> 32, ints & 0xFFFFFFFF
-    return (int(high.sum()) << 32) + int(low.sum())
+    return (int(np.add.reduce(high, where=chosen)) << 32) + int(np.add.reduce(low, where=chosen))
+
+
+def _magnitude_bound(ints: np.ndarray) -> int:
+    """The largest absolute value of a non-empty int64 array, as a Python int (−2⁶³ included): two
+    reductions, no temporary array."""
+    return max(int(ints.max()), -int(ints.min()))
 
 
 def sums_by(values: Values, groups: np.ndarray, count: int) -> pa.Array:
@@ -249,7 +256,7 @@ def sums_by(values: Values, groups: np.ndarray, count: int) -> pa.Array:
     except (pa.ArrowInvalid, OverflowError):
         ints = None
     if ints is not None:
-        bound = int(np.max(np.abs(ints.astype(np.float64)))) if len(ints) else 0
+        bound = _magnitude_bound(ints) if len(ints) else 0
         if (bound + 1) * (len(ints) + 1) < 2**62:
             sums = np.zeros(count, dtype=np.int64)
             np.add.at(sums, groups, ints)

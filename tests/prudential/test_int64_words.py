@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from validations.exact import _int64_words, total, unscaled
+from validations.exact import _int64_words, int_total, sums_by, total, unscaled
 
 I64_MAX, I64_MIN = 2**63 - 1, -(2**63)
 _EXACT = Context(prec=60)  # the default 28 digits would round the drawn values
@@ -34,6 +34,25 @@ def test_the_int64_boundaries() -> None:
         with pytest.raises(pa.ArrowInvalid):
             unscaled(array)  # the checked cast still refuses it
         assert total(array) == Fraction(1 + beyond, 100)  # Arrow's exact sum
+
+
+def test_a_sum_over_chosen_rows_at_the_int64_boundaries() -> None:
+    ints = np.array([I64_MAX, I64_MIN, 5, I64_MAX], dtype=np.int64)
+    assert int_total(ints) == I64_MAX + I64_MIN + 5 + I64_MAX  # 2**63 + 3: beyond int64, exactly
+    assert int_total(ints, np.array([True, False, True, True])) == 2 * I64_MAX + 5
+    assert int_total(ints, np.array([False, True, False, False])) == I64_MIN  # its magnitude is 2**63
+    assert int_total(ints, np.zeros(4, dtype=bool)) == 0
+    small = np.array([3, -4, 10], dtype=np.int64)  # the plain int64 sum, over the chosen rows only
+    assert int_total(small, np.array([True, True, False])) == -1
+    assert total(_decimals([I64_MAX, I64_MIN, 5]), np.array([True, False, True])) == Fraction(I64_MAX + 5, 100)
+
+
+def test_sums_by_groups_near_the_int64_limit() -> None:
+    # each group's sum fits no int64 though every value does: Arrow's exact aggregation decides
+    values = _decimals([I64_MAX, I64_MAX, I64_MIN, -1, 7])
+    sums = sums_by(values, np.array([0, 0, 1, 1, 2]), 4)
+    assert [v.as_py() for v in sums] == [Decimal(2 * I64_MAX).scaleb(-2, _EXACT), Decimal(I64_MIN - 1).scaleb(-2, _EXACT),
+                                         Decimal("0.07"), Decimal(0)]
 
 
 def test_null_slots_are_not_read() -> None:

@@ -268,8 +268,9 @@ def measure(rows: Rows, financials: pa.Table, ref: ReferenceValues, beside: Besi
         }
 
     columns = beside(party_columns)
-    loan_exposure = pc.if_else(pa.array(rows.loan, pa.bool_()), exposure, pa.scalar(Decimal(0), exposure.type))
-    household = sums_by(loan_exposure.take(take), party, count)
+    # a party's household balance: its counted loan rows' exposures (only those rows are taken)
+    loan = rows.loan[counted_index]
+    household = sums_by(exposure.take(pa.array(counted_index[loan], pa.int64())), party[loan], count)
 
     # each party's household limits, decided exactly per party, back onto its rows
     def within(limit_name: str) -> np.ndarray:
