@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
@@ -159,19 +160,38 @@ def narrow(values: Values) -> pa.Array:
 
 
 def _common_trailing_zeros(ints: np.ndarray, most: int) -> int:
-    """The largest k ≤ ``most`` such that 10^k divides every value (zeros divide by anything)."""
+    """The largest k ≤ ``most`` such that 10^k divides every value (zeros divide by anything).
+
+    The answer for the first few thousand values bounds the answer for all (a value can only lower
+    it), and is nearly always the answer: one pass over the whole array confirms it; only when it
+    does not is the rest of the range bisected over the whole array."""
     if not ints.any():
         return most
     # a nonzero int64 has at most 18 trailing zeros; divisibility by 10^k holds for every k up to the
     # answer, and for none above
-    low, high = 0, min(most, 18)
+    high = min(most, 18)
+    if len(ints) > _SAMPLE:
+        head = ints[:_SAMPLE]
+        high = _common_trailing_zeros(head, high) if head.any() else high
+        if not _has_remainder(ints, high):
+            return high
+        high -= 1
+    low = 0
     while low < high:
         middle = (low + high + 1) // 2
-        if (ints % 10**middle).any():
+        if _has_remainder(ints, middle):
             high = middle - 1
         else:
             low = middle
     return low
+
+
+_SAMPLE = 4096  # values whose common trailing zeros are found first
+
+
+def _has_remainder(ints: np.ndarray, k: int) -> bool:
+    """Whether some value is not a multiple of 10^k."""
+    return bool(k) and bool((ints % 10**k).any())
 
 
 def _scale_by_casts(array: pa.Array, digits: int) -> int:
@@ -214,7 +234,7 @@ def summable(values: Values) -> pa.Array:
 def total(values: Values, where: np.ndarray | None = None) -> Fraction:
     """The exact sum of a decimal column (over the rows where ``where`` is true), nulls as zero."""
     array = flat(values)
-    ints = _int64_words(array)
+    ints = _summed_words(array)
     if ints is not None:  # amounts and most products: an integer sum in numpy, no filtered copy
         return Fraction(int_total(ints, where), 10**array.type.scale)
     if where is not None:
@@ -224,18 +244,49 @@ def total(values: Values, where: np.ndarray | None = None) -> Fraction:
     return Fraction(pc.sum(summable(array)).as_py())
 
 
+#: the int64 words of decimal arrays that ``total`` has read, by the array's identity, while it lives
+_WORDS: dict[int, tuple[weakref.ref, np.ndarray | None]] = {}
+
+
+def _summed_words(array: pa.Array) -> np.ndarray | None:
+    """``_int64_words`` of an array, read once per array when it has no nulls: phase 4 sums the same
+    exposures over many sets of rows (each read is a pass over 16 bytes a row and a copy). The words
+    are read-only; an entry goes with its array."""
+    if array.null_count:
+        return _int64_words(array)
+    key = id(array)
+    entry = _WORDS.get(key)
+    if entry is not None and entry[0]() is array:
+        return entry[1]
+    words = _int64_words(array)
+    if words is not None:
+        words.flags.writeable = False
+    _WORDS[key] = (weakref.ref(array, lambda _, key=key: _WORDS.pop(key, None)), words)
+    return words
+
+
 def int_total(values: np.ndarray, where: np.ndarray | None = None) -> int:
-    """The exact sum of an int64 array (of its entries where ``where`` is true) as a Python int: split
-    into 32-bit halves when the plain int64 sum could overflow. Summed in place (``where=``), without a
-    filtered copy."""
+    """The exact sum of an int64 array (of its entries where ``where`` is true) as a Python int: int64
+    sums of runs short enough that none can overflow, or of the 32-bit halves when the values are so
+    large that such runs would be short."""
     ints = np.asarray(values, dtype=np.int64)
     if len(ints) == 0:
         return 0
-    chosen = True if where is None else where
-    if _magnitude_bound(ints) * len(ints) < 2**62:
-        return int(np.add.reduce(ints, where=chosen))
+    bound = _magnitude_bound(ints)
+    # any `step` values sum to at most bound × step < 2⁶²: an int64 sum of each run of them is exact
+    step = len(ints) if bound == 0 else min(len(ints), 2**62 // bound)
+    if step >= _SHORTEST_RUN or step == len(ints):
+        runs = range(0, len(ints), step)
+        if where is None:
+            return sum(int(ints[i : i + step].sum()) for i in runs)
+        # a sum over the chosen rows as a product with the 0/1 mask: one pass, no filtered copy
+        return sum(int(np.dot(ints[i : i + step], where[i : i + step])) for i in runs)
+    chosen = True if where is None else where  # values near the int64 limits: 32-bit halves
     high, low = ints >> 32, ints & 0xFFFFFFFF
     return (int(np.add.reduce(high, where=chosen)) << 32) + int(np.add.reduce(low, where=chosen))
+
+
+_SHORTEST_RUN = 1 << 12  # runs shorter than this (values near 2⁶²) are summed as 32-bit halves instead
 
 
 def _magnitude_bound(ints: np.ndarray) -> int:

@@ -92,3 +92,40 @@ def test_words_and_totals_agree_with_python(values: list[int | None], scale: int
     expected = sum((Fraction(v, 10**scale) for v, w in zip(values, where, strict=True) if v is not None and w),
                    Fraction(0))
     assert total(array, where) == expected
+
+
+def test_runs_of_sums_that_cannot_overflow() -> None:
+    # |value| ≤ 2⁵⁰: runs of 2¹² values cannot overflow, 10,000 of them could (2⁵⁰ × 10⁴ > 2⁶³)
+    ints = np.full(10_000, 2**50, dtype=np.int64)
+    ints[::3] = -(2**50)
+    chosen = np.arange(10_000) % 2 == 0
+    assert int_total(ints) == sum(int(v) for v in ints) == 3332 * 2**50
+    assert int_total(ints, chosen) == sum(int(v) for v, c in zip(ints, chosen, strict=True) if c)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 63), st.integers(1, 12_000), st.integers(0, 2**32 - 1), st.booleans())
+def test_int_total_is_the_sum_of_python_ints(bits: int, n: int, seed: int, extremes: bool) -> None:
+    rng = np.random.default_rng(seed)
+    ints = rng.integers(-(2 ** min(bits, 62)), 2 ** min(bits, 62), n, dtype=np.int64)
+    if extremes:
+        ints[rng.integers(0, n, 3)] = rng.choice([I64_MAX, I64_MIN], 3)
+    chosen = rng.random(n) < 0.7
+    assert int_total(ints) == sum(ints.tolist())
+    assert int_total(ints, chosen) == sum(ints[chosen].tolist())
+
+
+def test_an_arrays_words_are_read_once_and_go_with_it() -> None:
+    from validations import exact
+
+    array = _decimals([150, -25, 10, 7])
+    first = total(array, np.array([True, False, True, True]))
+    words = exact._WORDS[id(array)][1]
+    assert first == Fraction(167, 100) and not words.flags.writeable
+    assert total(array, np.array([False, True, False, False])) == Fraction(-25, 100)
+    assert exact._WORDS[id(array)][1] is words  # read once
+    other = _decimals([1, 2, 3, 4])  # another array: its own words
+    assert total(other) == Fraction(10, 100)
+    key = id(array)
+    del array
+    assert key not in exact._WORDS

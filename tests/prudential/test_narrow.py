@@ -44,3 +44,19 @@ def test_scales_past_eighteen() -> None:
     small = pa.array([Decimal("0.00000000000000000005"), Decimal("0.0000000000000000001")], pa.decimal256(40, 20))
     got = narrow(small)
     assert got.type == pa.decimal128(21, 20) and got.to_pylist() == small.to_pylist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(rounded, min_size=1, max_size=5), rounded, st.integers(0, 2000))
+def test_a_value_past_the_first_thousands_can_lower_the_scale(head: list[Decimal], late: Decimal, at: int) -> None:
+    """The first 4,096 values' trailing zeros bound the answer; a later value with more decimals (or
+    fewer digits) still decides it."""
+    values = [head[i % len(head)] for i in range(6000)]
+    values.insert(4096 + at, late)
+    array = pa.array(values, RATIO)
+    got = narrow(array)
+    filled = [Fraction(v) for v in values]
+    scale = next(s for s in range(19) if all((f * 10**s).denominator == 1 for f in filled))
+    digits = max(len(str(abs(int(f)))) for f in filled)
+    assert got.type == pa.decimal128(max(digits + scale, 1), scale)
+    assert got.to_pylist() == values
