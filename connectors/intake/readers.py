@@ -11,7 +11,9 @@ its rule (FMT-003, FMT-007), row and column.
 from __future__ import annotations
 
 import csv
+import ctypes
 import re
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -141,17 +143,45 @@ class _NotUtf8(Exception):
 _SCAN = 8 << 20  # bytes compared per step when scanning a buffer with numpy
 
 
+def _libc_memchr() -> Callable[[int, int, int], int | None] | None:
+    """``memchr`` of the C library this process runs on, None where ctypes cannot name one."""
+    try:
+        function = ctypes.CDLL(None).memchr
+    except (OSError, AttributeError, TypeError):  # no C library by that name (Windows)
+        return None
+    function.restype = ctypes.c_void_p
+    function.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+    return function
+
+
+_MEMCHR = _libc_memchr()
+
+
 def _find_byte(data: Data, value: int) -> int:
     """The first offset of a byte value, -1 if absent."""
     return _find_bytes(data, (value,))[0]
 
 
 def _find_bytes(data: Data, values: tuple[int, ...]) -> list[int]:
-    """The first offset of each byte value, -1 if absent: ``bytes.find``, or numpy over a buffer in
-    steps, each step compared with every value not found yet while it is in the cache (one scratch
-    array, so a scan of hundreds of megabytes allocates 8 MB)."""
+    """The first offset of each byte value, -1 if absent: ``bytes.find``, or the C library's ``memchr``
+    over a buffer (vectorised, without the interpreter's lock: twice as fast as numpy's comparisons),
+    or else numpy over the buffer in steps, each step compared with every value not found yet while it
+    is in the cache (one scratch array, so a scan of hundreds of megabytes allocates 8 MB)."""
     if not isinstance(data, pa.Buffer):
         return [data.find(bytes((value,))) for value in values]
+    if _MEMCHR is not None:
+        return [_memchr_offset(data, value) for value in values]
+    return _find_bytes_numpy(data, values)
+
+
+def _memchr_offset(data: pa.Buffer, value: int) -> int:
+    if not data.size:
+        return -1
+    hit = _MEMCHR(data.address, value, data.size)
+    return -1 if hit is None else hit - data.address
+
+
+def _find_bytes_numpy(data: pa.Buffer, values: tuple[int, ...]) -> list[int]:
     found = [-1] * len(values)
     view = np.frombuffer(data, dtype=np.uint8)
     scratch = np.empty(min(len(view), _SCAN), dtype=bool)
