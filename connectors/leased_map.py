@@ -14,16 +14,11 @@ ignores by default (SIGIO, the default notice, would end it).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 
 import pyarrow as pa
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not POSIX: nothing is mapped
-    fcntl = None  # type: ignore[assignment]
+from connectors.hash_ahead import Identity, give_back, take_read_lease
 
 
 class LeasedMap:
@@ -33,6 +28,7 @@ class LeasedMap:
     def __init__(self, descriptor: int, buffer: pa.Buffer) -> None:
         self._descriptor: int | None = descriptor
         self.buffer: pa.Buffer | None = buffer
+        self.identity: Identity | None = None  # the file mapped: device, inode, size
 
     def take(self) -> pa.Buffer:
         """The bytes, which this object then no longer holds: the mapping goes as soon as the reader
@@ -47,24 +43,23 @@ class LeasedMap:
         self.buffer = None
         if self._descriptor is not None:
             descriptor, self._descriptor = self._descriptor, None
-            with contextlib.suppress(OSError):
-                fcntl.fcntl(descriptor, fcntl.F_SETLEASE, fcntl.F_UNLCK)
-            os.close(descriptor)
+            give_back(descriptor)
 
 
 def map_leased(path: str | os.PathLike[str], size: int) -> LeasedMap | None:
     """The file's ``size`` bytes mapped under a read lease, or None when no lease is granted, the file
     is not that long, or the path no longer names the file leased (the caller then reads it)."""
-    if fcntl is None or not hasattr(fcntl, "F_SETLEASE") or size <= 0:
+    if size <= 0:
         return None
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
     except OSError:
         return None
+    if not take_read_lease(descriptor):
+        os.close(descriptor)
+        return None
     leased = LeasedMap(descriptor, pa.py_buffer(b""))
     try:
-        fcntl.fcntl(descriptor, fcntl.F_SETSIG, signal.SIGURG)
-        fcntl.fcntl(descriptor, fcntl.F_SETLEASE, fcntl.F_RDLCK)
         mapped = pa.memory_map(os.fspath(path), "r")
         try:
             ours, theirs = os.fstat(descriptor), os.fstat(mapped.fileno())
@@ -72,6 +67,7 @@ def map_leased(path: str | os.PathLike[str], size: int) -> LeasedMap | None:
                 leased.release()  # replaced, grown or shrunk since it was listed
                 return None
             leased.buffer = mapped.read_buffer(size)  # the mapping lives on with the buffer
+            leased.identity = (ours.st_dev, ours.st_ino, ours.st_size)
         finally:
             mapped.close()
     except (OSError, pa.ArrowException):

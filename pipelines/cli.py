@@ -88,6 +88,8 @@ def console() -> int:
     which then starts with what they created frozen (never traversed again)."""
     if sys.argv[1:2] and sys.argv[1] in WITHOUT_PANDAS and "pandas" not in sys.modules:
         sys.meta_path.insert(0, _NoPandas())
+    if sys.argv[1:2] and sys.argv[1] in HASHES_AHEAD:
+        _hash_ahead(sys.argv[2:])
     gc.disable()  # importing a command creates objects that all live on: collecting them cost ≈ 60 ms
     # no command multiplies float matrices: numpy's OpenBLAS would start a thread that polls for work
     # (1–2 % of a check's CPU on two cores)
@@ -96,6 +98,20 @@ def console() -> int:
     if sys.argv[1:2] and sys.argv[1] in ENDS_AT_ONCE:
         _end_now(code)
     return code
+
+
+HASHES_AHEAD = ("check",)  # commands that read a package folder: its large files are hashed from the start
+
+
+def _hash_ahead(arguments: list[str]) -> None:
+    """Start hashing the package folder's large files (``connectors.hash_ahead``) while the command's
+    libraries are imported, on the core that would otherwise wait: the folder is the first argument
+    that names one (a wrong guess costs a hash nobody asks for, never a wrong one)."""
+    folder = next((a for a in arguments if not a.startswith("-") and os.path.isdir(a)), None)
+    if folder is not None:
+        from connectors import hash_ahead
+
+        hash_ahead.start(folder)
 
 
 ENDS_AT_ONCE = ("check",)  # commands that hold nothing to close once their output is written (see _end_now)

@@ -15,10 +15,12 @@ import stat
 import threading
 import zipfile
 import zlib
+from concurrent.futures import Future
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 
+from connectors import hash_ahead
 from connectors.arrow_sources import read_file_buffer
 from connectors.intake.limits import IntakeLimits
 from connectors.intake.readers import Handover, ReadError, format_of, read_table
@@ -53,9 +55,12 @@ class _Hash:
 
     _INLINE = 1 << 20
 
-    def __init__(self, data: bytes | pa.Buffer) -> None:
+    def __init__(self, data: bytes | pa.Buffer, ahead: Future[str] | None = None) -> None:
         self._result: str | None = None
         self._thread: threading.Thread | None = None
+        self._ahead = ahead  # the same bytes' hash, computed ahead (connectors.hash_ahead)
+        if ahead is not None:
+            return
         if len(data) < self._INLINE:
             self._result = hashlib.sha256(data).hexdigest()
         else:
@@ -66,6 +71,8 @@ class _Hash:
         self._result = hashlib.sha256(data).hexdigest()
 
     def hexdigest(self) -> str:
+        if self._ahead is not None:
+            return self._ahead.result()  # an OSError if the file could not be read
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -129,6 +136,8 @@ class _FolderSource(_Source):
         self._held: dict[str, bytes | pa.Buffer] = {}  # files read for the folder digest, until the parse takes them
         self.hashes: dict[str, _Hash] = {}
         self._leases: list[LeasedMap] = []  # large files read in place, until the package is read
+        self._mapped: dict[str, hash_ahead.Identity] = {}  # which file each one read in place is
+        self._ahead = hash_ahead.current()  # hashes this process started before its imports, if any
 
     def close(self) -> None:
         """Give back the leases of the files read in place, once their hashes are done (the parse is)."""
@@ -138,12 +147,17 @@ class _FolderSource(_Source):
         for lease in self._leases:
             lease.release()
         self._leases.clear()
+        if self._ahead is not None:
+            hash_ahead.stop()
+            self._ahead = None
 
     def hold(self, name: str) -> None:
         """Read a file once for both the folder digest and its parse, and start hashing it."""
         data = self.read(name) or b""
         self._held[name] = data
-        self.hashes[name] = _Hash(data)
+        identity = self._mapped.get(_member_key(name))  # read in place: the very file, under a lease, since it was mapped
+        ahead = self._ahead.digest(self.root / name, identity) if self._ahead and identity else None
+        self.hashes[name] = _Hash(data, ahead)
 
     def digest(self, name: str) -> _Hash | None:
         return self.hashes.get(_member_key(name))
@@ -171,6 +185,8 @@ class _FolderSource(_Source):
                 lease = map_leased(self.root / key, size)
                 if lease is not None:
                     self._leases.append(lease)
+                    if lease.identity is not None:
+                        self._mapped[key] = lease.identity
                     return lease.take()
                 buffer = read_file_buffer(self.root / key, size)
                 if buffer is not None:
