@@ -53,6 +53,19 @@ def take_read_lease(descriptor: int) -> bool:
     return True
 
 
+def open_leased(path: str | os.PathLike[str]) -> int | None:
+    """A file opened for reading (not through a symbolic link) under a read lease; None when it cannot
+    be opened or no lease is granted."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    if not take_read_lease(descriptor):
+        os.close(descriptor)
+        return None
+    return descriptor
+
+
 def give_back(descriptor: int) -> None:
     """Give a read lease back (a waiting writer goes on) and close the file."""
     if fcntl is not None and hasattr(fcntl, "F_SETLEASE"):
@@ -171,12 +184,8 @@ def _large_files(folder: Path) -> Iterator[tuple[Path, int]]:
 
 
 def _leased(path: Path, size: int) -> _Held | None:
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    if not take_read_lease(descriptor):
-        os.close(descriptor)
+    descriptor = open_leased(path)
+    if descriptor is None:
         return None
     st = os.fstat(descriptor)  # under the lease: what is hashed is what the file holds until it is given back
     if not stat.S_ISREG(st.st_mode) or st.st_size != size:

@@ -18,7 +18,7 @@ import os
 
 import pyarrow as pa
 
-from connectors.hash_ahead import Identity, give_back, take_read_lease
+from connectors.hash_ahead import Identity, give_back, open_leased
 
 
 class LeasedMap:
@@ -49,14 +49,8 @@ class LeasedMap:
 def map_leased(path: str | os.PathLike[str], size: int) -> LeasedMap | None:
     """The file's ``size`` bytes mapped under a read lease, or None when no lease is granted, the file
     is not that long, or the path no longer names the file leased (the caller then reads it)."""
-    if size <= 0:
-        return None
-    try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    if not take_read_lease(descriptor):
-        os.close(descriptor)
+    descriptor = open_leased(path) if size > 0 else None
+    if descriptor is None:
         return None
     leased = LeasedMap(descriptor, pa.py_buffer(b""))
     try:

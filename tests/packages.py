@@ -75,3 +75,12 @@ class Package:
             for member in sorted(self.root.iterdir()):
                 archive.write(member, member.name)
         return path
+
+
+def copy_folder(folder: Path, into: Path) -> Path:
+    """A copy of a package folder (its files, byte for byte) under ``into``, by the same name."""
+    target = into / folder.name
+    target.mkdir()
+    for member in folder.iterdir():
+        target.joinpath(member.name).write_bytes(member.read_bytes())
+    return target

@@ -21,6 +21,7 @@ from connectors import hash_ahead
 from connectors.intake import read_package
 from connectors.synthetic import generate_period
 from pipelines import cli
+from tests.packages import copy_folder
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="read leases are Linux's")
 
@@ -37,14 +38,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def nothing_left_over() -> Iterator[None]:
     yield
     hash_ahead.stop()
-
-
-def _copy(folder: Path, tmp_path: Path) -> Path:
-    target = tmp_path / folder.name
-    target.mkdir()
-    for member in folder.iterdir():
-        target.joinpath(member.name).write_bytes(member.read_bytes())
-    return target
 
 
 def _hashes_taken_ahead(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
@@ -81,7 +74,7 @@ def test_the_hash_taken_ahead_is_the_files_and_the_leases_go_with_the_read(
 
 def test_a_file_replaced_after_the_hash_began_is_hashed_as_read(
         folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = _copy(folder, tmp_path)
+    package = copy_folder(folder, tmp_path)
     target = package / "guarantees.csv"
     assert hash_ahead.start(package) is not None
     replacement = tmp_path / "replacement.csv"
@@ -97,7 +90,7 @@ def test_a_file_replaced_after_the_hash_began_is_hashed_as_read(
 
 def test_a_file_open_for_writing_is_not_hashed_ahead(folder: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    package = _copy(folder, tmp_path)
+    package = copy_folder(folder, tmp_path)
     with (package / "guarantees.csv").open("r+b"):
         assert hash_ahead.start(package) is None  # no lease while a writer holds it
     taken = _hashes_taken_ahead(monkeypatch)
@@ -106,7 +99,7 @@ def test_a_file_open_for_writing_is_not_hashed_ahead(folder: Path, tmp_path: Pat
 
 
 def test_a_writer_waits_while_the_file_is_held(folder: Path, tmp_path: Path) -> None:
-    package = _copy(folder, tmp_path)
+    package = copy_folder(folder, tmp_path)
     target = package / "guarantees.csv"
     assert hash_ahead.start(package) is not None
     code = f"open({str(target)!r}, 'r+b').truncate(0); print('truncated', flush=True)"

@@ -16,6 +16,7 @@ import connectors.intake.package as package_module
 from connectors.intake import read_package
 from connectors.leased_map import map_leased
 from connectors.synthetic import generate_period
+from tests.packages import copy_folder
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="read leases are Linux's")
 
@@ -26,14 +27,6 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     package = generate_period(root, 1, 6_000, "2026-10", "csv", seed=3)[0]
     assert (package / "guarantees.csv").stat().st_size > package_module._ARROW_READ  # read in place
     return package
-
-
-def _copy(folder: Path, tmp_path: Path) -> Path:
-    target = tmp_path / folder.name
-    target.mkdir()
-    for member in folder.iterdir():
-        target.joinpath(member.name).write_bytes(member.read_bytes())
-    return target
 
 
 def _writer(path: Path) -> subprocess.Popen:
@@ -58,7 +51,7 @@ def test_in_place_and_copied_reads_agree(folder: Path, monkeypatch: pytest.Monke
 
 def test_a_writer_waits_until_the_reading_is_over(folder: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    package = _copy(folder, tmp_path)
+    package = copy_folder(folder, tmp_path)
     target = package / "guarantees.csv"
     expected = read_package(folder)
     real = package_module.read_table
@@ -88,7 +81,7 @@ def test_a_writer_waits_until_the_reading_is_over(folder: Path, tmp_path: Path,
 def test_nothing_read_in_place_outlives_the_read(folder: Path, tmp_path: Path) -> None:
     """The tables are the parser's own memory: the file truncated after the read, every value is still
     read (a mapping left behind would end this process with SIGBUS, hence the subprocess)."""
-    package = _copy(folder, tmp_path)
+    package = copy_folder(folder, tmp_path)
     code = (
         "import sys; from pathlib import Path; from connectors.intake import read_package\n"
         f"filing = read_package({str(package)!r})\n"
@@ -104,7 +97,7 @@ def test_nothing_read_in_place_outlives_the_read(folder: Path, tmp_path: Path) -
 
 
 def test_a_file_open_for_writing_is_copied_instead(folder: Path, tmp_path: Path) -> None:
-    package = _copy(folder, tmp_path)
+    package = copy_folder(folder, tmp_path)
     target = package / "guarantees.csv"
     with target.open("r+b"):  # a writer holds it open: no lease, so no mapping
         assert map_leased(target, target.stat().st_size) is None
