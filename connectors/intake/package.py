@@ -155,8 +155,9 @@ class _FolderSource(_Source):
         """Read a file once for both the folder digest and its parse, and start hashing it."""
         data = self.read(name) or b""
         self._held[name] = data
-        identity = self._mapped.get(_member_key(name))  # read in place: the very file, under a lease, since it was mapped
-        ahead = self._ahead.digest(self.root / name, identity) if self._ahead and identity else None
+        key = _member_key(name)
+        identity = self._mapped.get(key)  # read in place: the very file, under a lease since it was mapped
+        ahead = self._ahead.digest(self.root / key, identity) if self._ahead and identity else None
         self.hashes[name] = _Hash(data, ahead)
 
     def digest(self, name: str) -> _Hash | None:
