@@ -22,7 +22,6 @@ import os
 import signal
 import stat
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -33,6 +32,7 @@ except ImportError:  # pragma: no cover - not POSIX: nothing is hashed ahead
 
 SMALLEST = 1 << 20  # smaller files cost less to hash than to hand over
 LARGEST_PACKAGE = 1 << 30  # a folder larger than this (the default intake limit) is not hashed ahead
+MOST_ENTRIES = 256  # nor one with more files and folders than this
 
 Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
 
@@ -127,7 +127,7 @@ def start(folder: str | os.PathLike[str]) -> HashedAhead | None:
     global _current
     if fcntl is None or not hasattr(fcntl, "F_SETLEASE"):
         return None
-    files = list(_large_files(Path(folder)))
+    files = _large_files(Path(folder))
     if not files or sum(size for _, size in files) > LARGEST_PACKAGE:
         return None
     held: dict[str, _Held] = {}
@@ -170,17 +170,25 @@ def _sha256(descriptor: int, size: int) -> str:
         return digest.hexdigest()
 
 
-def _large_files(folder: Path) -> Iterator[tuple[Path, int]]:
+def _large_files(folder: Path) -> list[tuple[Path, int]]:
+    """The regular files of at least :data:`SMALLEST` bytes under ``folder``, with their sizes; none when
+    it holds more than :data:`MOST_ENTRIES` entries (a package holds a manifest and a few data files: a
+    folder like that is no package, and walking it would delay the command) or cannot be walked."""
+    found: list[tuple[Path, int]] = []
+    entries = 0
     try:
-        walk = os.walk(folder, followlinks=False)
-        for current_dir, _, names in walk:
+        for current_dir, directories, names in os.walk(folder, followlinks=False):
+            entries += len(directories) + len(names)
+            if entries > MOST_ENTRIES:
+                return []
             for name in names:
                 path = Path(current_dir) / name
                 st = path.lstat()
                 if stat.S_ISREG(st.st_mode) and st.st_size >= SMALLEST:
-                    yield path, st.st_size
+                    found.append((path, st.st_size))
     except OSError:
-        return
+        return []
+    return found
 
 
 def _leased(path: Path, size: int) -> _Held | None:

@@ -122,3 +122,10 @@ def test_the_check_command_starts_it_for_the_folder_it_names(folder: Path) -> No
 def test_a_package_past_the_intake_limit_is_not_hashed_ahead(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hash_ahead, "LARGEST_PACKAGE", 1 << 20)
     assert hash_ahead.start(folder) is None
+
+
+def test_a_folder_with_many_entries_is_not_walked_to_its_end(tmp_path: Path, folder: Path) -> None:
+    big = copy_folder(folder, tmp_path)
+    for i in range(hash_ahead.MOST_ENTRIES):
+        (big / f"extra-{i}.txt").write_bytes(b"x")
+    assert hash_ahead.start(big) is None  # no package holds that many files: not hashed ahead
