@@ -60,3 +60,22 @@ def test_a_value_has_one_fingerprint_whatever_its_neighbours() -> None:
     alone = fingerprints(pa.array(["0"]))
     beside_a_long_one = fingerprints(pa.array(["0", "x" * 30]))
     assert alone is not None and beside_a_long_one is not None and alone[0] == beside_a_long_one[0]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts, max_size=60), st.integers(0, 60), st.booleans(), st.integers(0, 59))
+def test_sorted_columns_are_proven_by_order_and_a_repeat_in_them_is_still_found(
+    values: list[str], cut: int, descending: bool, at: int
+) -> None:
+    distinct = sorted(set(values), reverse=descending)  # code point order is UTF-8 byte order
+    assert all_different(_chunked(distinct, cut))
+    if distinct:
+        repeated = [*distinct[: at % len(distinct) + 1], *distinct[at % len(distinct):]]  # one value twice, in order
+        assert not all_different(_chunked(repeated, cut))
+
+
+def test_order_decides_only_when_strict() -> None:
+    assert all_different(pa.array(["A2", "A1", "A0"]))
+    assert not all_different(pa.array(["A0", "A1", "A1", "A2"]))  # ascending but not strictly: a repeat
+    assert all_different(pa.array(["A0", "A2", "A1"]))  # neither order: the fingerprints prove it
+    assert not all_different(pa.array(["A0", None, "A1"]))
