@@ -329,7 +329,8 @@ def _integer_digits(array: pa.Array) -> int:
     """Integer digits the values of a decimal array need (from the data: Arrow's sums report 38 or 76)."""
     if len(array) == array.null_count:
         return 1
-    largest = max(abs(pc.min(array).as_py()), abs(pc.max(array).as_py()))
+    extremes = pc.min_max(array)  # one pass over the 128-bit values, not two
+    largest = max(abs(extremes["min"].as_py()), abs(extremes["max"].as_py()))
     return len(str(int(largest)))
 
 

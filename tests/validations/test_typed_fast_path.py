@@ -216,3 +216,44 @@ def test_empty_cells_keep_a_column_on_the_cast(kind: str, monkeypatch: pytest.Mo
         typed, found = _parse(kind, ["", slow, GOOD[kind]])
         assert typed[0] is None and typed[2] == Decimal(GOOD[kind])
         assert (typed[1] is None) == (found == [(2, slow)])
+
+
+# --- a repetitive number column is cast once per distinct value: the same values, the same refusals -------
+
+_repeated_pool = st.sampled_from(["0.0075", "0.01", "1", "0.7", "000.50", "-0.00", "12.345", "1e3", "abc", "9" * 17])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pool=st.lists(_repeated_pool, min_size=1, max_size=4, unique=True), rows=st.integers(1024, 3000),
+       empty_every=st.integers(2, 50), seed=st.integers(0, 2**16))
+def test_a_repetitive_column_casts_as_the_direct_cast(pool: list[str], rows: int, empty_every: int, seed: int) -> None:
+    import random
+
+    from validations.parse import _cast_through_distinct, _repetitive
+
+    chooser = random.Random(seed)
+    values = [None if i % empty_every == 0 else chooser.choice(pool) for i in range(rows)]
+    column = pa.chunked_array([pa.array(values[: rows // 3], pa.string()), pa.array(values[rows // 3 :], pa.string())])
+    filled = rows - column.null_count
+    for target in (pa.decimal128(18, 2), pa.decimal128(38, 18)):
+        try:
+            expected = pc.cast(column, target).to_pylist()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            with pytest.raises((pa.ArrowInvalid, pa.ArrowNotImplementedError)):
+                _cast_through_distinct(column, target)
+            continue
+        cast = _cast_through_distinct(column, target)
+        assert cast.to_pylist() == expected
+    # at most 4 distinct values: through them when enough rows are filled and at most half are empty
+    assert _repetitive(column) == (filled >= 1024 and 2 * column.null_count <= rows)
+
+
+def test_a_repetitive_rate_column_with_one_bad_cell_is_found_at_its_row() -> None:
+    column = COLUMNS["rate"]
+    values = ["0.015", "0.02", "", "0.0075"] * 1000
+    values[2345] = "0.01x"
+    findings = Findings()
+    typed = _parse_column("guarantees", column, _trimmed(pa.chunked_array([pa.array(values)]), False), findings)
+    assert [r["row"] for r in findings.to_table().to_pylist()] == [2346]
+    assert typed[0].as_py() == Decimal("0.015") and typed[2].as_py() is None and typed[2345].as_py() is None
+    assert typed[3999].as_py() == Decimal("0.0075")
