@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from validations.byte_tables import translate
+from validations.byte_tables import look_up
 
 Encoded = tuple[np.ndarray, pa.Array]  # codes per row, dictionary
 
@@ -133,11 +133,9 @@ def encode(values: pa.ChunkedArray | pa.Array) -> Encoded:
 
 
 def _looked_up(lookup: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """``lookup[indices]`` for a boolean table, as a mask the caller may change: one-byte codes (most
-    code lists) through ``validations.byte_tables``, wider codes through ``np.take``."""
-    if indices.dtype == np.uint8 and len(lookup) <= 256:
-        return translate(indices, lookup.astype(np.uint8).tobytes().ljust(256, b"\0")).view(np.bool_).copy()
-    return np.take(lookup, indices)
+    """``lookup[indices]`` for a boolean table, as a mask the caller may change: Arrow's ``take`` over
+    the table as bytes (``validations.byte_tables``), which leaves the GIL to the other checks."""
+    return look_up(indices, pa.array(lookup.view(np.uint8))).view(np.bool_).copy()
 
 
 def _same_array(a: pa.Array, b: pa.Array) -> bool:
