@@ -27,6 +27,10 @@ from validations.phases.schema import schema_checks
 from validations.prudential import ReferenceData, evaluate
 from validations.results import Phase4Outcome
 
+# what phases 2-4 group or look rows up by besides the code lists (SCH-007, BIZ-011, the per-party
+# measures, the negative list, the district): encoded in phase 1, beside each column's parse
+GROUPED_BY = {"guarantees": ("party_id", "related_group_id", "industry_code", "district_code")}
+
 
 class FilingStatus(StrEnum):
     REJECTED = "rejected"
@@ -95,11 +99,9 @@ def validate(
     findings = Findings()
     findings.extend_table(filing.findings.to_table())
     institution, period = check_registry_and_period(filing, registry, now, findings)
-    parsed = parse_files(filing, findings)
+    parsed = parse_files(filing, findings, GROUPED_BY)
     phases = [1]
     if not findings.has_errors() and institution is not None and period is not None:
-        if "guarantees" in parsed:  # phases 3 and 4 group by party: hashed while phase 2 runs
-            parsed["guarantees"].codes.prefetch(("party_id", "related_group_id"))
         # phase 3 is checked beside phase 2 and counts only if phase 2 found no error
         say("phase 2: schema")
         concluded = run_phases(

@@ -11,7 +11,7 @@ here, beside its parse, the others on demand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -124,8 +124,10 @@ def _empty_for_null(chunk: pa.Array) -> pa.Array:
     return pc.fill_null(chunk, "")
 
 
-def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile | None:
-    """Typed view of one file; None when a required column is missing (FMT-004)."""
+def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings, encode_also: Collection[str] = ()) -> ParsedFile | None:
+    """Typed view of one file; None when a required column is missing (FMT-004). Code-list columns and
+    ``encode_also`` (what later phases group by) are dictionary-encoded on the parse threads, each
+    beside its own parse, where the work of all columns is spread evenly over the cores."""
     aliases = spec.header_aliases
     mapped: dict[str, pa.ChunkedArray] = {}
     for header, column in zip(raw.column_names, raw.columns, strict=True):
@@ -157,7 +159,8 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings) -> ParsedFile 
         found = Findings()
         typed = _parse_column(spec.name, column, values, found)
         # a code list's column is encoded here, on the same thread: phases 2-4 all ask for its codes
-        return values, typed, found, encode(typed) if column.type == ColumnType.CODE else None
+        encoded = column.type == ColumnType.CODE or column.name in encode_also
+        return values, typed, found, encode(typed) if encoded else None
 
     filed, typed_columns, encoded = {}, {}, {}
     for column, (values, typed, found, codes) in zip(spec.columns, in_order(parse, spec.columns, n, "parse"), strict=True):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from validations.codes import Codes
 
@@ -24,17 +26,31 @@ def test_codes_take_the_smallest_type_and_the_null_code_stays_apart(distinct: in
     assert np.flatnonzero(wanted).tolist() == [i for i, v in enumerate(values) if v == f"v{distinct - 1}"]
 
 
-def test_prefetched_codes_are_the_codes() -> None:
-    """Codes encoded on the background thread are those encoded on demand; asking twice, or for a
-    column being prefetched, gives the same arrays."""
-    values = pa.chunked_array([pa.array(["b", "a", None, "b"]), pa.array(["c", "a"])])
-    table = pa.table({"c": values, "d": pa.array(["x"] * 6)})
-    direct = Codes(table)
-    prefetched = Codes(table)
-    prefetched.prefetch(["c", "d", "c"])
-    for column in ("c", "d"):
-        got, want = prefetched.encoded(column), direct.encoded(column)
-        assert np.array_equal(got[0], want[0]) and got[1].equals(want[1])
-    assert prefetched.encoded("c")[0].tolist() == [0, 1, 3, 0, 2, 1]
-    prefetched.prefetch(["c"])  # already done: nothing to start
-    assert prefetched.indices("c") is prefetched.indices("c")
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789ABX担", min_size=3, max_size=3), min_size=1, max_size=40),
+       st.integers(0, 40), st.booleans())
+def test_values_of_one_width_encode_as_any_other_column(values: list[str], cut: int, with_other: bool) -> None:
+    """Equal-width values (party ids) are hashed as fixed-size keys: the same codes and dictionary as
+    the string path, whatever the chunks (an offset chunk included)."""
+    from validations.codes import _common_width, encode
+
+    if with_other:
+        values = [*values, "12"]  # another width: the string path
+    whole = pa.array(values, pa.string())
+    cut = min(cut, len(values))
+    column = pa.chunked_array([whole.slice(0, cut), whole.slice(cut)], pa.string())
+    indices, dictionary = encode(column)
+    expected = list(dict.fromkeys(values))
+    assert dictionary.type == pa.string() and dictionary.to_pylist() == expected
+    assert indices.tolist() == [expected.index(v) for v in values]
+    widths = {len(v.encode()) for v in values}
+    assert (_common_width(column) is not None) == (len(widths) == 1)
+
+
+def test_a_null_or_an_empty_value_keeps_the_string_path() -> None:
+    from validations.codes import _common_width, encode
+
+    assert _common_width(pa.array(["AB", None, "CD"])) is None
+    assert _common_width(pa.array(["", ""])) is None
+    indices, dictionary = encode(pa.array(["AB", None, "AB"]))
+    assert indices.tolist() == [0, 1, 0] and dictionary.to_pylist() == ["AB"]

@@ -4,7 +4,7 @@ each file's header and cell types (FMT-004, FMT-005, FMT-008)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from schemas import SUPPORTED_VERSIONS, get_template
 from validations.catalog import rule
@@ -38,9 +38,11 @@ def check_registry_and_period(
     return institution, period
 
 
-def parse_files(filing: RawFiling, findings: Findings) -> dict[str, ParsedFile]:
+def parse_files(filing: RawFiling, findings: Findings,
+                encode_also: Mapping[str, Collection[str]] | None = None) -> dict[str, ParsedFile]:
     """Header mapping and typed parse of every file that could be read. Each file's text table is taken
-    from the filing (``RawFile.take_table``): the parsed file keeps the text its findings report."""
+    from the filing (``RawFile.take_table``): the parsed file keeps the text its findings report.
+    ``encode_also`` names, per file, the columns besides the code lists to dictionary-encode while parsing."""
     if filing.template_version not in SUPPORTED_VERSIONS:
         return {}
     template = get_template(filing.template_version)
@@ -49,7 +51,7 @@ def parse_files(filing: RawFiling, findings: Findings) -> dict[str, ParsedFile]:
         raw = filing.files.get(spec.name)
         if raw is None:
             continue
-        result = parse_file(spec, raw.take_table(), findings)
+        result = parse_file(spec, raw.take_table(), findings, (encode_also or {}).get(spec.name, ()))
         if result is not None:
             parsed[spec.name] = result
     return parsed
