@@ -97,14 +97,32 @@ def _int64_words(array: pa.Array, fill: int = 0) -> np.ndarray | None:
         return np.zeros(0, dtype=np.int64)
     words = np.frombuffer(array.buffers()[1], dtype=np.int64, count=2 * (array.offset + n))[2 * array.offset:]
     low, high = words[0::2], words[1::2]
+    if _high_words_are_signs(low, high):  # the usual case, settled by reductions without a temporary
+        return np.where(_valid(array), low, np.int64(fill)) if array.null_count else low.copy()
     if array.null_count:
-        valid = np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False), dtype=bool)
+        valid = _valid(array)
         if not np.array_equal(high[valid], low[valid] >> 63):
             return None
         return np.where(valid, low, np.int64(fill))
     if not np.array_equal(high, low >> 63):
         return None
     return low.copy()
+
+
+def _high_words_are_signs(low: np.ndarray, high: np.ndarray) -> bool:
+    """Every slot, null ones included, is a non-negative int64 (high words all 0, low words ≥ 0) or
+    every slot a negative one (high words all −1, low words < 0): then each value fits an int64. False
+    means "not shown" (mixed signs are left to the exact comparison)."""
+    top, bottom = int(high.max()), int(high.min())
+    if top == bottom == 0:
+        return int(low.min()) >= 0
+    if top == bottom == -1:
+        return int(low.max()) < 0
+    return False
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    return np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def fen(values: Values, fill: int = 0) -> np.ndarray:

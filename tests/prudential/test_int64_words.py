@@ -129,3 +129,17 @@ def test_an_arrays_words_are_read_once_and_go_with_it() -> None:
     key = id(array)
     del array
     assert key not in exact._WORDS
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.integers(0, 2**66)), min_size=1, max_size=30), st.booleans())
+def test_one_sign_is_settled_by_reductions_and_matches_python(magnitudes: list[int | None], negative: bool) -> None:
+    """All values of one sign take the reductions' shortcut: the same integers as Python's, None when one
+    does not fit an int64 (2⁶³ − 1 and −2⁶³ are the last that do), nulls as the fill."""
+    values = [None if m is None else (-m - 1 if negative else m) for m in magnitudes]
+    got = _int64_words(_decimals(values), fill=7)
+    fits = all(v is None or I64_MIN <= v <= I64_MAX for v in values)
+    if not fits:
+        assert got is None
+    else:
+        assert got is not None and got.tolist() == [7 if v is None else v for v in values]
