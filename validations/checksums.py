@@ -81,9 +81,16 @@ def _party_ids_window(ids: pa.Array, is_uscc: np.ndarray, is_ric: np.ndarray,
     ok[(is_uscc | is_ric) & ~fits] = False
     if len(m):
         rows_uscc, rows_ric = is_uscc[fits], is_ric[fits]
-        checked = np.ones(len(m), dtype=bool)
-        checked[rows_uscc] = _uscc_matrix_valid(m[rows_uscc])
-        checked[rows_ric] = _ric_matrix_valid(m[rows_ric], latest_birth)
+        if 2 * int(np.count_nonzero(rows_uscc)) > len(m):
+            # mostly USCC: every row checked as one (no copy of the matrix's rows), the others let pass
+            checked = _uscc_matrix_valid(m) | ~rows_uscc
+        else:
+            checked = np.ones(len(m), dtype=bool)
+            checked[rows_uscc] = _uscc_matrix_valid(m[rows_uscc])
+        if rows_ric.any():
+            checked[rows_ric] = _ric_matrix_valid(m[rows_ric], latest_birth)
+        if len(m) == len(ids):
+            return ok & checked
         ok[fits] = checked
     return ok
 

@@ -94,10 +94,9 @@ def _ranges(parsed: ParsedFile, findings: Findings) -> None:
 
 def _party_ids(g: ParsedFile, findings: Findings, *, period_end: dt.date) -> None:
     """SCH-003: USCC check character (GB 32100-2015), RIC check character and birth date (GB 11643-1999)."""
-    ids, types = g.text["party_id"], g.text["party_id_type"]
-    is_uscc = np.asarray(pc.equal(types, "USCC").to_numpy(zero_copy_only=False), dtype=bool)
-    is_ric = np.asarray(pc.equal(types, "RIC").to_numpy(zero_copy_only=False), dtype=bool)
-    filled = np.asarray(pc.not_equal(ids, "").to_numpy(zero_copy_only=False), dtype=bool)
+    ids = g.text["party_id"]
+    is_uscc, is_ric = g.text_in("party_id_type", ("USCC",)), g.text_in("party_id_type", ("RIC",))
+    filled = ~g.codes.is_null("party_id")  # an empty id is null in the codes phase 1 computed
     bad = filled & ~party_ids_valid(ids, is_uscc, is_ric, np.datetime64(period_end, "D"))
     flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad & is_uscc), ids,
          "统一社会信用代码校验位错误（GB 32100-2015）", "USCC check character is wrong (GB 32100-2015)")
