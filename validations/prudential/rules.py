@@ -209,6 +209,7 @@ def related_parties(m: Measures, findings: Findings) -> None:
     if not other_related.any():
         return
     fee = m.rows.fee_rate  # units of 10⁻¹⁸
+    related_rows = np.flatnonzero(other_related)  # few: only they are compared with the median
     for business_type in FINANCING_BUSINESS_TYPES:
         of_type = m.rows.eq("business_type", business_type)
         peers = fee[of_type & unrelated]
@@ -216,7 +217,10 @@ def related_parties(m: Measures, findings: Findings) -> None:
             continue
         low, high = middle_values(peers)
         # fee < (low + high) / 2, in integers without overflow: fee − low < high − fee
-        below = of_type & other_related & (fee - low < high - fee)
+        candidates = related_rows[of_type[related_rows]]
+        their_fee = fee[candidates]
+        below = np.zeros(len(fee), dtype=bool)
+        below[candidates[their_fee - low < high - their_fee]] = True
         median = Fraction(int(low) + int(high), 2 * 10**RATIO_SCALE)
         if below.any():
             _rows(
