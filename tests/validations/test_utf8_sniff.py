@@ -68,3 +68,23 @@ def test_fields_are_text_checked_once_for_the_whole_file() -> None:
         readers.read_csv(pa.py_buffer(HEADER.encode() + b"G1,abc,1.00\n" * 100_000 + b'G2,"x""\xff\xfe",2\n'),
                          IntakeLimits())
     assert refused.value.rule_id == "FMT-003" and refused.value.row == 100_001
+
+
+@pytest.mark.parametrize("where", ["nowhere", "first part", "just before the cut", "just after the cut",
+                                   "second part", "last byte"])
+def test_a_large_file_checked_in_two_parts_is_utf8_exactly_when_whole(where: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two parts cut after a line feed near the middle: a bad byte anywhere, on either side of the cut
+    or a character cut short at the very end, is still found; a clean file is still UTF-8."""
+    monkeypatch.setattr(readers, "_UTF8_SPLIT", 1 << 16)
+    line = "G1,张三有限公司,1.00\n".encode()
+    data = bytearray(HEADER.encode() + line * 20_000)
+    cut = len(data) // 2 + data[len(data) // 2:].find(b"\n") + 1
+    at = {"first part": 100, "just before the cut": cut - 2, "just after the cut": cut,
+          "second part": len(data) - 100, "last byte": None}.get(where)
+    if where == "last byte":
+        data += "张".encode()[:2]  # a character cut short
+    elif at is not None:
+        data[at] = 0xFF
+    assert readers._utf8_ok(pa.py_buffer(bytes(data))) == (where == "nowhere")
+    assert readers._utf8_ok(bytes(data)) == (where == "nowhere")
