@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,6 +60,22 @@ class Finding:
         }
 
 
+def true_rows(mask: pa.ChunkedArray | pa.Array | np.ndarray) -> pa.Array:
+    """The 0-based rows where a boolean mask (numpy, or Arrow with null as false) is true. Most masks
+    of a clean filing hold no true value: one ``any`` over the mask settles that, with no fill, no scan
+    for positions and, for a numpy mask, no conversion to Arrow's bits."""
+    if isinstance(mask, np.ndarray):
+        if not mask.any():
+            return _NO_ROWS
+        return pa.array(np.flatnonzero(mask), pa.int64())
+    if not pc.any(mask).as_py():  # null when empty or all null: no row either way
+        return _NO_ROWS
+    return pc.indices_nonzero(pc.fill_null(mask, False))
+
+
+_NO_ROWS = pa.array([], pa.int64())
+
+
 class Findings:
     """Collects findings as Arrow batches; single findings are buffered and batched on demand."""
 
@@ -79,14 +96,13 @@ class Findings:
         severity: Severity,
         file: str,
         column: str | None,
-        mask: pa.ChunkedArray | pa.Array,
+        mask: pa.ChunkedArray | pa.Array | np.ndarray,
         values: pa.ChunkedArray | pa.Array | None,
         message_zh: str,
         message_en: str,
     ) -> int:
-        """Add one finding per row where ``mask`` is true; returns how many were added."""
-        mask = pc.fill_null(mask, False)
-        indices = pc.indices_nonzero(mask)
+        """Add one finding per row where ``mask`` is true (null is not); returns how many were added."""
+        indices = true_rows(mask)
         n = len(indices)
         if n == 0:
             return 0

@@ -249,15 +249,14 @@ def _trimmed(column: pa.ChunkedArray, unicode: bool) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(column) if unicode else pc.ascii_trim_whitespace(column)
 
 
-def _null_where_empty(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """(the values with null for "", the mask of empty cells), from the offsets: the text is not copied."""
-    typed, empty = [], []
+def _null_where_empty(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The values with null for "", from the offsets: the text is not copied. A cell is empty exactly
+    where the result is null (``pc.is_null``), which is asked only where a check needs it."""
+    typed = []
     for chunk in values.chunks:
         parts = _buffers(chunk)
         if parts is None:
-            blank = pc.equal(chunk, "")
-            typed.append(pc.if_else(blank, pa.scalar(None, pa.string()), chunk))
-            empty.append(blank)
+            typed.append(pc.if_else(pc.equal(chunk, ""), pa.scalar(None, pa.string()), chunk))
             continue
         offsets, _ = parts
         filled = offsets[1:] > offsets[:-1]
@@ -266,8 +265,7 @@ def _null_where_empty(values: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.Chun
         buffers = chunk.buffers()
         typed.append(pa.Array.from_buffers(pa.string(), n, [validity, buffers[1], buffers[2]],
                                            null_count=n - int(np.count_nonzero(filled))))
-        empty.append(pa.array(~filled))
-    return pa.chunked_array(typed, pa.string()), pa.chunked_array(empty, pa.bool_())
+    return pa.chunked_array(typed, pa.string())
 
 
 def _max_bytes(values: pa.ChunkedArray) -> int | None:
@@ -300,7 +298,7 @@ def _has_exponent(values: pa.ChunkedArray) -> bool:
 
 
 def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: Findings) -> pa.ChunkedArray:
-    candidates, empty = _null_where_empty(values)
+    candidates = _null_where_empty(values)
     kind = column.type
     if kind in (ColumnType.STRING, ColumnType.CODE):
         typed = candidates
@@ -313,14 +311,15 @@ def _parse_column(file: str, column: Column, values: pa.ChunkedArray, findings: 
             )
         return typed
     if kind == ColumnType.BOOL:
+        empty = pc.is_null(candidates)
         is_true, is_false = _bool_words(values, empty)
         bad = pc.and_(pc.invert(empty), pc.invert(pc.or_(is_true, is_false)))
         typed = pc.if_else(pc.or_(is_true, is_false), is_true, pa.scalar(None, pa.bool_()))
-    elif kind == ColumnType.DATE:
-        typed, ok = _parse_dates(candidates, empty)
-        bad = pc.and_(pc.invert(empty), pc.invert(ok))
     else:
-        typed, ok = _parse_numbers(candidates, empty, kind)
+        typed, ok = _parse_dates(candidates) if kind == ColumnType.DATE else _parse_numbers(candidates, kind)
+        if ok is None:  # the whole column cast: every filled cell parsed, no FMT-005 to look for
+            return typed
+        empty = pc.is_null(candidates)
         bad = pc.and_(pc.invert(empty), pc.invert(ok))
     zh, en = _TYPE_TEXT[kind]
     findings.add_rows(
@@ -341,10 +340,8 @@ def _bool_words(values: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.Chu
     return pc.is_in(lower, pa.array(TRUE_VALUES)), pc.is_in(lower, pa.array(FALSE_VALUES))
 
 
-def _parse_numbers(
-    candidates: pa.ChunkedArray, empty: pa.ChunkedArray, kind: ColumnType
-) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """(exact decimal values, mask of parsed cells): amounts as decimal128(18, 2), rates and shares as
+def _parse_numbers(candidates: pa.ChunkedArray, kind: ColumnType) -> tuple[pa.ChunkedArray, pa.ChunkedArray | None]:
+    """(exact decimal values, mask of parsed cells, None when every filled cell parsed): amounts as decimal128(18, 2), rates and shares as
     decimal128(38, 18), never through a binary float (rules.md 1.1: amounts are exact).
 
     Fast path: one Arrow cast of the whole column, which refuses a digit the type cannot hold (a third
@@ -361,7 +358,7 @@ def _parse_numbers(
     exact = longest is not None and longest + target.scale <= _CAST_DIGITS
     if exact and not _has_exponent(candidates):
         try:
-            return _cast_through_distinct(candidates, target), pc.invert(empty)
+            return _cast_through_distinct(candidates, target), None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             pass
     ok = pc.fill_null(pc.match_substring_regex(candidates, _AMOUNT if kind == ColumnType.AMOUNT else _DECIMAL), False)
@@ -404,12 +401,12 @@ def _without_padding_zeros(values: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.replace_substring_regex(values, r"^([+-]?)\.$", r"\1.0")
 
 
-def _parse_dates(candidates: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
-    """(date32 values, mask of parsed cells). Arrow's cast accepts only real YYYY-MM-DD dates but fails
+def _parse_dates(candidates: pa.ChunkedArray) -> tuple[pa.ChunkedArray, pa.ChunkedArray | None]:
+    """(date32 values, mask of parsed cells, None when every filled cell parsed). Arrow's cast accepts only real YYYY-MM-DD dates but fails
     the whole column, so it is the fast path; strptime, which rolls 02-30 over to 03-02, and a check of
     the day find the bad cells otherwise."""
     try:
-        return pc.cast(candidates, pa.date32()), pc.invert(empty)
+        return pc.cast(candidates, pa.date32()), None
     except pa.ArrowInvalid:
         pass
     shaped = pc.match_substring_regex(candidates, _DATE)

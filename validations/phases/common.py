@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from validations.catalog import rule
@@ -17,12 +18,12 @@ def flag(
     rule_id: str,
     file: str,
     column: str | None,
-    mask: pa.Array | pa.ChunkedArray,
+    mask: pa.Array | pa.ChunkedArray | np.ndarray,
     values: pa.Array | pa.ChunkedArray | None,
     detail_zh: str = "",
     detail_en: str = "",
 ) -> int:
-    """Add a finding of ``rule_id`` for every row where ``mask`` is true."""
+    """Add a finding of ``rule_id`` for every row where ``mask`` (numpy or Arrow) is true."""
     r = rule(rule_id)
     zh, en = r.messages(detail_zh, detail_en)
     return findings.add_rows(

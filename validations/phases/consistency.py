@@ -57,7 +57,7 @@ def _template_1_1(g: ParsedFile, c: ParsedFile | None, findings: Findings, *, pe
     # BIZ-013: the shares of one guarantee never exceed the whole (exactly, in units of 10⁻¹⁸)
     shares = (unscaled(t["liability_share"], RATIO_SCALE) + unscaled(t["bank_risk_share"], RATIO_SCALE)
               + unscaled(t["reguarantee_share"], RATIO_SCALE))
-    flag(findings, "BIZ-013", "guarantees", "bank_risk_share", pa.array(shares > 10**RATIO_SCALE),
+    flag(findings, "BIZ-013", "guarantees", "bank_risk_share", shares > 10**RATIO_SCALE,
          text["bank_risk_share"], "三方分担比例之和应不超过 1", "the three shares together must not exceed 1")
     # BIZ-014: registration and five-category dates on or before the period end
     period_end = pa.scalar(period.end, pa.date32())
@@ -72,7 +72,7 @@ def _template_1_1(g: ParsedFile, c: ParsedFile | None, findings: Findings, *, pe
          "银行索赔日期晚于代偿日期", "bank_claim_date is after compensation_date")
     # BIZ-015: what is recovered and written off never exceeds what was paid (fen, exact)
     over = (fen(c.typed["recovered_to_date"]) + fen(c.typed["written_off_to_date"])) > fen(c.typed["amount_paid"])
-    flag(findings, "BIZ-015", "compensations", "written_off_to_date", pa.array(over), c.text["written_off_to_date"],
+    flag(findings, "BIZ-015", "compensations", "written_off_to_date", over, c.text["written_off_to_date"],
          "累计追偿回收与累计核销之和超过代偿金额", "recovered_to_date + written_off_to_date exceed amount_paid")
 
 

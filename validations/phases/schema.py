@@ -48,11 +48,11 @@ def _required(parsed: ParsedFile, findings: Findings) -> None:
             continue  # a column without an empty cell breaks no requirement
         empty = parsed.empty(column.name)
         if column.required:
-            flag(findings, "SCH-001", parsed.spec.name, column.name, pa.array(empty), None,
+            flag(findings, "SCH-001", parsed.spec.name, column.name, empty, None,
                  f"{column.name}（{column.zh}）必填", f"{column.name} is required")
         for condition in column.required_when:
             applies = parsed.text_in(condition.column, condition.values)
-            flag(findings, "SCH-001", parsed.spec.name, column.name, pa.array(applies & empty), None,
+            flag(findings, "SCH-001", parsed.spec.name, column.name, applies & empty, None,
                  f"{condition.description_zh}{column.name}（{column.zh}）必填",
                  f"{column.name} is required {condition.description_en}")
 
@@ -65,7 +65,7 @@ def _codes(parsed: ParsedFile, findings: Findings) -> None:
         values = parsed.text[column.name]
         # the shared dictionary codes (phase 4 reads the same): an empty cell is a null code
         bad = ~parsed.codes.is_null(column.name) & ~parsed.codes.is_in(column.name, column.codes)
-        flag(findings, "SCH-002", parsed.spec.name, column.name, pa.array(bad), values,
+        flag(findings, "SCH-002", parsed.spec.name, column.name, bad, values,
              f"{column.name} 应为 {', '.join(column.codes)} 之一", f"{column.name} must be one of {', '.join(column.codes)}")
 
 
@@ -98,9 +98,9 @@ def _party_ids(g: ParsedFile, findings: Findings, *, period_end: dt.date) -> Non
     is_uscc, is_ric = g.text_in("party_id_type", ("USCC",)), g.text_in("party_id_type", ("RIC",))
     filled = ~g.codes.is_null("party_id")  # an empty id is null in the codes phase 1 computed
     bad = filled & ~party_ids_valid(ids, is_uscc, is_ric, np.datetime64(period_end, "D"))
-    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad & is_uscc), ids,
+    flag(findings, "SCH-003", "guarantees", "party_id", bad & is_uscc, ids,
          "统一社会信用代码校验位错误（GB 32100-2015）", "USCC check character is wrong (GB 32100-2015)")
-    flag(findings, "SCH-003", "guarantees", "party_id", pa.array(bad & is_ric), ids,
+    flag(findings, "SCH-003", "guarantees", "party_id", bad & is_ric, ids,
          "居民身份证号码校验位或出生日期错误（GB 11643-1999）",
          "resident ID check character or birth date is wrong (GB 11643-1999)")
 
@@ -111,7 +111,7 @@ def _id_type_fits_category(g: ParsedFile, findings: Findings) -> None:
     for id_type in sorted(set(ID_TYPE_FOR_CATEGORY.values())):
         needing = sorted(c for c, t in ID_TYPE_FOR_CATEGORY.items() if t == id_type)
         bad = g.text_in("party_category", needing) & ~g.text_in("party_id_type", (id_type, ""))
-        flag(findings, "SCH-004", "guarantees", "party_id_type", pa.array(bad), types,
+        flag(findings, "SCH-004", "guarantees", "party_id_type", bad, types,
              f"{'/'.join(needing)} 类被担保人的证件类型应为 {id_type}", f"{'/'.join(needing)} parties need {id_type}")
 
 
@@ -127,7 +127,7 @@ def _unique(parsed: ParsedFile, column: str, findings: Findings) -> None:
     repeat = np.ones(len(codes), dtype=bool)
     repeat[first] = False
     repeat &= ~parsed.codes.is_null(column)  # an empty id is SCH-001's business
-    flag(findings, "SCH-006", parsed.spec.name, column, pa.array(repeat), values,
+    flag(findings, "SCH-006", parsed.spec.name, column, repeat, values,
          f"{column} 重复", f"{column} repeats an earlier row")
 
 
@@ -135,10 +135,10 @@ def _classification_codes(g: ParsedFile, findings: Findings) -> None:
     """SCH-007: industry_code is four digits in a GB/T 4754-2017 division 01–97; district_code six digits.
     Each test runs once per distinct code (the shared dictionary codes), not once per row."""
     bad_industry = g.codes.where("industry_code", _not_an_industry_class)
-    flag(findings, "SCH-007", "guarantees", "industry_code", pa.array(bad_industry), g.text["industry_code"],
+    flag(findings, "SCH-007", "guarantees", "industry_code", bad_industry, g.text["industry_code"],
          "应为 GB/T 4754-2017 门类 01–97 内的四位行业小类代码", "must be a four-digit GB/T 4754-2017 class in divisions 01–97")
     bad_district = g.codes.where("district_code", lambda codes: pc.invert(pc.match_substring_regex(codes, r"^[0-9]{6}$")))
-    flag(findings, "SCH-007", "guarantees", "district_code", pa.array(bad_district), g.text["district_code"],
+    flag(findings, "SCH-007", "guarantees", "district_code", bad_district, g.text["district_code"],
          "应为六位数字行政区划代码（GB/T 2260）", "must be a six-digit GB/T 2260 code")
 
 

@@ -86,7 +86,7 @@ def _ews_001(m: Measures, period: Period, findings: Findings) -> None:
     r = rule("EWS-001")
     zh, en = r.messages(f"五级分类调整日期在报告期 {period} 内", f"five_category_date within the period {period}")
     findings.add_rows(rule_id=r.id, severity=r.severity, file="guarantees", column="five_category",
-                      mask=pa.array(where), values=g["five_category"], message_zh=zh, message_en=en)
+                      mask=where, values=g["five_category"], message_zh=zh, message_en=en)
 
 
 def _ews_002(g: pa.Table, previous: pa.Table | None, ref: ReferenceValues, findings: Findings) -> None:
@@ -125,7 +125,7 @@ def _bnk_001(c: pa.Table, ref: ReferenceValues, findings: Findings) -> None:
     r = rule("BNK-001")
     zh, en = r.messages(f"索赔后超过 {limit} 天才代偿", f"paid more than {limit} days after the bank's claim")
     findings.add_rows(rule_id=r.id, severity=r.severity, file="compensations", column="compensation_date",
-                      mask=pa.array(late), values=pc.cast(c["compensation_date"], pa.string()),
+                      mask=late, values=pc.cast(c["compensation_date"], pa.string()),
                       message_zh=zh, message_en=en)
 
 
@@ -177,5 +177,5 @@ def _bnk_003(g: pa.Table, ref: ReferenceValues, findings: Findings) -> None:
     zh, en = r.messages(f"存出保证金超过担保金额的 {percent(float(limit))}",
                         f"bank margin above {percent(float(limit))} of guaranteed_amount")
     findings.add_rows(rule_id=r.id, severity=r.severity, file="guarantees", column="bank_margin_amount",
-                      mask=pa.array(over), values=pc.cast(g["bank_margin_amount"], pa.string()),
+                      mask=over, values=pc.cast(g["bank_margin_amount"], pa.string()),
                       message_zh=zh, message_en=en)

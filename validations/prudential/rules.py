@@ -69,7 +69,7 @@ def _rows(findings: Findings, r: Rule, m: Measures, where: np.ndarray, column: s
         severity=r.severity,
         file=FILE,
         column=column,
-        mask=pa.array(where),
+        mask=where,
         values=m.rows.table[column],
         message_zh=message_zh,
         message_en=message_en,
