@@ -96,9 +96,10 @@ def read_table(data: Data | Handover, fmt: str, limits: IntakeLimits) -> tuple[p
 def read_csv(data: Data | Handover, limits: IntakeLimits) -> tuple[pa.Table, str]:
     if isinstance(data, Handover):
         data = data.take()
-    # NUL (binary content) and 0xC3 (UTF-8 once read as Latin-1 always holds U+00C2..U+00F4, C3 xx) are
-    # looked for in one pass over the bytes
-    nul, latin = _find_bytes(data, (0, 0xC3))
+    # NUL (binary content) is looked for here; 0xC3 (UTF-8 once read as Latin-1 always holds
+    # U+00C2..U+00F4, C3 xx) matters only once the file is parsed: on a second core meanwhile
+    latin = _find_beside(data, 0xC3)
+    (nul,) = _find_bytes(data, (0,))
     if nul >= 0:
         raise ReadError("文件含二进制内容，不是文本", "binary content (NUL bytes), not CSV text",
                         row=_line_index(data, nul))
@@ -115,7 +116,7 @@ def read_csv(data: Data | Handover, limits: IntakeLimits) -> tuple[pa.Table, str
             raise ReadError("带 BOM 的 UTF-8 文件含无效字节", "UTF-8 file with BOM holds invalid bytes",
                             row=_line_index(data, position)) from None
     else:
-        if latin >= 0:
+        if latin() >= 0:
             _refuse_mojibake(table)
         return table, encoding
     # outside the handler, whose traceback would keep the failed parse's frame (and the bytes) alive
@@ -172,6 +173,23 @@ def _find_bytes(data: Data, values: tuple[int, ...]) -> list[int]:
     if _MEMCHR is not None:
         return [_memchr_offset(data, value) for value in values]
     return _find_bytes_numpy(data, values)
+
+
+def _find_beside(data: Data, value: int) -> Callable[[], int]:
+    """The first offset of ``value`` (-1 if absent), asked for later: a large file is scanned on a
+    second thread, which lets go of the bytes when done (the caller may drop them meanwhile)."""
+    if len(data) < _SCAN_BESIDE:
+        (found,) = _find_bytes(data, (value,))
+        return lambda: found
+    scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
+    try:
+        future = scanner.submit(_find_bytes, data, (value,))
+    finally:
+        scanner.shutdown(wait=False)  # the thread ends with its one scan
+    return lambda: future.result()[0]
+
+
+_SCAN_BESIDE = 16 << 20  # below this a second thread costs more than the scan
 
 
 def _memchr_offset(data: pa.Buffer, value: int) -> int:

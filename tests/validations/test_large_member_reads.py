@@ -13,6 +13,7 @@ import pytest
 
 from connectors import arrow_sources
 from connectors.arrow_sources import read_file_buffer
+from connectors.intake import readers
 from connectors.intake.headers import ReadError
 from connectors.intake.limits import IntakeLimits
 from connectors.intake.package import read_package
@@ -66,6 +67,19 @@ def test_a_large_member_in_arrow_memory_reads_as_its_bytes_do(case: str, tmp_pat
     outcome = _outcome(buffer, limits)
     assert outcome == _outcome(data, limits)
     assert outcome[1] == EXPECTED[case]  # the case is what it says: read, or refused by its rule
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_scans_on_a_second_core_decide_as_in_one_pass(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large file's 0xC3 scan runs beside the parse and its UTF-8 check in two parts: with the
+    thresholds lowered to these cases' size, every outcome is still the one-pass outcome."""
+    limits = IntakeLimits(max_line_bytes=65_536)
+    data = pa.py_buffer(CASES[case])
+    one_pass = _outcome(data, limits)
+    monkeypatch.setattr(readers, "_SCAN_BESIDE", 1 << 20)
+    monkeypatch.setattr(readers, "_UTF8_SPLIT", 1 << 20)
+    assert _outcome(data, limits) == one_pass
+    assert one_pass[1] == EXPECTED[case]
 
 
 def test_a_file_that_is_not_its_stated_size_is_not_read_into_arrow_memory(tmp_path: Path) -> None:
