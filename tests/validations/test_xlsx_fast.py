@@ -284,3 +284,17 @@ def test_a_sheet_read_in_many_pieces_is_a_chunk_per_sixteen_pieces(monkeypatch) 
             assert chunk.offset == 0 and chunk.null_count == 0
             assert int.from_bytes(chunk.buffers()[1].to_pybytes()[:4], "little") == 0
     assert table["b"].to_pylist()[:3] == ["2.25", "", "4.25"] and table["a"][-1].as_py() == "名399"
+
+
+def test_the_streaming_readers_column_letters_are_bijective_base_26() -> None:
+    """A..Z, AA..ZZ, AAA..XFD: each name's index from the bijective base-26 reading of its letters."""
+    from connectors.intake.xlsx import MAX_COLUMN, _column_letters
+
+    letters = _column_letters()
+    assert len(letters) == MAX_COLUMN and letters["A"] == 0 and letters["Z"] == 25 and letters["AA"] == 26
+    assert letters["XFD"] == MAX_COLUMN - 1 and "XFE" not in letters
+    for name, index in letters.items():
+        value = 0
+        for char in name:
+            value = 26 * value + ord(char) - 64
+        assert value - 1 == index
