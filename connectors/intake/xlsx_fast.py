@@ -534,9 +534,11 @@ def _rows_of(tags: _Tags, cells: np.ndarray) -> _Rows:
     numbers, _ = _numbers(tags, tags.lt[rows] + 8, 7)
     if (np.diff(numbers) <= 0).any() or numbers[-1] > MAX_ROW:
         raise _NotPlain
-    owner = np.searchsorted(rows, cells) - 1
-    if (owner < 0).any():
+    # both are tag numbers in order: the cells that follow each row, up to the next, are its own
+    before = np.searchsorted(cells, rows)  # for each row, how many cells come before it
+    if before[0] != 0:
         raise _NotPlain  # a cell before the first row
+    owner = np.repeat(np.arange(len(rows)), np.diff(before, append=len(cells)))
     return _Rows(rows, numbers, owner)
 
 
