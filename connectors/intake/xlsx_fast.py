@@ -549,7 +549,7 @@ def _classified(data: bytearray) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.nda
     cells = tags.named(b"c")
     rows = _rows_of(tags, cells)
     column, reference_end = _references(tags, cells, rows)
-    return tags, cells, rows, (column, *_attributes(tags, reference_end))
+    return tags, cells, rows, (column, reference_end)
 
 
 def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np.ndarray, ...]) -> _Cells:
@@ -557,7 +557,10 @@ def _cells(tags: _Tags, cells: np.ndarray, row_tags: _Rows, references: tuple[np
     rows): everything that needs no earlier piece."""
     tags.check_text()
     lt = tags.lt
-    column, kind_code, style, self_closed, tag_end = references
+    column, reference_end = references
+    # the cell tags' attributes are read here, not with the references: the other thread's share of a
+    # piece (tags, rows, references) is then about as long as this one's
+    kind_code, style, self_closed, tag_end = _attributes(tags, reference_end)
     # content: closed at once, empty, <v>…</v> or <is><t>…</t></is>, then </c>; the words of the tags
     # after each cell gathered once for every form compared with them
     after = {k: tags.w[_within(cells + k, len(tags.w))] for k in range(1, 6)}
