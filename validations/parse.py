@@ -5,8 +5,8 @@ One table per file: the typed table holds every template column; a value that do
 empty, is null there. Text and code columns are that table's own strings (an empty cell is null there
 and "" in the text view, over the same buffers). Only the columns of other types keep their filed text
 beside it (the reader's buffers, trimmed), because a finding reports the value as filed ("012.340",
-not 12.34). Each column's dictionary codes are computed once and shared by the phases: a code list's
-here, beside its parse, the others on demand.
+not 12.34). Each column's dictionary codes are computed once and shared by the phases: a code list's,
+and those of the columns later phases group by, here, beside the column's parse; the others on demand.
 """
 
 from __future__ import annotations
@@ -159,8 +159,8 @@ def parse_file(spec: FileSpec, raw: pa.Table, findings: Findings, encode_also: C
         found = Findings()
         typed = _parse_column(spec.name, column, values, found)
         # a code list's column is encoded here, on the same thread: phases 2-4 all ask for its codes
-        encoded = column.type == ColumnType.CODE or column.name in encode_also
-        return values, typed, found, encode(typed) if encoded else None
+        wanted = column.type == ColumnType.CODE or column.name in encode_also
+        return values, typed, found, encode(typed) if wanted else None
 
     filed, typed_columns, encoded = {}, {}, {}
     for column, (values, typed, found, codes) in zip(spec.columns, in_order(parse, spec.columns, n, "parse"), strict=True):
@@ -341,8 +341,9 @@ def _bool_words(values: pa.ChunkedArray, empty: pa.ChunkedArray) -> tuple[pa.Chu
 
 
 def _parse_numbers(candidates: pa.ChunkedArray, kind: ColumnType) -> tuple[pa.ChunkedArray, pa.ChunkedArray | None]:
-    """(exact decimal values, mask of parsed cells, None when every filled cell parsed): amounts as decimal128(18, 2), rates and shares as
-    decimal128(38, 18), never through a binary float (rules.md 1.1: amounts are exact).
+    """(exact decimal values, mask of parsed cells or None when every filled cell parsed): amounts as
+    decimal128(18, 2), rates and shares as decimal128(38, 18), never through a binary float (rules.md
+    1.1: amounts are exact).
 
     Fast path: one Arrow cast of the whole column, which refuses a digit the type cannot hold (a third
     decimal of an amount, a 17th integer digit), NaN and inf, plus a literal scan that refuses exponents

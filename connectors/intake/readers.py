@@ -178,7 +178,7 @@ def _find_bytes(data: Data, values: tuple[int, ...]) -> list[int]:
 def _find_beside(data: Data, value: int) -> Callable[[], int]:
     """The first offset of ``value`` (-1 if absent), asked for later: a large file is scanned on a
     second thread, which lets go of the bytes when done (the caller may drop them meanwhile)."""
-    if len(data) < _SCAN_BESIDE:
+    if len(data) < _SECOND_CORE:
         (found,) = _find_bytes(data, (value,))
         return lambda: found
     scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan")
@@ -187,9 +187,6 @@ def _find_beside(data: Data, value: int) -> Callable[[], int]:
     finally:
         scanner.shutdown(wait=False)  # the thread ends with its one scan
     return lambda: future.result()[0]
-
-
-_SCAN_BESIDE = 16 << 20  # below this a second thread costs more than the scan
 
 
 def _memchr_offset(data: pa.Buffer, value: int) -> int:
@@ -250,7 +247,7 @@ def _utf8_ok(data: Data) -> bool:
     file is checked in two parts on two cores, cut after a line feed near the middle: no byte of a
     multi-byte character is 0x0A, so the whole is UTF-8 exactly when both parts are."""
     source = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
-    if len(source) >= _UTF8_SPLIT:
+    if len(source) >= _SECOND_CORE:
         middle = len(source) // 2
         line_feed = source.slice(middle, _UTF8_CUT_WINDOW).to_pybytes().find(b"\n")
         if line_feed >= 0:
@@ -262,7 +259,7 @@ def _utf8_ok(data: Data) -> bool:
     return _utf8_part_ok(source)
 
 
-_UTF8_SPLIT = 16 << 20  # below this a second thread costs more than it saves
+_SECOND_CORE = 16 << 20  # bytes from which a scan is worth a second thread (below, the thread costs more)
 _UTF8_CUT_WINDOW = 1 << 16  # where a line feed is looked for after the middle (else one part)
 
 

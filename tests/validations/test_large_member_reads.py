@@ -76,8 +76,7 @@ def test_the_scans_on_a_second_core_decide_as_in_one_pass(case: str, monkeypatch
     limits = IntakeLimits(max_line_bytes=65_536)
     data = pa.py_buffer(CASES[case])
     one_pass = _outcome(data, limits)
-    monkeypatch.setattr(readers, "_SCAN_BESIDE", 1 << 20)
-    monkeypatch.setattr(readers, "_UTF8_SPLIT", 1 << 20)
+    monkeypatch.setattr(readers, "_SECOND_CORE", 1 << 20)
     assert _outcome(data, limits) == one_pass
     assert one_pass[1] == EXPECTED[case]
 

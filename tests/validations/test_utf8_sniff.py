@@ -76,7 +76,7 @@ def test_a_large_file_checked_in_two_parts_is_utf8_exactly_when_whole(where: str
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """Two parts cut after a line feed near the middle: a bad byte anywhere, on either side of the cut
     or a character cut short at the very end, is still found; a clean file is still UTF-8."""
-    monkeypatch.setattr(readers, "_UTF8_SPLIT", 1 << 16)
+    monkeypatch.setattr(readers, "_SECOND_CORE", 1 << 16)
     line = "G1,张三有限公司,1.00\n".encode()
     data = bytearray(HEADER.encode() + line * 20_000)
     cut = len(data) // 2 + data[len(data) // 2:].find(b"\n") + 1
