@@ -28,9 +28,11 @@ reader reports the finding. Tests compare both readers on the same bytes.
 
 from __future__ import annotations
 
+import mmap
 import queue
 import re
 import threading
+import weakref
 from collections.abc import Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +53,9 @@ _PIECE = 4 << 20  # bytes classified at once: big enough for numpy, small enough
 _MAX_PIECE = 64 << 20  # a row (or shared string) longer than this is left to the streaming reader
 _PAD = 64  # bytes after each piece, so that look-ahead never leaves the buffer
 _SENTINEL = b"<" + bytes(_PAD - 1)
+_SENTINEL_BYTES = np.frombuffer(_SENTINEL, dtype=np.uint8)
+_CHUNK_ROOM = 8 << 20  # room for the chunks that complete a piece
+_MAPPINGS = 8  # mappings kept for reuse
 _SCATTER = 1 << 22  # entries of the index that places a piece's values (32 MB)
 _JOIN_PIECES = 16  # pieces whose chunks of each column are joined into one, while the next are read
 
@@ -83,35 +88,91 @@ def _no_dtd(*_: Any) -> None:
     raise _NotPlain
 
 
-def _pieces(book: _Book, part: str, cut: bytes) -> Iterator[bytearray]:
+@dataclass(eq=False)
+class _Piece:
+    """``n`` bytes of a part, then ``_SENTINEL``, at the start of ``data`` (which may be longer)."""
+
+    data: mmap.mmap
+    n: int
+
+
+class _Mappings:
+    """Anonymous mappings for pieces, each reused once its piece is gone and nothing reads its bytes:
+    fresh pages cost a fault and the kernel's zeroing each, about as much as the copy that fills them."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.held: list[tuple[mmap.mmap, weakref.ref[_Piece] | None]] = []
+
+    def take(self, size: int) -> mmap.mmap:
+        for i, (mapping, piece) in enumerate(self.held):
+            if (piece is None or piece() is None) and len(mapping) >= size and _unread(mapping):
+                del self.held[i]
+                return mapping
+        return mmap.mmap(-1, max(size, self.size))
+
+    def give(self, mapping: mmap.mmap, piece: _Piece | None = None) -> None:
+        """``mapping`` is free again once ``piece`` (if any) is gone."""
+        self.held.append((mapping, None if piece is None else weakref.ref(piece)))
+        if len(self.held) > _MAPPINGS:
+            self.held.pop(0)
+
+
+def _unread(mapping: mmap.mmap) -> bool:
+    """Whether no buffer of ``mapping`` is exported (resizing to its size is refused while one is)."""
+    try:
+        mapping.resize(len(mapping))
+    except BufferError:
+        return False
+    return True
+
+
+def _pieces(book: _Book, part: str, cut: bytes) -> Iterator[_Piece]:
     """The part's bytes in pieces of about ``_PIECE`` that each end just before a ``cut`` (a row, a
-    shared string), each followed by ``_SENTINEL`` (a piece holds ``len(piece) - _PAD`` of the part's
-    bytes). Each inflated chunk is copied once, into the piece being filled."""
-    pending = bytearray()
+    shared string), each followed by ``_SENTINEL``. Each inflated chunk is copied once, into the piece
+    being filled, by numpy (without the interpreter lock)."""
+    mappings = _Mappings(_PIECE + _CHUNK_ROOM)
+    data = mappings.take(0)
+    view = np.frombuffer(data, dtype=np.uint8)
+    filled = 0
     first = True
     for chunk in book.stream(part):
         if first:
             _utf8_declared(chunk)
             first = False
-        pending += chunk
-        if len(pending) < _PIECE:
-            continue
-        at = pending.rfind(cut)
-        if at <= 0:
-            if len(pending) > _MAX_PIECE:
+        if filled + len(chunk) + _PAD > len(data):
+            if filled + len(chunk) > _MAX_PIECE:
                 raise _NotPlain
+            bigger = mappings.take(2 * (filled + len(chunk)) + _PAD)
+            grown = np.frombuffer(bigger, dtype=np.uint8)
+            grown[:filled] = view[:filled]
+            del view
+            mappings.give(data)
+            data, view = bigger, grown
+        view[filled: filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+        filled += len(chunk)
+        if filled < _PIECE:
             continue
-        rest = pending[at:]
-        del pending[at:]
-        pending += _SENTINEL
-        yield pending
-        pending = rest
-    if pending:
-        pending += _SENTINEL
-        yield pending
+        at = data.rfind(cut, 0, filled)
+        if at <= 0:
+            continue
+        following = mappings.take(filled - at + _PAD)
+        rest = np.frombuffer(following, dtype=np.uint8)
+        rest[: filled - at] = view[at:filled]
+        view[at: at + _PAD] = _SENTINEL_BYTES
+        del view
+        piece = _Piece(data, at)
+        mappings.give(data, piece)
+        yield piece
+        del piece
+        data, view, filled = following, rest, filled - at
+    if filled:
+        view[filled: filled + _PAD] = _SENTINEL_BYTES
+        del view
+        yield _Piece(data, filled)
 
 
-def _ahead(pieces: Generator[bytearray, None, None], depth: int = 2) -> Iterator[bytearray]:
+def _ahead(pieces: Generator[_Piece, None, None], depth: int = 2) -> Iterator[_Piece]:
     """``pieces``, produced on a thread of their own up to ``depth`` ahead of the caller: the sheet is
     inflated and CRC-checked (ISA-L releases the GIL) while the pieces before it are read. An error of
     the producer is raised here, where the next piece was expected; a caller that stops early stops it."""
@@ -183,7 +244,7 @@ class _Skeleton:
 _ENTITY_NAMES = [np.frombuffer(name, dtype=np.uint8) for name in (b"amp;", b"lt;", b"gt;", b"quot;", b"apos;")]
 
 
-def _text_rules(data: bytearray, buf: np.ndarray, n: int) -> np.ndarray:
+def _text_rules(data: mmap.mmap, buf: np.ndarray, n: int) -> np.ndarray:
     """Where the piece's entities start, after checking what XML requires of its characters: valid
     UTF-8 without U+FFFE or U+FFFF, no control character but tab and line feed (a carriage return,
     which XML turns into a line feed, is left to the streaming reader, as are character references),
@@ -251,11 +312,12 @@ class _Tags:
     integer per tag, so that a tag's form is one comparison). Nothing read from a piece is kept before
     ``check_text`` has passed: the tags are classified on one core, the text checked on the other."""
 
-    def __init__(self, data: bytearray) -> None:
-        n = len(data) - _PAD
+    def __init__(self, piece: _Piece) -> None:
+        data, n = piece.data, piece.n
+        self.piece = piece  # its mapping is not reused while the tags are read
         # a "<" after the piece ends the last tag's text, and its word ("<" then zero bytes) is the one
         # every look-ahead past the last tag reads: it opens no element
-        buf = np.frombuffer(data, dtype=np.uint8)
+        buf = np.frombuffer(data, dtype=np.uint8)[: n + _PAD]
         self.buf, self.n = buf, n
         self.words = np.ndarray((len(buf) - 8,), "<u8", buf, 0, (1,))
         self.amp: np.ndarray | None = None  # where entities start, once the text is checked
@@ -379,7 +441,7 @@ def _is_terminator(byte: np.ndarray) -> np.ndarray:
 _NAME = re.compile(rb"[^\s/>]{0,200}")
 
 
-def _no_prefixes(data: bytearray, buf: np.ndarray, starts: np.ndarray) -> None:
+def _no_prefixes(data: mmap.mmap, buf: np.ndarray, starts: np.ndarray) -> None:
     """No element name among ``starts`` has a prefix: the streaming reader strips it (``x:c`` is a
     cell there), this reader would not."""
     window = buf[starts[:, None] + np.arange(32)]
@@ -542,7 +604,7 @@ def _rows_of(tags: _Tags, cells: np.ndarray) -> _Rows:
     return _Rows(rows, numbers, owner)
 
 
-def _classified(data: bytearray) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.ndarray, ...]]:
+def _classified(data: _Piece) -> tuple[_Tags, np.ndarray, _Rows, tuple[np.ndarray, ...]]:
     """A piece's tags, its rows, its cells and their references: the part of reading a piece that runs
     on the other core while the piece before is read and placed (about half of the work each way)."""
     tags = _Tags(data)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import mmap
 import random
 import re
 import threading
 
+import numpy as np
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -245,17 +247,81 @@ def test_pieces_inflated_ahead_arrive_in_order_and_errors_where_they_happened() 
     assert not [t for t in threading.enumerate() if t.name == "xlsx-inflate" and t not in before]
 
 
+class _ChunkedPart:
+    """A part's bytes handed out in chunks of the given sizes, as the workbook inflates them."""
+
+    limits = LIMITS
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self.data, self.sizes = data, sizes
+
+    def has(self, name: str) -> bool:
+        return True
+
+    def stream(self, name: str):
+        at = 0
+        for size in self.sizes:
+            if at >= len(self.data):
+                return
+            yield self.data[at: at + size]
+            at += size
+        if at < len(self.data):
+            yield self.data[at:]
+
+
+@given(st.lists(st.integers(1, 3000), min_size=1, max_size=40), st.lists(st.integers(0, 2500), min_size=1,
+                                                                          max_size=60))
+@settings(max_examples=60, deadline=None)
+def test_pieces_hold_the_parts_bytes_in_order_each_in_a_mapping_of_its_own(chunks, row_lengths) -> None:
+    """Every piece holds its bytes while it is held, whatever the chunks and however long the rows
+    (longer than a piece's mapping too): the mappings are reused only after their pieces are gone."""
+    rows = [b"<row " + b"x" * length for length in row_lengths]
+    part = b'<?xml version="1.0"?><sheetData>' + b"".join(rows)
+    original = (xlsx_fast._PIECE, xlsx_fast._CHUNK_ROOM)
+    xlsx_fast._PIECE, xlsx_fast._CHUNK_ROOM = 1024, 512
+    try:
+        held = list(xlsx_fast._pieces(_ChunkedPart(part, chunks), "sheet", b"<row "))
+    finally:
+        xlsx_fast._PIECE, xlsx_fast._CHUNK_ROOM = original
+    assert b"".join(piece.data[: piece.n] for piece in held) == part
+    assert len({id(piece.data) for piece in held}) == len(held)
+    for piece in held:
+        assert piece.data[piece.n: piece.n + xlsx_fast._PAD] == xlsx_fast._SENTINEL
+    for piece in held[1:]:
+        assert piece.data[:5] == b"<row "
+
+
+def test_a_pieces_mapping_is_reused_once_the_piece_is_gone_and_nothing_reads_it() -> None:
+    mappings = xlsx_fast._Mappings(4096)
+    mapping = mappings.take(0)
+    piece = xlsx_fast._Piece(mapping, 0)
+    mappings.give(mapping, piece)
+    assert mappings.take(0) is not mapping  # its piece is held
+    view = np.frombuffer(mapping, dtype=np.uint8)
+    del piece
+    assert mappings.take(0) is not mapping  # a view reads it still
+    del view
+    assert mappings.take(len(mapping) + 1) is not mapping  # too small
+    assert mappings.take(0) is mapping
+
+
+def _piece_of(text: bytes) -> xlsx_fast._Piece:
+    """A piece of ``text``, followed by the sentinel, as ``_pieces`` leaves it."""
+    data = mmap.mmap(-1, len(text) + xlsx_fast._PAD)
+    data[: len(text)] = text
+    data[len(text):] = xlsx_fast._SENTINEL
+    return xlsx_fast._Piece(data, len(text))
+
+
 def _row_by_row(pieces):
-    """``_pieces`` with each piece cut again before every row: a piece per row (each followed by the
-    sentinel, as ``_pieces`` leaves them)."""
+    """``_pieces`` with each piece cut again before every row: a piece per row."""
     def cut(book, part, at):
         for piece in pieces(book, part, at):
-            assert piece.endswith(xlsx_fast._SENTINEL)
-            text = bytes(piece[:-xlsx_fast._PAD])
+            assert piece.data[piece.n: piece.n + xlsx_fast._PAD] == xlsx_fast._SENTINEL
+            text = piece.data[: piece.n]
             bounds = [m.start() for m in re.finditer(re.escape(at), text)]
             starts = sorted({0, *bounds})
-            yield from (bytearray(text[i:j]) + xlsx_fast._SENTINEL
-                        for i, j in zip(starts, [*starts[1:], len(text)], strict=True) if j > i)
+            yield from (_piece_of(text[i:j]) for i, j in zip(starts, [*starts[1:], len(text)], strict=True) if j > i)
     return cut
 
 
