@@ -291,6 +291,17 @@ def test_pieces_hold_the_parts_bytes_in_order_each_in_a_mapping_of_its_own(chunk
         assert piece.data[:5] == b"<row "
 
 
+def test_a_row_longer_than_the_largest_piece_is_left_to_the_streaming_reader(monkeypatch) -> None:
+    monkeypatch.setattr(xlsx_fast, "_PIECE", 1024)
+    monkeypatch.setattr(xlsx_fast, "_CHUNK_ROOM", 512)
+    monkeypatch.setattr(xlsx_fast, "_MAX_PIECE", 4096)
+    part = b'<?xml version="1.0"?><sheetData><row ' + b"x" * 4000 + b"<row "
+    assert b"".join(p.data[: p.n] for p in xlsx_fast._pieces(_ChunkedPart(part, [1000] * 5), "s", b"<row ")) == part
+    longer = part.replace(b"x" * 4000, b"x" * 5000)  # a row of 5,005 bytes: over the largest piece
+    with pytest.raises(xlsx_fast._NotPlain):
+        list(xlsx_fast._pieces(_ChunkedPart(longer, [1000] * 6), "s", b"<row "))
+
+
 def test_a_pieces_mapping_is_reused_once_the_piece_is_gone_and_nothing_reads_it() -> None:
     mappings = xlsx_fast._Mappings(4096)
     mapping = mappings.take(0)
